@@ -1,0 +1,35 @@
+# The two commands of the README:
+#   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
+#   make test      set-up, then pytest
+# Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps)
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+PROFILE ?= cpu
+LINES ?= 1-5
+STAMP := $(VENV)/.installed
+
+.PHONY: setup figures test bench clean-runs
+
+# (Re)create the venv when it is missing or older than the requirements.
+$(STAMP): requirements.txt pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=python3"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (spatial-stats-vae)" >/dev/null
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+figures: setup
+	$(PY) -m utils.pipeline --profile $(PROFILE) --lines $(LINES) $(if $(FORCE),--force)
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	@for b in tests/benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-runs:
+	rm -rf runs
