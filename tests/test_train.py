@@ -1,0 +1,278 @@
+"""utils.train: profiles, the run folder, exact resume after a kill, failures, torchrun."""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+import utils.losses
+import utils.models
+from utils.train import (PROFILES, RUNTIME_FIELDS, TrainConfig, TrainingDiverged, build_parser, config_for,
+                         is_finished, load_checkpoint, load_run, lr_at, read_config, read_history, train)
+
+REPO = Path(__file__).resolve().parents[1]
+COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    """One thread: steadier on a busy 2-core machine, and the same arithmetic as the subprocesses."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "utils.train", *args], cwd=REPO, env=_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="module")
+def smoke_cfg(data_dir) -> TrainConfig:
+    return config_for("smoke", "spatial_stats", data_dir=str(data_dir))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(smoke_cfg, tmp_path_factory, one_thread) -> Path:
+    """One uninterrupted smoke run (it also generates the smoke dataset on the fly)."""
+    return train(smoke_cfg, tmp_path_factory.mktemp("runs") / "smoke", progress=False)
+
+
+# ----------------------------------------------------------------------------- configuration
+
+def test_profiles_follow_the_paper_and_the_issue():
+    paper = config_for("paper", "spatial_stats")
+    assert (paper.encoder, paper.pretrained, paper.image_size, paper.n_images, paper.epochs, paper.batch_size,
+            paper.lr, paper.beta, paper.latent_dim, paper.seed) == \
+        ("resnet152", True, 224, 100_000, 1500, 32, 1e-3, 1.0, 9, 127)
+    vanilla = config_for("paper", "data")
+    assert (vanilla.epochs, vanilla.seed, vanilla.loss) == (400, 125, "data")
+    cpu = config_for("cpu", "data")
+    assert (cpu.encoder, cpu.image_size, cpu.n_images, cpu.batch_size, cpu.lr) == ("conv", 64, 20000, 32, 1e-3)
+    assert PROFILES["smoke"].dataset.name == "lines_n256_s32_l1-5_seed0"
+    assert config_for("cpu", min_lines=3, max_lines=7).dataset.name == "lines_n20000_s64_l3-7_seed0"
+    assert cpu.model.encoder == "conv" and paper.model.image_size == 224
+
+
+def test_config_for_rejects_unknown_names_and_bad_values():
+    with pytest.raises(ValueError, match="unknown profile"):
+        config_for("gpu")
+    with pytest.raises(ValueError, match="unknown TrainConfig fields.*'learning_rate'"):
+        config_for("cpu", learning_rate=1e-3)
+    with pytest.raises(ValueError, match="loss must be"):
+        config_for("cpu", "l1")
+    with pytest.raises(ValueError, match="multiple of 16"):
+        config_for("cpu", image_size=72)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        config_for("cpu", lr=0.0)
+
+
+def test_learning_rate_is_halved_for_the_last_tenth_of_epochs():
+    cfg = config_for("paper")
+    assert [lr_at(cfg, e) for e in (0, 1349, 1350, 1499)] == [1e-3, 1e-3, 5e-4, 5e-4]
+    cfg = config_for("cpu", epochs=20, lr_decay_fraction=0.25, lr_decay_factor=0.1)
+    assert [lr_at(cfg, e) for e in (14, 15)] == pytest.approx([1e-3, 1e-4])
+
+
+def test_help_documents_every_field_and_values_parse():
+    parser = build_parser()
+    text = parser.format_help()
+    for f in dataclasses.fields(TrainConfig):
+        if f.name not in ("profile", "loss"):
+            assert f"--{f.name}" in text, f.name
+    assert "--profile" in text and "--resume" in text and "TEST ONLY" in text
+    assert "paper/data: 400" in text                       # loss-specific defaults are shown
+    args = parser.parse_args(["--profile", "smoke", "--lr=5e-4", "--pretrained=false", "--latent-dim", "3"])
+    assert (args.profile, args.lr, args.pretrained, args.latent_dim, args.epochs) == ("smoke", 5e-4, False, 3, None)
+
+
+# ----------------------------------------------------------------------------- a run and its folder
+
+def test_run_folder_holds_everything(smoke_run, smoke_cfg):
+    assert json.loads((smoke_run / "config.json").read_text()) == dataclasses.asdict(smoke_cfg)
+    assert read_config(smoke_run) == smoke_cfg
+    history = read_history(smoke_run)
+    assert list(history.columns) == COLUMNS and history["epoch"].tolist() == [1, 2]
+    assert history[COLUMNS[3:]].notna().all().all() and (history[COLUMNS[3:]] >= 0).all().all()
+    assert history["train_total"].iloc[1] < history["train_total"].iloc[0]          # it learns
+    pd.testing.assert_series_equal(history["val_total"], history["val_recon"] + history["val_kl"],
+                                   check_names=False, rtol=1e-6)
+    assert (smoke_run / "samples" / "epoch_0002.png").stat().st_size > 1000
+    finished = json.loads((smoke_run / "finished.json").read_text())
+    assert is_finished(smoke_run) and finished["epochs"] == 2 and finished["steps"] == 10
+    assert finished["best_epoch"] == int(history["val_total"].idxmin()) + 1
+    assert (Path(smoke_cfg.data_dir) / smoke_cfg.dataset.name / "stats_phase0_eps0.25.npy").is_file()
+    model, cfg = load_run(smoke_run)
+    assert cfg == smoke_cfg and not model.training
+    assert model.reconstruct(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
+    last = load_checkpoint(smoke_run / "last.pt")
+    assert last["epoch"] == 2 and "optimizer" in last and len(last["history"]) == 2
+
+
+def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_path):
+    out = tmp_path / "cli"
+    args = ["--profile", "smoke", "--loss", "data", "--out", str(out), f"--data_dir={data_dir}", "--quiet",
+            "--sample_every=0"]
+    done = _cli(*args)
+    assert done.returncode == 0, done.stderr
+    assert is_finished(out) and len(read_history(out)) == 2 and read_config(out).loss == "data"
+    before = _sha(out / "last.pt")
+    again = _cli(*args, "--resume")
+    assert again.returncode == 0, again.stderr
+    assert "finished" in again.stdout and _sha(out / "last.pt") == before
+
+
+def test_existing_runs_are_never_destroyed_by_accident(smoke_run, smoke_cfg, tmp_path, capsys):
+    before = _sha(smoke_run / "last.pt")
+    with pytest.raises(FileExistsError, match="--resume.*--overwrite=true"):
+        train(smoke_cfg, smoke_run, progress=False)
+    assert train(smoke_cfg, smoke_run, resume=True, progress=False) == smoke_run
+    assert "finished" in capsys.readouterr().out and _sha(smoke_run / "last.pt") == before
+    with pytest.raises(ValueError, match="different configuration.*lr: run has 0.001, asked for 0.01"):
+        train(dataclasses.replace(smoke_cfg, lr=1e-2), smoke_run, resume=True, progress=False)
+    # runtime fields may differ when resuming
+    assert train(dataclasses.replace(smoke_cfg, sample_every=0, num_workers=0), smoke_run, resume=True,
+                 progress=False) == smoke_run
+    assert RUNTIME_FIELDS < {f.name for f in dataclasses.fields(TrainConfig)}
+    # overwrite=True starts afresh (in a copy, to leave the shared run alone)
+    copy = tmp_path / "copy"
+    shutil.copytree(smoke_run, copy)
+    train(dataclasses.replace(smoke_cfg, epochs=1, overwrite=True, sample_every=0), copy, progress=False)
+    assert read_history(copy)["epoch"].tolist() == [1] and not (copy / "samples").exists()
+
+
+def test_resume_after_a_kill_mid_epoch_gives_identical_weights(smoke_run, smoke_cfg, data_dir, tmp_path):
+    out = tmp_path / "killed"
+    # 5 steps per epoch: step 7 is in the middle of epoch 2, after the epoch-1 checkpoint
+    killed = _cli("--profile", "smoke", "--out", str(out), f"--data_dir={data_dir}", "--quiet", "--fail_at_step=7")
+    assert killed.returncode == 3, killed.stderr
+    assert load_checkpoint(out / "last.pt")["epoch"] == 1 and not is_finished(out)
+    assert read_history(out)["epoch"].tolist() == [1]
+
+    train(smoke_cfg, out, resume=True, progress=False)
+    assert is_finished(out)
+    a, b = load_checkpoint(smoke_run / "last.pt"), load_checkpoint(out / "last.pt")
+    assert a["model"].keys() == b["model"].keys()
+    for key in a["model"]:
+        assert torch.equal(a["model"][key], b["model"][key]), key
+    for pa, pb in zip(a["optimizer"]["state"].values(), b["optimizer"]["state"].values()):
+        assert all(torch.equal(pa[k], pb[k]) for k in pa)
+    cols = [c for c in COLUMNS if c != "seconds"]
+    pd.testing.assert_frame_equal(read_history(smoke_run)[cols], read_history(out)[cols])
+    for name in ("best.pt",):
+        assert all(torch.equal(load_checkpoint(smoke_run / name)["model"][k], load_checkpoint(out / name)["model"][k])
+                   for k in a["model"])
+
+
+# ----------------------------------------------------------------------------- failures
+
+@pytest.mark.parametrize("where", ["kl", "output"])
+def test_nan_stops_training_with_a_clear_message_and_keeps_the_checkpoint(where, smoke_cfg, tmp_path, monkeypatch):
+    out = tmp_path / "nan"
+    seen = {"train_calls": 0}
+    real_loss, real_forward = utils.losses.vae_loss, utils.models.VAE.forward
+
+    def poisoned() -> bool:
+        """True from the first training step of epoch 2 on (5 steps per epoch)."""
+        if not torch.is_grad_enabled():
+            return False
+        seen["train_calls"] += 1
+        if seen["train_calls"] == 6:
+            seen["last_pt"] = _sha(out / "last.pt")       # what must survive
+        return seen["train_calls"] >= 6
+
+    def nan_loss(*args, **kwargs):
+        parts = real_loss(*args, **kwargs)
+        if poisoned():
+            parts["kl"] = parts["kl"] * float("nan")
+            parts["total"] = parts["recon"] + parts["kl"]
+        return parts
+
+    def nan_forward(self, x, generator=None):
+        recon, mu, logvar = real_forward(self, x, generator)
+        return (recon * float("nan"), mu, logvar) if poisoned() else (recon, mu, logvar)
+
+    if where == "kl":
+        monkeypatch.setattr(utils.losses, "vae_loss", nan_loss)
+    else:
+        monkeypatch.setattr(utils.models.VAE, "forward", nan_forward)
+    with pytest.raises(TrainingDiverged) as info:
+        train(dataclasses.replace(smoke_cfg, sample_every=0), out, progress=False)
+    message = str(info.value)
+    assert "epoch 2/2" in message and "step 6" in message and "--lr=" in message and "untouched" in message
+    assert ("kl = nan" in message and "total = nan" in message) if where == "kl" else "NaN/inf outputs" in message
+    assert _sha(out / "last.pt") == seen["last_pt"] and load_checkpoint(out / "last.pt")["epoch"] == 1
+    assert not is_finished(out) and len(read_history(out)) == 1
+
+
+def test_corrupt_or_mismatched_checkpoints_give_clear_errors(smoke_run, smoke_cfg, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(smoke_run, run)
+    data = (run / "last.pt").read_bytes()
+    (run / "last.pt").write_bytes(data[: len(data) // 2])                 # truncated by a crash
+    with pytest.raises(ValueError, match=r"last\.pt is corrupt or truncated.*delete it"):
+        load_run(run, which="last")
+    (run / "finished.json").unlink()
+    with pytest.raises(ValueError, match=r"last\.pt is corrupt"):
+        train(smoke_cfg, run, resume=True, progress=False)
+    (run / "last.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="corrupt"):
+        load_checkpoint(run / "last.pt")
+    torch.save([1, 2, 3], run / "last.pt")
+    with pytest.raises(ValueError, match="not a checkpoint written by utils.train"):
+        load_checkpoint(run / "last.pt")
+
+    config = json.loads((run / "config.json").read_text())
+    (run / "config.json").write_text(json.dumps({**config, "latent_dim": 5}))
+    with pytest.raises(ValueError, match=r"best\.pt does not match the model.*size mismatch.*load_run"):
+        load_run(run, which="best")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_checkpoint(run / "missing.pt")
+
+
+# ----------------------------------------------------------------------------- torchrun
+
+def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("torch.distributed with the gloo backend is not available in this torch build")
+    try:
+        import importlib
+        importlib.import_module("torch.distributed.run")      # what the torchrun command runs
+    except ImportError as err:
+        pytest.skip(f"torchrun (torch.distributed.run) cannot be imported: {err}")
+    out = tmp_path / "ddp"
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "utils.train", "--profile", "smoke", "--loss", "data", "--out", str(out),
+                           f"--data_dir={data_dir}", "--quiet", "--sample_every=1"],
+                          cwd=REPO, env=_env(), capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("run folder:") == 1                 # only rank 0 reports
+    assert is_finished(out) and read_history(out)["epoch"].tolist() == [1, 2]
+    # 179 training images split over 2 processes: 90 each, 2 full batches of 32 per epoch
+    assert json.loads((out / "finished.json").read_text())["steps"] == 4
+    assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    model, cfg = load_run(out)
+    assert cfg.loss == "data" and not any(k.startswith("module.") for k in model.state_dict())

@@ -1,0 +1,105 @@
+"""VAE losses: the paper's spatial-statistics reconstruction loss, the data-space baseline and KL.
+
+The paper's objective for one image x with reconstruction x' and posterior N(mu, sigma^2):
+
+    L = alpha * || f(x) - f(x') ||^2  +  beta * KL( N(mu, sigma^2) || N(0, I) )
+
+with f = :func:`utils.stats.spatial_statistics` (two-point autocorrelation of the soft black-line
+indicator) and KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2).  The "vanilla"
+baseline replaces the first term by the summed pixel MSE || x - x' ||^2.
+
+Reductions (same meaning in every function here)
+------------------------------------------------
+* ``"sum"`` (the paper's): sum over the pixels (or latent dimensions) of each image, then the
+  **mean over the batch** -- a per-image value that does not depend on the batch size.
+* ``"mean"``: mean over the pixels (latent dimensions) and over the batch.
+
+Averaging over the batch instead of summing only rescales the whole loss by the batch size,
+which Adam ignores; the balance between the reconstruction and the KL term, which is what
+alpha and beta set, is the same.  The target statistics ``f(x)`` do not depend on the model,
+so training computes them once per image (``utils.data.compute_stats_cache``) and passes them in.
+"""
+from __future__ import annotations
+
+import torch
+
+from utils.stats import spatial_statistics
+
+__all__ = ["REDUCTIONS", "LOSSES", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
+
+REDUCTIONS = ("sum", "mean")
+LOSSES = ("spatial_stats", "data")
+
+
+def _reduce(per_element: torch.Tensor, reduction: str) -> torch.Tensor:
+    """(B, ...) -> scalar: per-image sum (or mean) over the non-batch dims, then mean over B."""
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    flat = per_element.reshape(per_element.shape[0], -1)
+    per_image = flat.sum(dim=1) if reduction == "sum" else flat.mean(dim=1)
+    return per_image.mean()
+
+
+def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor, *, reduction: str = "sum",
+                       scale: float = 1.0, phase: float = 0.0, eps: float = 0.25) -> torch.Tensor:
+    """|| f(recon) / scale - target_stats / scale ||^2 per image, reduced over the batch.
+
+    ``recon``: (B, 1, H, W) or (B, H, W) reconstructions in [0, 1].  ``target_stats``: the
+    precomputed ``spatial_statistics(x, phase=phase, eps=eps)`` of the inputs, same number of
+    elements per image ((B, 1, H, W) or (B, H, W)).  ``scale``: divide both statistics by it,
+    e.g. the dataset's largest statistic so that values lie in [0, 1] (1 = the paper's runs).
+    Returns a scalar tensor (see the module docstring for ``reduction``).
+    """
+    if scale <= 0:
+        raise ValueError(f"scale must be > 0, got {scale}")
+    if recon.shape[0] != target_stats.shape[0] or recon[0].numel() != target_stats[0].numel():
+        raise ValueError(f"recon {tuple(recon.shape)} and target_stats {tuple(target_stats.shape)} "
+                         "must hold the same number of images of the same size")
+    stats = spatial_statistics(recon, phase=phase, eps=eps)
+    diff = stats - target_stats.reshape(stats.shape)
+    if scale != 1.0:
+        diff = diff / scale
+    return _reduce(diff.square(), reduction)
+
+
+def data_loss(recon: torch.Tensor, x: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
+    """Pixel MSE || recon - x ||^2 per image (``"sum"``: summed over pixels, as the paper's baseline)."""
+    if recon.shape != x.shape:
+        raise ValueError(f"recon {tuple(recon.shape)} and x {tuple(x.shape)} must have the same shape")
+    return _reduce((recon - x).square(), reduction)
+
+
+def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
+    """KL(N(mu, exp(logvar)) || N(0, I)) = -1/2 sum_j (1 + logvar_j - mu_j^2 - exp(logvar_j)).
+
+    ``mu``, ``logvar``: (B, latent_dim).  ``"sum"`` sums over the latent dimensions (the exact KL
+    of each image), then averages over the batch.
+    """
+    if mu.shape != logvar.shape:
+        raise ValueError(f"mu {tuple(mu.shape)} and logvar {tuple(logvar.shape)} must have the same shape")
+    return _reduce(-0.5 * (1.0 + logvar - mu.square() - logvar.exp()), reduction)
+
+
+def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
+             loss: str = "spatial_stats", target_stats: torch.Tensor | None = None, alpha: float = 1.0,
+             beta: float = 1.0, reduction: str = "sum", stats_scale: float = 1.0, phase: float = 0.0,
+             eps: float = 0.25) -> dict[str, torch.Tensor]:
+    """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``.
+
+    ``loss="spatial_stats"`` uses :func:`spatial_stats_loss` against ``target_stats`` (computed
+    from ``x`` here when None -- slower, training passes the cached ones); ``loss="data"`` uses
+    :func:`data_loss`.  ``"recon"`` and ``"kl"`` are the unweighted per-image terms, so they can be
+    logged and compared across runs with different alpha and beta.
+    """
+    if loss == "spatial_stats":
+        if target_stats is None:
+            with torch.no_grad():
+                target_stats = spatial_statistics(x, phase=phase, eps=eps)
+        rec = spatial_stats_loss(recon, target_stats, reduction=reduction, scale=stats_scale,
+                                 phase=phase, eps=eps)
+    elif loss == "data":
+        rec = data_loss(recon, x, reduction=reduction)
+    else:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    kl = kl_divergence(mu, logvar, reduction=reduction)
+    return {"total": alpha * rec + beta * kl, "recon": rec, "kl": kl}
