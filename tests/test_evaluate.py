@@ -1,0 +1,87 @@
+"""utils.evaluate on stand-in models whose reconstructions are known (no training needed)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from utils.data import DatasetSpec, generate_lines, split_indices
+from utils.evaluate import (EvalData, build_results, evaluate_test_set, overfit_check, per_image_table,
+                            reconstruct, results_markdown, write_results)
+from utils.metrics import spatial_stats_mse_batch
+
+
+class Perfect(torch.nn.Module):
+    """reconstruct(x) = x: every metric must say "right"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return x.clone()
+
+
+class Transposed(Perfect):
+    """reconstruct(x) = x transposed: right counts, wrong orientation, far in data space."""
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(-1, -2).clone()
+
+
+@pytest.fixture(scope="module")
+def data() -> EvalData:
+    spec = DatasetSpec(n_images=200, size=32, seed=2)
+    images, labels = generate_lines(spec.n_images, size=spec.size, seed=spec.seed)
+    return EvalData(images, labels, split_indices(spec.n_images, seed=spec.seed), spec, folder=None)
+
+
+def test_reconstruct_batches_and_returns_float32(data):
+    out = reconstruct(Transposed(), data.images[:10], batch_size=3)
+    assert out.dtype == np.float32 and out.shape == (10, 32, 32)
+    np.testing.assert_array_equal(out, data.images[:10].transpose(0, 2, 1))
+
+
+def test_per_image_table_of_perfect_and_transposed_reconstructions(data):
+    originals, labels = data.images[:20], data.labels.iloc[:20].reset_index(drop=True)
+    perfect = per_image_table(originals, labels, originals.astype(np.float32))
+    assert perfect["orientation_correct"].all() and perfect["line_count_correct"].all()
+    assert (perfect["volume_fraction_diff"] == 0).all() and (perfect["data_mse"] == 0).all()
+    assert (perfect["spatial_stats_mse"] == 0).all()
+    flipped = per_image_table(originals, labels, originals.transpose(0, 2, 1).astype(np.float32))
+    assert not flipped["orientation_correct"].any() and flipped["line_count_correct"].all()
+    assert (flipped["data_mse"] > 0).all() and (flipped["volume_fraction_diff"] == 0).all()
+
+
+def test_evaluate_test_set_and_results(data, tmp_path):
+    models = {"spatial_stats": (Perfect(), None), "data": (Transposed(), None)}
+    evaluation = evaluate_test_set(models, data, n_test=15, seed=0, progress=False)
+    assert set(evaluation.indices) <= set(data.split["test"]) and len(evaluation.indices) == 15
+    ours, theirs = evaluation.tables["spatial_stats"], evaluation.tables["data"]
+    # a perfect reconstruction is a test image itself: its nearest training image in statistics space is
+    # the one nearest to the original
+    np.testing.assert_array_equal(ours["nearest_stats_index"],
+                                  data.split["train"][evaluation.nearest_to_original.indices[:, 0]])
+    assert set(ours["nearest_data_index"]) <= set(data.split["train"])
+    expected = spatial_stats_mse_batch(evaluation.originals, data.images[ours["nearest_stats_index"].to_numpy()])
+    np.testing.assert_allclose(evaluation.nearest_to_original.mse[:, 0], expected, rtol=1e-9, atol=1e-20)
+
+    overfit = overfit_check(Perfect(), data, n=12, seed=0, progress=False)
+    assert len(overfit) == 2 * 2 * 12 and set(overfit["split"]) == {"train", "val"}
+    train_rows = overfit[(overfit["split"] == "train") & (overfit["space"] == "data")]
+    assert (train_rows["nearest_mse"] == 0).all()          # a perfect reconstruction of a training image
+
+    results = build_results("test", evaluation, data, overfit)
+    assert results["orientation_correct"] == results["line_count_correct"] == 15
+    assert results["models"]["vanilla_vae"]["orientation_correct"] == 0
+    assert results["data_mse"]["spatial_stats_vae"] == 0.0 and results["ratios"]["data_mse"] == 0.0
+    assert results["volume_fraction_diff_mean"] == 0.0
+    assert results["nearest_stats_count_correct"] == results["nearest_to_original_count_correct"]
+    assert results["dataset"]["n_train"] == len(data.split["train"])
+    json_path, md_path = write_results(tmp_path, results)
+    assert json.loads(json_path.read_text()) == json.loads(json.dumps(results))
+    assert md_path.read_text() == results_markdown(results)
+    assert "| correct orientation | 15 / 15 | 0 / 15 | 98 / 100 |" in md_path.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
