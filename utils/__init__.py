@@ -1,9 +1,58 @@
 """spatial-stats-vae: a VAE whose reconstruction loss compares two-point spatial statistics.
 
-The flat public API of the project; each name lives in a small module of its own:
+The flat public API of the project.  Each name lives in a small module of its own, readable top
+to bottom; ``import utils`` stays cheap because the names are loaded on first use.
 
-* ``utils.stats``    phase_indicator, autocorrelation, cross_correlation, spatial_statistics
+==================  ==========================================================================
+module              what it holds
+==================  ==========================================================================
+``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics
+``utils.data``      generate_lines, DatasetSpec, ensure_dataset, load_dataset, split_indices, ...
+``utils.models``    ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
+``utils.losses``    spatial_stats_loss, data_loss, kl_divergence, vae_loss
+``utils.train``     TrainConfig, PROFILES, config_for, train (CLI: ``python -m utils.train``), load_run
+``utils.metrics``   volume_fraction_difference, count_lines, line_orientation, data/stats MSE
+``utils.search``    nearest_neighbors (exact, streamed, in data or statistics space)
+``utils.evaluate``  the evaluation of notebook 04 (results.json)
+``utils.plots``     figures of training; ``utils.eval_plots`` figures of the evaluation
+``utils.pipeline``  the main job behind ``make figures`` (``python -m utils.pipeline``)
+==================  ==========================================================================
+
+>>> import torch, utils
+>>> images, labels = utils.generate_lines(1, size=32, seed=0)     # uint8, 0 = line, 1 = background
+>>> f = utils.spatial_statistics(torch.as_tensor(images, dtype=torch.float32))  # f(r), r = 0 at (16, 16)
+>>> f.shape
+torch.Size([1, 32, 32])
+>>> bool(abs(f[0, 16, 16] - (images == 0).mean()) < 1e-3)   # centre = volume fraction of the lines
+True
 """
-from utils.stats import autocorrelation, cross_correlation, phase_indicator, spatial_statistics
+from __future__ import annotations
 
-__all__ = ["autocorrelation", "cross_correlation", "phase_indicator", "spatial_statistics"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
+    "data": ["generate_lines", "DatasetSpec", "save_dataset", "load_dataset", "ensure_dataset",
+             "split_indices", "LinesDataset", "compute_stats_cache", "dataset_summary"],
+    "models": ["ModelConfig", "VAE", "build_vae"],
+    "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],
+    # the training function itself is utils.train.train (the name `train` is the module)
+    "train": ["TrainConfig", "PROFILES", "config_for", "load_run", "read_history", "is_finished"],
+    "metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
+                "data_mse", "spatial_stats_mse"],
+    "search": ["NeighborResult", "nearest_neighbors"],
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    """Load ``utils.<module>`` the first time one of its names is asked for."""
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"utils.{_WHERE[name]}"), name)
+    raise AttributeError(f"module 'utils' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return __all__

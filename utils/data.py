@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from utils.stats import spatial_statistics
 
@@ -171,8 +171,8 @@ def generate_lines(n: int, *, size: int = 224, min_lines: int = 1, max_lines: in
     images = np.ones((n, size, size), dtype=np.uint8)
     rows = zip(p["vertical"].tolist(), p["count"].tolist(), p["thick"].tolist(),
                p["length"].tolist(), p["along"].tolist(), p["across"].tolist())
-    for image, (vertical, count, thick, length, along, across) in zip(
-            images, tqdm(rows, total=n, desc="drawing lines", disable=not progress, unit="img")):
+    bar = progress_bar(images, total=n, desc="drawing lines", disable=not progress, unit="img")
+    for image, (vertical, count, thick, length, along, across) in zip(bar, rows):
         for j in range(count):
             a, b = along[j], along[j] + length[j]
             c, d = across[j], across[j] + thick[j]
@@ -244,7 +244,7 @@ def _write_pngs(folder: Path, images: np.ndarray, files: list[str], progress: bo
 
     folder.mkdir()
     h, w = images.shape[1:]
-    for image, name in zip(images, tqdm(files, desc="writing PNGs", disable=not progress, unit="img")):
+    for image, name in zip(progress_bar(images, desc="writing PNGs", disable=not progress, unit="img"), files):
         bits = np.packbits(image, axis=1)  # mode "1": bit 0 = black (line), bit 1 = white
         Image.frombytes("1", (w, h), bits.tobytes()).save(folder / name, compress_level=1)
 
@@ -403,7 +403,7 @@ def compute_stats_cache(images: np.ndarray, *, batch_size: int = 256, phase: flo
     out = np.empty(images.shape, dtype=np.float32)
     starts = range(0, len(images), batch_size)
     with torch.inference_mode():
-        for a in tqdm(starts, desc="spatial statistics", disable=not progress, unit="batch"):
+        for a in progress_bar(starts, desc="spatial statistics", disable=not progress, unit="batch"):
             x = torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float32))
             out[a:a + batch_size] = spatial_statistics(x, phase=phase, eps=eps).numpy()
     return out

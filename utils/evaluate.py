@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from utils.data import DatasetSpec, load_dataset
 from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batch, threshold_image,
@@ -123,7 +123,7 @@ def reconstruct(model: torch.nn.Module, images: np.ndarray, *, batch_size: int =
     device = next(model.parameters()).device
     out = np.empty(np.shape(images), dtype=np.float32)
     with torch.no_grad():
-        for s in tqdm(range(0, len(images), batch_size), desc=desc, unit="batch", disable=not progress):
+        for s in progress_bar(range(0, len(images), batch_size), desc=desc, unit="batch", disable=not progress):
             x = torch.as_tensor(np.asarray(images[s:s + batch_size], dtype=np.float32))[:, None].to(device)
             out[s:s + batch_size] = model.reconstruct(x)[:, 0].float().cpu().numpy()
     return out

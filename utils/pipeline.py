@@ -13,6 +13,7 @@ never deleted) and re-executes everything.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 LOSSES = ("spatial_stats", "data")
+PROGRESS_ENV = "SSVAE_PROGRESS"   # see utils.progress
 
 
 @dataclass
@@ -81,6 +83,8 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
                  data_dir: Path = REPO / "data", skip: tuple[str, ...] = ()) -> Path:
     """Execute the notebooks of ``variant`` in order; return the folder of executed copies."""
     import papermill as pm
+
+    os.environ[PROGRESS_ENV] = "text"     # the kernels papermill starts inherit it: text progress bars
 
     if force:
         for path in move_runs_aside(variant):

@@ -42,7 +42,7 @@ from typing import Iterable, Iterator, Union
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from utils.stats import phase_indicator, spatial_statistics
 
@@ -234,7 +234,7 @@ def nearest_neighbors(queries: ArrayLike, database: ArrayLike | Iterable[ArrayLi
         rel_error = 4.0 * (q.shape[1] + 4) * _UNIT_ROUNDOFF / n_pixels
 
         top, moments, offset = _RunningTopK(len(q), k), _RunningMoments(len(q)), 0
-        batches = tqdm(_batches(database, batch_size), total=_n_batches(database, batch_size),
+        batches = progress_bar(_batches(database, batch_size), total=_n_batches(database, batch_size),
                        desc=f"nearest neighbours ({space})", unit="batch", disable=not progress)
         for batch in batches:
             images = _as_batch_tensor(batch, "each database batch")

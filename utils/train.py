@@ -47,7 +47,7 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from utils.progress import progress_bar
 
 from utils import losses
 from utils.data import (DatasetSpec, LinesDataset, compute_stats_cache, ensure_dataset, load_dataset,
@@ -347,7 +347,7 @@ def stats_cache(folder: str | os.PathLike, images: np.ndarray, *, phase: float =
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=images.shape)
         starts = range(0, len(images), chunk)
-        for a in tqdm(starts, desc="spatial statistics of the dataset", disable=not progress, unit="chunk"):
+        for a in progress_bar(starts, desc="spatial statistics of the dataset", disable=not progress, unit="chunk"):
             out[a:a + chunk] = compute_stats_cache(images[a:a + chunk], phase=phase, eps=eps, progress=False)
         out.flush()
         del out
@@ -567,7 +567,7 @@ def _train_epoch(loop: _Loop, loader: torch.utils.data.DataLoader, epoch: int, r
     rows = torch.zeros(len(loader), 5, dtype=torch.float64, device=dist.device)
     loop.step_at_epoch_start = loop.step
     checked = 0
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, unit="batch",
+    bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, unit="batch",
                disable=not (loop.progress and dist.is_main))
     for i, batch in enumerate(bar):
         rows[i], parts = _batch_row(loop, loop.model, batch, noise)
@@ -783,7 +783,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
 
     t_run = time.perf_counter()
     tb = _tensorboard(run_dir) if cfg.tensorboard and dist.is_main else None
-    epochs = tqdm(range(start, cfg.epochs), initial=start, total=cfg.epochs, unit="epoch",
+    epochs = progress_bar(range(start, cfg.epochs), initial=start, total=cfg.epochs, unit="epoch",
                   desc=f"training {cfg.loss} VAE", disable=not (progress and dist.is_main))
     try:
         for epoch in epochs:
