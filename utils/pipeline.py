@@ -28,33 +28,41 @@ PROGRESS_ENV = "SSVAE_PROGRESS"   # see utils.progress
 @dataclass
 class Variant:
     """One end-to-end configuration of the pipeline."""
-    profile: str = "cpu"     # training profile of utils.train (smoke | cpu | paper)
-    min_lines: int = 1       # fewest lines per image (the paper's main dataset: 1-5)
-    max_lines: int = 5       # most lines per image (the harder variant: 3-7)
+    profile: str = "cpu"              # training profile of utils.train (smoke | cpu | paper)
+    min_lines: int = 1                # fewest lines per image (the paper's main dataset: 1-5)
+    max_lines: int = 5                # most lines per image (the harder variant: 3-7)
+    runs_root: Path = REPO / "runs"   # training runs and executed notebooks (git-ignored)
+    fig_root: Path = REPO / "figures" # figures, results.json, results.md (committed)
+    data_dir: Path = REPO / "data"    # datasets, one folder each (git-ignored)
 
     @property
     def is_default(self) -> bool:
         return (self.min_lines, self.max_lines) == (1, 5)
 
     @property
+    def _suffix(self) -> str:
+        return "" if self.is_default else f"lines{self.min_lines}-{self.max_lines}"
+
+    @property
     def runs_dir(self) -> Path:
         """Runs of the main dataset live in runs/, those of other line ranges in runs/lines<a>-<b>/."""
-        return REPO / "runs" if self.is_default else REPO / "runs" / f"lines{self.min_lines}-{self.max_lines}"
+        return self.runs_root / self._suffix
 
     @property
     def fig_dir(self) -> Path:
-        return REPO / "figures" if self.is_default else REPO / "figures" / f"lines{self.min_lines}-{self.max_lines}"
+        """Figures of the main dataset go to figures/, those of other line ranges to figures/lines<a>-<b>/."""
+        return self.fig_root / self._suffix
 
     def overrides(self) -> dict[str, Any]:
         return {} if self.is_default else {"min_lines": self.min_lines, "max_lines": self.max_lines}
 
 
-def notebook_parameters(variant: Variant, data_dir: Path) -> dict[str, dict[str, Any]]:
+def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
     """Papermill parameters of each numbered notebook for ``variant`` (paths absolute)."""
     from utils.train import config_for
 
     spec = config_for(variant.profile, "spatial_stats", **variant.overrides()).dataset
-    common = {"FIG_DIR": str(variant.fig_dir), "DATA_DIR": str(data_dir)}
+    common = {"FIG_DIR": str(variant.fig_dir), "DATA_DIR": str(variant.data_dir)}
     return {
         "01_dataset_synthesis": {**common, "N_IMAGES": spec.n_images, "IMAGE_SIZE": spec.size,
                                  "MIN_LINES": spec.min_lines, "MAX_LINES": spec.max_lines,
@@ -80,7 +88,7 @@ def move_runs_aside(variant: Variant) -> list[Path]:
 
 
 def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | None = None,
-                 data_dir: Path = REPO / "data", skip: tuple[str, ...] = ()) -> Path:
+                 skip: tuple[str, ...] = (), log_output: bool = True) -> Path:
     """Execute the notebooks of ``variant`` in order; return the folder of executed copies."""
     import papermill as pm
 
@@ -92,7 +100,7 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
     executed = variant.runs_dir / "executed" / variant.profile
     executed.mkdir(parents=True, exist_ok=True)
     variant.fig_dir.mkdir(parents=True, exist_ok=True)
-    params = notebook_parameters(variant, data_dir)
+    params = notebook_parameters(variant)
     names = [n for n in params if (not only or n[:2] in only or n in only) and n not in skip]
     for i, name in enumerate(names, 1):
         print(f"\n=== [{i}/{len(names)}] {name} ({variant.profile}, lines "
@@ -100,7 +108,7 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
         start = time.perf_counter()
         pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(executed / f"{name}.ipynb"),
                             parameters=params[name], cwd=str(NOTEBOOKS), kernel_name="python3",
-                            log_output=True, progress_bar=True)
+                            log_output=log_output, progress_bar=log_output)
         print(f"=== {name} done in {time.perf_counter() - start:.0f} s ===", flush=True)
     return executed
 
