@@ -93,6 +93,8 @@ class TrainConfig:
     pretrained: bool = _f(True, "resnet152: start from the ImageNet weights (torch hub cache)")
     base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
     hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
+    decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
+                              "encoder) or paper (32x32 transposed convs, bilinear resize, 1x1 conv)")
     # --- the objective (utils.losses.vae_loss)
     alpha: float = _f(1.0, "weight of the reconstruction term")
     beta: float = _f(1.0, "weight of the KL term (the paper: 1)")
@@ -150,7 +152,7 @@ class TrainConfig:
         """The architecture of this run's VAE."""
         return ModelConfig(encoder=self.encoder, latent_dim=self.latent_dim, image_size=self.image_size,
                            pretrained=self.pretrained, base_channels=self.base_channels,
-                           hidden_dim=self.hidden_dim)
+                           hidden_dim=self.hidden_dim, decoder=self.decoder)
 
     def split(self) -> dict[str, np.ndarray]:
         """The train / val / test indices into the dataset (evaluation uses "test")."""
