@@ -466,3 +466,18 @@ def test_cuda_matches_cpu(periodic):
         results[device] = (loss.detach().cpu(), xd.grad.cpu(), f12.cpu())
     for got, expected in zip(results["cuda"], results["cpu"]):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fused_distance_matches_cpu():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 33, 32, generator=gen)
+    p_t = power_spectrum((torch.rand(4, 1, 33, 32, generator=gen) > 0.1).float())
+    results = {}
+    for device in ("cpu", "cuda"):
+        xd = x.to(device).requires_grad_(True)
+        loss = spatial_statistics_sq_distance(xd, p_t.to(device)).sum()
+        loss.backward()
+        results[device] = (loss.detach().cpu(), xd.grad.cpu(), power_spectrum(x.to(device)).cpu())
+    for got, expected in zip(results["cuda"], results["cpu"]):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
