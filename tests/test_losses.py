@@ -209,3 +209,17 @@ def test_bad_arguments_are_rejected():
         spatial_stats_loss(x, target_spectrum=power_spectrum(x)[:1])
     with pytest.raises(ValueError, match="reduction"):
         spatial_stats_loss(x, target_spectrum=power_spectrum(x), reduction="max")
+
+
+def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
+    from utils.losses import spatial_stats_loss, vae_loss
+    from utils.stats import power_spectrum, spatial_statistics
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64) > 0.8).double()
+    recon = torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64)
+    mu, logvar = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 3, dtype=torch.float64)
+    out = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), sharp_eps=0.1, stats_scale=0.3)
+    expected = sum(spatial_stats_loss(recon, spatial_statistics(x, eps=e), eps=e, scale=0.3) for e in (0.25, 0.1))
+    torch.testing.assert_close(out["recon"], expected)
+    plain = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), stats_scale=0.3)
+    assert out["recon"] > plain["recon"]

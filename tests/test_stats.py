@@ -481,3 +481,22 @@ def test_cuda_fused_distance_matches_cpu():
         results[device] = (loss.detach().cpu(), xd.grad.cpu(), power_spectrum(x.to(device)).cpu())
     for got, expected in zip(results["cuda"], results["cpu"]):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(2, 9), w=st.integers(2, 9), seed=st.integers(0, 10_000),
+       eps_to=st.sampled_from([0.05, 0.1, 0.15, 0.4]), phase=st.sampled_from([0.0, 1.0, 0.3]))
+def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, seed, eps_to, phase):
+    from utils.stats import binary_spectrum_at_eps, power_spectrum
+    g = torch.Generator().manual_seed(seed)
+    b = (torch.rand(3, h, w, generator=g, dtype=torch.float64) > 0.6).double()
+    converted = binary_spectrum_at_eps(power_spectrum(b, phase=phase, eps=0.25), (h, w), phase=phase,
+                                       eps_from=0.25, eps_to=eps_to)
+    direct = power_spectrum(b, phase=phase, eps=eps_to)
+    torch.testing.assert_close(converted, direct, rtol=1e-9, atol=1e-12)
+
+
+def test_binary_spectrum_at_eps_refuses_an_ambiguous_phase():
+    from utils.stats import binary_spectrum_at_eps
+    with pytest.raises(ValueError, match="equidistant"):
+        binary_spectrum_at_eps(torch.ones(4, 3), (4, 4), phase=0.5)

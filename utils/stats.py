@@ -66,7 +66,7 @@ import math
 import torch
 from torch.autograd.function import once_differentiable
 
-__all__ = ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics",
+__all__ = ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics", "binary_spectrum_at_eps",
            "spectral_weights", "autocorrelation_spectrum", "power_spectrum", "statistics_from_spectrum",
            "statistics_sq_distance", "spatial_statistics_sq_distance"]
 
@@ -321,6 +321,35 @@ def power_spectrum(x: torch.Tensor, *, phase: float = 0.0, eps: float = 0.25, nd
     """
     _check(x, ndim, "x")
     return autocorrelation_spectrum(phase_indicator(x, phase, eps), ndim=ndim)
+
+
+def binary_spectrum_at_eps(p: torch.Tensor, shape: tuple[int, ...], *, phase: float = 0.0,
+                           eps_from: float = 0.25, eps_to: float = 0.1) -> torch.Tensor:
+    """Convert the :func:`power_spectrum` of **binary** images from one indicator width to another.
+
+    For an image b with values in {0, 1}, the soft indicator takes only two values,
+    a = m(0) and c = m(1) (a = 1, c = exp(-1/(2 eps²)) for phase 0), so m = c + (a - c)·(1 - b)
+    and its transform is M(k) = c·S·δ(k) + (a - c)·L(k), L the transform of the line mask.  Hence,
+    exactly, P'(k) = P(k)·((a' - c') / (a - c))² for k ≠ 0, and at k = 0, where M(0) = √(S·P(0))
+    is the sum of m, P'(0) = (c'·S + (a' - c')·Σ(1 - b))² / S with Σ(1 - b) = (M(0) - c·S)/(a - c).
+    So the cached spectra of the training images serve any ``eps_to`` without recomputing them.
+    ``p``: (..., n1, ..., n_last // 2 + 1) for a grid of ``shape``; same shape out.
+    """
+    shape = tuple(int(n) for n in shape)
+    _check_spectrum(p, shape, "p")
+    if eps_from <= 0 or eps_to <= 0:
+        raise ValueError(f"eps_from and eps_to must be > 0, got {eps_from} and {eps_to}")
+    values = [math.exp(-((v - phase) ** 2) / (2 * e * e)) for e in (eps_from, eps_to) for v in (0.0, 1.0)]
+    a, c, a2, c2 = values
+    if a == c:
+        raise ValueError(f"phase={phase} is equidistant from 0 and 1: the indicator cannot tell them apart")
+    size = math.prod(shape)
+    out = p * ((a2 - c2) / (a - c)) ** 2
+    zero = (Ellipsis,) + (0,) * len(shape)
+    total = torch.sqrt(p[zero].clamp_min(0) * size)                # Σ_x m(x) >= 0
+    lines = (total - c * size) / (a - c)
+    out[zero] = (c2 * size + (a2 - c2) * lines) ** 2 / size
+    return out
 
 
 def statistics_from_spectrum(p: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:

@@ -100,6 +100,8 @@ class TrainConfig:
     normalize_stats: bool = _f(False, "divide the statistics by the training set's largest one (values in [0, 1])")
     phase: float = _f(0.0, "grey level of the phase whose statistics are compared (0 = black lines)")
     eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
+    sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
+                                "paper): pushes line pixels below the evaluation's 0.05 threshold")
     # --- optimisation
     epochs: int = _f(20, "number of passes over the training images")
     batch_size: int = _f(32, "images per optimiser step (per process under torchrun)")
@@ -132,7 +134,8 @@ class TrainConfig:
                   ("val_fraction", 0 < self.val_fraction < 1, "in (0, 1)"),
                   ("test_fraction", 0 <= self.test_fraction < 1, "in [0, 1)"),
                   ("alpha", self.alpha >= 0, ">= 0"), ("beta", self.beta >= 0, ">= 0"),
-                  ("eps", self.eps > 0, "> 0"), ("sample_every", self.sample_every >= 0, ">= 0"),
+                  ("eps", self.eps > 0, "> 0"), ("sharp_eps", self.sharp_eps >= 0, ">= 0"),
+                  ("sample_every", self.sample_every >= 0, ">= 0"),
                   ("n_samples", self.n_samples >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
                   ("num_threads", self.num_threads >= 0, ">= 0"), ("fail_at_step", self.fail_at_step >= 0, ">= 0")]
         for name, ok, rule in checks:
@@ -547,7 +550,8 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator
     recon, mu, logvar = model(x, generator=noise)
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
     parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
-                            target_spectrum=target, alpha=cfg.alpha, beta=cfg.beta, reduction=cfg.reduction,
+                            target_spectrum=target, sharp_eps=cfg.sharp_eps, alpha=cfg.alpha, beta=cfg.beta,
+                            reduction=cfg.reduction,
                             stats_scale=loop.data.stats_scale, phase=cfg.phase, eps=cfg.eps)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
