@@ -13,10 +13,10 @@ from PIL import Image
 from scipy import ndimage
 
 from utils import data
-from utils.data import (DatasetSpec, LinesDataset, compute_stats_cache, dataset_summary, ensure_dataset,
-                        generate_lines, is_complete_dataset, line_gap, line_thickness_range, load_dataset,
-                        save_dataset, split_indices)
-from utils.stats import spatial_statistics
+from utils.data import (DatasetSpec, LinesDataset, compute_spectra_cache, compute_stats_cache, dataset_summary,
+                        ensure_dataset, generate_lines, is_complete_dataset, line_gap, line_thickness_range,
+                        load_dataset, save_dataset, split_indices)
+from utils.stats import power_spectrum, spatial_statistics, statistics_from_spectrum
 
 EIGHT = np.ones((3, 3), dtype=int)
 
@@ -278,6 +278,14 @@ def test_lines_dataset_items():
         LinesDataset(images, stats=stats[:5])
     with pytest.raises(ValueError, match="indices"):
         LinesDataset(images, indices=np.array([10]))
+    spectra, _ = compute_spectra_cache(images, progress=False)
+    x, p = LinesDataset(images, indices=np.array([7, 2]), spectra=spectra)[1]
+    assert x.shape == (1, 32, 32) and p.shape == (1, 32, 17) and p.dtype == torch.float32
+    assert torch.equal(p[0], torch.from_numpy(spectra[2]))
+    with pytest.raises(ValueError, match="compute_spectra_cache"):
+        LinesDataset(images, spectra=stats)
+    with pytest.raises(ValueError, match="not both"):
+        LinesDataset(images, stats=stats, spectra=spectra)
 
 
 def test_compute_stats_cache_matches_spatial_statistics():
@@ -293,6 +301,25 @@ def test_compute_stats_cache_matches_spatial_statistics():
     other = compute_stats_cache(images, phase=1.0, eps=0.1, progress=False)
     np.testing.assert_allclose(
         other[0], spatial_statistics(torch.from_numpy(images[0]).float(), phase=1.0, eps=0.1).numpy(), atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [48, 33])
+def test_compute_spectra_cache_matches_power_spectrum_and_the_statistics(size):
+    images, _ = generate_lines(7, size=size, seed=6)
+    spectra, peaks = compute_spectra_cache(images, batch_size=3, progress=False)
+    assert spectra.shape == (7, size, size // 2 + 1) and spectra.dtype == np.float32
+    assert peaks.shape == (7,) and peaks.dtype == np.float64
+    x = torch.from_numpy(images).double()
+    np.testing.assert_allclose(spectra, power_spectrum(x).numpy(), rtol=1e-6, atol=1e-6)
+    # the spectra give the statistics back, and the peaks are their r = 0 (largest) values
+    stats = compute_stats_cache(images, progress=False)
+    back = statistics_from_spectrum(torch.from_numpy(spectra).double(), (size, size)).numpy()
+    np.testing.assert_allclose(back, stats, rtol=0, atol=1e-6)
+    np.testing.assert_allclose(peaks, stats[:, size // 2, size // 2], rtol=1e-6)
+    np.testing.assert_allclose(peaks, stats.max(axis=(1, 2)), rtol=1e-6)
+    other, other_peaks = compute_spectra_cache(images, phase=1.0, eps=0.1, progress=False)
+    np.testing.assert_allclose(other[0], power_spectrum(x[0], phase=1.0, eps=0.1).numpy(), rtol=1e-6, atol=1e-6)
+    assert not np.allclose(other_peaks, peaks)
 
 
 def test_dataset_summary_volume_fraction():

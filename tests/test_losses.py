@@ -9,7 +9,16 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from utils.losses import data_loss, kl_divergence, spatial_stats_loss, vae_loss
-from utils.stats import spatial_statistics
+from utils.stats import power_spectrum, spatial_statistics
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small tensors on a shared 2-core machine: one thread (no OpenMP spin-waiting)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def direct_autocorrelation(m: np.ndarray) -> np.ndarray:
@@ -42,6 +51,71 @@ def test_spatial_stats_loss_matches_direct_sum(pair, reduction, scale):
     expected = np.mean([reduce(p) for p in per_image])
     got = spatial_stats_loss(torch.from_numpy(recon), torch.from_numpy(target), reduction=reduction, scale=scale)
     assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=25, deadline=None)
+@given(images, st.sampled_from(["sum", "mean"]), st.sampled_from([1.0, 0.04]))
+def test_fast_path_from_target_spectra_matches_direct_sum(pair, reduction, scale):
+    """target_spectrum= (Parseval, one FFT each way) gives the direct real-space value, odd and even sides."""
+    recon, x = pair
+    target = np.stack([direct_stats(img[0]) for img in x])
+    per_image = [((direct_stats(r[0]) - t) / scale) ** 2 for r, t in zip(recon, target)]
+    reduce = np.sum if reduction == "sum" else np.mean
+    expected = np.mean([reduce(p) for p in per_image])
+    spectra = power_spectrum(torch.from_numpy(x))
+    got = spatial_stats_loss(torch.from_numpy(recon), target_spectrum=spectra, reduction=reduction, scale=scale)
+    assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
+    # (B, H, W//2 + 1) spectra serve (B, 1, H, W) reconstructions too, as (B, H, W) stats do
+    again = spatial_stats_loss(torch.from_numpy(recon), target_spectrum=spectra[:, 0], reduction=reduction, scale=scale)
+    assert again.item() == pytest.approx(got.item(), rel=1e-12, abs=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(3, 1, 8, 7), (2, 6, 6), (2, 1, 9, 10)])
+@pytest.mark.parametrize("reduction", ["sum", "mean"])
+@pytest.mark.parametrize("scale", [1.0, 0.04])
+def test_fast_path_gradient_equals_real_space_gradient(shape, reduction, scale):
+    gen = torch.Generator().manual_seed(5)
+    recon = torch.rand(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    x = (torch.rand(shape, dtype=torch.float64, generator=gen) > 0.6).double()
+    slow = spatial_stats_loss(recon, spatial_statistics(x), reduction=reduction, scale=scale)
+    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x), reduction=reduction, scale=scale)
+    assert fast.item() == pytest.approx(slow.item(), rel=1e-12)
+    (g_slow,) = torch.autograd.grad(slow, recon)
+    (g_fast,) = torch.autograd.grad(fast, recon)
+    torch.testing.assert_close(g_fast, g_slow, rtol=1e-9, atol=1e-15)
+    assert torch.autograd.gradcheck(
+        lambda r: spatial_stats_loss(r, target_spectrum=power_spectrum(x) * 0.9, reduction=reduction, scale=scale),
+        (recon,))
+
+
+def test_normalisation_divides_both_statistics_and_both_spectra():
+    """scale c: the loss of f / c, i.e. of spectra / c; = the unscaled loss / c²."""
+    gen = torch.Generator().manual_seed(6)
+    recon = torch.rand(3, 1, 12, 12, dtype=torch.float64, generator=gen)
+    x = (torch.rand(3, 1, 12, 12, dtype=torch.float64, generator=gen) > 0.8).double()
+    c = spatial_statistics(x).amax().item()                # the batch's largest statistic
+    by_hand = ((spatial_statistics(recon) / c - spatial_statistics(x) / c) ** 2).sum((1, 2, 3)).mean()
+    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x), scale=c)
+    assert fast.item() == pytest.approx(by_hand.item(), rel=1e-12)
+    assert fast.item() == pytest.approx(spatial_stats_loss(recon, target_spectrum=power_spectrum(x)).item() / c**2,
+                                        rel=1e-12)
+
+
+def test_fast_path_float32_agrees_with_real_space_on_lines_images():
+    """The float32 training case: both paths agree to ~1e-6 relative (loss and gradient)."""
+    from utils.data import generate_lines
+    images, _ = generate_lines(8, size=64, seed=3)
+    x = torch.from_numpy(images).float()[:, None]
+    recon = torch.rand(x.shape, generator=torch.Generator().manual_seed(7)).requires_grad_(True)
+    ref = spatial_stats_loss(recon.double(), spatial_statistics(x.double()))
+    slow = spatial_stats_loss(recon, spatial_statistics(x))
+    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x))
+    assert fast.dtype == torch.float32
+    assert fast.item() == pytest.approx(slow.item(), rel=1e-5)
+    assert fast.item() == pytest.approx(ref.item(), rel=1e-5)
+    (g_slow,) = torch.autograd.grad(slow, recon)
+    (g_fast,) = torch.autograd.grad(fast, recon)
+    assert ((g_fast - g_slow).norm() / g_slow.norm()).item() < 1e-5
 
 
 def test_spatial_stats_loss_hand_example():
@@ -105,6 +179,9 @@ def test_vae_loss_combines_weighted_components(loss):
     parts = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5)
     if loss == "spatial_stats":
         rec = spatial_stats_loss(recon, spatial_statistics(x))
+        for target in ({"target_stats": spatial_statistics(x)}, {"target_spectrum": power_spectrum(x)}):
+            given_target = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5, **target)
+            assert given_target["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
     else:
         rec = data_loss(recon, x)
     assert parts["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
@@ -122,3 +199,27 @@ def test_bad_arguments_are_rejected():
         spatial_stats_loss(x, x, scale=0.0)
     with pytest.raises(ValueError, match="loss must be"):
         vae_loss(x, x, torch.zeros(2, 3), torch.zeros(2, 3), loss="l1")
+    with pytest.raises(ValueError, match="exactly one"):
+        spatial_stats_loss(x)
+    with pytest.raises(ValueError, match="exactly one"):
+        spatial_stats_loss(x, spatial_statistics(x), target_spectrum=power_spectrum(x))
+    with pytest.raises(ValueError, match="half spectrum"):
+        spatial_stats_loss(x, target_spectrum=spatial_statistics(x))
+    with pytest.raises(ValueError, match="same number of images"):
+        spatial_stats_loss(x, target_spectrum=power_spectrum(x)[:1])
+    with pytest.raises(ValueError, match="reduction"):
+        spatial_stats_loss(x, target_spectrum=power_spectrum(x), reduction="max")
+
+
+def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
+    from utils.losses import spatial_stats_loss, vae_loss
+    from utils.stats import power_spectrum, spatial_statistics
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64) > 0.8).double()
+    recon = torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64)
+    mu, logvar = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 3, dtype=torch.float64)
+    out = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), sharp_eps=0.1, stats_scale=0.3)
+    expected = sum(spatial_stats_loss(recon, spatial_statistics(x, eps=e), eps=e, scale=0.3) for e in (0.25, 0.1))
+    torch.testing.assert_close(out["recon"], expected)
+    plain = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), stats_scale=0.3)
+    assert out["recon"] > plain["recon"]

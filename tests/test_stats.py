@@ -20,7 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import utils.stats
-from utils.stats import autocorrelation, cross_correlation, phase_indicator, spatial_statistics
+from utils.stats import (autocorrelation, autocorrelation_spectrum, cross_correlation, phase_indicator,
+                         power_spectrum, spatial_statistics, spatial_statistics_sq_distance, spectral_weights,
+                         statistics_from_spectrum, statistics_sq_distance)
 
 PROPERTY = settings(max_examples=40, deadline=None)
 MAX_SIDE = {1: 12, 2: 7, 3: 4}  # largest side per spatial ndim, keeps the O(S²) reference fast
@@ -267,6 +269,133 @@ def test_double_backward_is_refused_on_the_fast_path():
         grad.sum().backward()
 
 
+# ---------------------------------------------------------------- Fourier space (Parseval)
+
+
+def test_spectral_weights_count_the_frequencies_each_column_stands_for():
+    for n in range(1, 9):
+        w = spectral_weights((3, n))
+        assert w.shape == (n // 2 + 1,) and w.dtype == torch.float64
+        assert w.sum().item() == n            # the half spectrum's columns stand for all n frequencies
+        assert w[0] == 1 and (w[-1] == 1 if n % 2 == 0 else w[-1] == (1 if n == 1 else 2))
+    assert spectral_weights((4,), dtype=torch.float32).dtype == torch.float32
+    with pytest.raises(ValueError, match="last side"):
+        spectral_weights((3, 0))
+
+
+@PROPERTY
+@given(images())
+def test_spectrum_gives_the_statistics_back(image_ndim):
+    """statistics_from_spectrum(power_spectrum(x)) = f = the direct sum, odd and even sides, any ndim."""
+    x, ndim = image_ndim
+    shape = tuple(x.shape[-ndim:])
+    p = power_spectrum(x, ndim=ndim)
+    assert p.shape == (*x.shape[:-1], shape[-1] // 2 + 1) and p.dtype == x.dtype and (p >= 0).all()
+    m = direct_indicator(x.numpy(), 0.0, 0.25)
+    np.testing.assert_allclose(statistics_from_spectrum(p, shape).numpy(), direct_correlation(m, m, ndim, True),
+                               rtol=1e-9, atol=1e-12)
+    m_t = torch.as_tensor(m)
+    np.testing.assert_allclose(statistics_from_spectrum(autocorrelation_spectrum(m_t, ndim=ndim), shape).numpy(),
+                               autocorrelation(m_t, ndim=ndim).numpy(), rtol=1e-9, atol=1e-12)
+
+
+@PROPERTY
+@given(images(), st.integers(0, 2**32 - 1), st.floats(-0.5, 1.0), st.floats(0.05, 1.0))
+def test_parseval_distance_equals_the_real_space_sum(image_ndim, seed, phase, eps):
+    """Σ_r (f1 - f2)² from the half spectra = the same sum over the direct real-space statistics."""
+    x1, ndim = image_ndim
+    x2 = torch.as_tensor(np.random.default_rng(seed).uniform(-0.5, 1.5, x1.shape))
+    shape = tuple(x1.shape[-ndim:])
+    dims = tuple(range(-ndim, 0))
+    f1, f2 = (direct_correlation(m, m, ndim, True) for m in (direct_indicator(x.numpy(), phase, eps) for x in (x1, x2)))
+    expected = ((f1 - f2) ** 2).sum(axis=dims)
+    p1, p2 = (power_spectrum(x, phase=phase, eps=eps, ndim=ndim) for x in (x1, x2))
+    got = statistics_sq_distance(p1, p2, shape)
+    assert got.shape == x1.shape[:-ndim]
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(statistics_sq_distance(p1, p2, shape, reduction="mean").numpy(),
+                               expected / math.prod(shape), rtol=1e-9, atol=1e-15)
+    # the fused path: x against a target given by its spectrum
+    fused = spatial_statistics_sq_distance(x1, p2, phase=phase, eps=eps, ndim=ndim)
+    np.testing.assert_allclose(fused.numpy(), expected, rtol=1e-9, atol=1e-15)
+
+
+@pytest.mark.parametrize("h, w", [(6, 8), (7, 5), (6, 5), (7, 8), (1, 4), (4, 1)])
+def test_dividing_the_statistics_by_a_scale_divides_the_spectra(h, w):
+    gen = torch.Generator().manual_seed(2)
+    x1, x2 = (torch.rand(3, h, w, dtype=torch.float64, generator=gen) for _ in range(2))
+    scale = 0.04
+    f1, f2 = spatial_statistics(x1) / scale, spatial_statistics(x2) / scale
+    expected = ((f1 - f2) ** 2).sum((-2, -1))
+    p1, p2 = power_spectrum(x1) / scale, power_spectrum(x2) / scale
+    torch.testing.assert_close(statistics_from_spectrum(p1, (h, w)), f1, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(statistics_sq_distance(p1, p2, (h, w)), expected, rtol=1e-10, atol=0)
+    torch.testing.assert_close(spatial_statistics_sq_distance(x1, power_spectrum(x2)) / scale**2, expected,
+                               rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("shape, ndim", [((2, 1, 6, 8), 2), ((3, 5, 7), 2), ((2, 4, 5), 2), ((7,), 1),
+                                         ((2, 3, 4, 3), 3), ((1, 1), 2)])
+def test_fused_distance_gradient_equals_the_real_space_gradient(shape, ndim):
+    """∂/∂x of Σ_r (f(x) - f_t)²: the one-irfftn backward against autograd through the real-space sum
+    (and gradcheck, also with respect to the target's spectrum)."""
+    gen = torch.Generator().manual_seed(3)
+    x = torch.rand(shape, dtype=torch.float64, generator=gen, requires_grad=True)
+    target = torch.rand(shape, dtype=torch.float64, generator=gen)
+    p_t = power_spectrum(target, phase=0.1, eps=0.3, ndim=ndim)
+    f_t = spatial_statistics(target, phase=0.1, eps=0.3, ndim=ndim)
+    dims = tuple(range(-ndim, 0))
+    upstream = torch.rand(shape[:-ndim], dtype=torch.float64, generator=gen)   # a per-item weighting
+    fast = (spatial_statistics_sq_distance(x, p_t, phase=0.1, eps=0.3, ndim=ndim) * upstream).sum()
+    real = (((spatial_statistics(x, phase=0.1, eps=0.3, ndim=ndim) - f_t) ** 2).sum(dims) * upstream).sum()
+    torch.testing.assert_close(fast, real, rtol=1e-12, atol=1e-15)
+    (g_fast,) = torch.autograd.grad(fast, x)
+    (g_real,) = torch.autograd.grad(real, x)
+    torch.testing.assert_close(g_fast, g_real, rtol=1e-9, atol=1e-14)
+    if ndim == 2 and len(shape) == 4:          # also against the O(S²) direct sum of rolls (2D)
+        (g_direct,) = torch.autograd.grad((((rolled_statistics(x, 0.1, 0.3) - f_t) ** 2).sum(dims) * upstream).sum(), x)
+        torch.testing.assert_close(g_fast, g_direct, rtol=1e-9, atol=1e-14)
+    p_t.requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda a, p: spatial_statistics_sq_distance(a, p, phase=0.1, eps=0.3, ndim=ndim), (x, p_t))
+    assert torch.autograd.gradcheck(lambda a, p: statistics_sq_distance(a, p, shape[-ndim:]),
+                                    (power_spectrum(x.detach(), ndim=ndim).requires_grad_(True), p_t))
+
+
+def test_fused_distance_float32_matches_float64_and_needs_no_grad():
+    gen = torch.Generator().manual_seed(4)
+    x = torch.rand(4, 1, 32, 30, generator=gen)
+    p_t = power_spectrum((torch.rand(4, 1, 32, 30, generator=gen) > 0.1).float())
+    with torch.no_grad():
+        got = spatial_statistics_sq_distance(x, p_t)
+    assert got.dtype == torch.float32 and got.shape == (4, 1) and not got.requires_grad
+    ref = spatial_statistics_sq_distance(x.double(), p_t.double())
+    torch.testing.assert_close(got.double(), ref, rtol=1e-5, atol=0)
+    with pytest.raises(RuntimeError, match="once_differentiable|twice"):
+        xg = x.double().requires_grad_(True)
+        loss = spatial_statistics_sq_distance(xg, p_t.double()).square().sum()   # a dense upstream gradient
+        (grad,) = torch.autograd.grad(loss, xg, create_graph=True)
+        grad.sum().backward()
+
+
+def test_spectrum_shapes_are_checked():
+    x = torch.rand(2, 6, 8)
+    with pytest.raises(ValueError, match=r"expected \(2, 6, 5\)"):
+        spatial_statistics_sq_distance(x, torch.rand(3, 6, 5))
+    with pytest.raises(ValueError, match="half spectrum"):
+        spatial_statistics_sq_distance(x, torch.rand(2, 6, 8))
+    with pytest.raises(ValueError, match="half spectrum"):
+        statistics_sq_distance(torch.rand(2, 6, 5), torch.rand(2, 6, 4), (6, 8))
+    with pytest.raises(ValueError, match="real floating-point"):
+        statistics_from_spectrum(torch.fft.rfft2(x), (6, 8))
+    with pytest.raises(ValueError, match="reduction"):
+        statistics_sq_distance(torch.rand(6, 5), torch.rand(6, 5), (6, 8), reduction="max")
+    with pytest.raises(ValueError, match="eps"):
+        spatial_statistics_sq_distance(x, power_spectrum(x), eps=0.0)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        spatial_statistics_sq_distance(x / 0.0, power_spectrum(x))
+
+
 # ---------------------------------------------------------------- doctest and bad inputs
 
 
@@ -337,3 +466,37 @@ def test_cuda_matches_cpu(periodic):
         results[device] = (loss.detach().cpu(), xd.grad.cpu(), f12.cpu())
     for got, expected in zip(results["cuda"], results["cpu"]):
         torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_fused_distance_matches_cpu():
+    gen = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 1, 33, 32, generator=gen)
+    p_t = power_spectrum((torch.rand(4, 1, 33, 32, generator=gen) > 0.1).float())
+    results = {}
+    for device in ("cpu", "cuda"):
+        xd = x.to(device).requires_grad_(True)
+        loss = spatial_statistics_sq_distance(xd, p_t.to(device)).sum()
+        loss.backward()
+        results[device] = (loss.detach().cpu(), xd.grad.cpu(), power_spectrum(x.to(device)).cpu())
+    for got, expected in zip(results["cuda"], results["cpu"]):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=30, deadline=None)
+@given(h=st.integers(2, 9), w=st.integers(2, 9), seed=st.integers(0, 10_000),
+       eps_to=st.sampled_from([0.05, 0.1, 0.15, 0.4]), phase=st.sampled_from([0.0, 1.0, 0.3]))
+def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, seed, eps_to, phase):
+    from utils.stats import binary_spectrum_at_eps, power_spectrum
+    g = torch.Generator().manual_seed(seed)
+    b = (torch.rand(3, h, w, generator=g, dtype=torch.float64) > 0.6).double()
+    converted = binary_spectrum_at_eps(power_spectrum(b, phase=phase, eps=0.25), (h, w), phase=phase,
+                                       eps_from=0.25, eps_to=eps_to)
+    direct = power_spectrum(b, phase=phase, eps=eps_to)
+    torch.testing.assert_close(converted, direct, rtol=1e-9, atol=1e-12)
+
+
+def test_binary_spectrum_at_eps_refuses_an_ambiguous_phase():
+    from utils.stats import binary_spectrum_at_eps
+    with pytest.raises(ValueError, match="equidistant"):
+        binary_spectrum_at_eps(torch.ones(4, 3), (4, 4), phase=0.5)

@@ -14,10 +14,16 @@ import pandas as pd
 import pytest
 import torch
 
+import numpy as np
+
+import utils.data
 import utils.losses
 import utils.models
+import utils.train
+from utils.data import LinesDataset, compute_stats_cache, load_dataset
 from utils.train import (PROFILES, RUNTIME_FIELDS, TrainConfig, TrainingDiverged, build_parser, config_for,
-                         is_finished, load_checkpoint, load_run, lr_at, read_config, read_history, train)
+                         is_finished, load_checkpoint, load_run, lr_at, read_config, read_history, spectra_cache,
+                         train)
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
@@ -124,7 +130,9 @@ def test_run_folder_holds_everything(smoke_run, smoke_cfg):
     finished = json.loads((smoke_run / "finished.json").read_text())
     assert is_finished(smoke_run) and finished["epochs"] == 2 and finished["steps"] == 10
     assert finished["best_epoch"] == int(history["val_total"].idxmin()) + 1
-    assert (Path(smoke_cfg.data_dir) / smoke_cfg.dataset.name / "stats_phase0_eps0.25.npy").is_file()
+    folder = Path(smoke_cfg.data_dir) / smoke_cfg.dataset.name
+    assert (folder / "spectra_phase0_eps0.25.npy").is_file() and (folder / "spectra_phase0_eps0.25.json").is_file()
+    assert not (folder / "stats_phase0_eps0.25.npy").exists()        # the real-space cache is gone
     model, cfg = load_run(smoke_run)
     assert cfg == smoke_cfg and not model.training
     assert model.reconstruct(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
@@ -251,6 +259,78 @@ def test_corrupt_or_mismatched_checkpoints_give_clear_errors(smoke_run, smoke_cf
         load_run(run, which="best")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         load_checkpoint(run / "missing.pt")
+
+
+# ----------------------------------------------------------------------------- the spectra cache and the loss
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normalize):
+    """The loss as training computes it (cached target spectra, scale from the cached peaks) equals the
+    previous way (real-space statistics cache, scale = largest cached statistic of the training images)."""
+    cfg = dataclasses.replace(smoke_cfg, normalize_stats=normalize)
+    data = utils.train._prepare_data(cfg, utils.train._Dist(1, 0, torch.device("cpu")), progress=False)
+    images = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)[0]
+    stats = compute_stats_cache(images, progress=False)             # the old real-space cache
+    train_idx = cfg.split()["train"]
+    old_scale = float(np.max(stats[train_idx, 16, 16])) if normalize else 1.0
+    assert data.stats_scale == pytest.approx(old_scale, rel=1e-6)
+    assert (data.stats_scale == 1.0) != normalize
+
+    idx = train_idx[:cfg.batch_size]
+    x, target = next(iter(torch.utils.data.DataLoader(LinesDataset(data.images, idx, spectra=data.spectra),
+                                                      batch_size=len(idx))))
+    assert target.shape == (len(idx), 1, 32, 17) and target.dtype == torch.float32
+    model = utils.models.build_vae(cfg.model)
+    recon, mu, logvar = model(x, generator=torch.Generator().manual_seed(0))
+    common = dict(loss="spatial_stats", alpha=cfg.alpha, beta=cfg.beta, reduction=cfg.reduction, eps=cfg.eps)
+    new = utils.losses.vae_loss(recon, x, mu, logvar, target_spectrum=target, stats_scale=data.stats_scale, **common)
+    old = utils.losses.vae_loss(recon, x, mu, logvar, target_stats=torch.from_numpy(stats[idx])[:, None],
+                                stats_scale=old_scale, **common)
+    exact = utils.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(),
+                                  stats_scale=data.stats_scale, **common)           # float64, from x
+    for key in ("total", "recon"):
+        assert new[key].item() == pytest.approx(old[key].item(), rel=2e-6), key
+        assert new[key].item() == pytest.approx(exact[key].item(), rel=2e-6), key
+    (g_new,) = torch.autograd.grad(new["total"], recon, retain_graph=True)
+    (g_old,) = torch.autograd.grad(old["total"], recon)
+    assert ((g_new - g_old).norm() / g_old.norm()).item() < 1e-5
+
+
+def test_spectra_cache_is_built_once_and_rebuilt_when_stale(tmp_path, monkeypatch):
+    images, _ = utils.data.generate_lines(10, size=16, seed=1)
+    calls = []
+    real = utils.train.compute_spectra_cache
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(utils.train, "compute_spectra_cache", counting)
+    spectra, peaks = spectra_cache(tmp_path, images, progress=False)
+    assert spectra.shape == (10, 16, 9) and spectra.dtype == np.float32 and len(calls) == 1
+    expected, expected_peaks = real(images, progress=False)
+    np.testing.assert_array_equal(spectra, expected)
+    np.testing.assert_array_equal(peaks, expected_peaks)
+    meta = json.loads((tmp_path / "spectra_phase0_eps0.25.json").read_text())
+    assert meta["image_shape"] == [10, 16, 16] and meta["largest_statistic"] == max(meta["peaks"])
+
+    again, again_peaks = spectra_cache(tmp_path, images, progress=False)        # reused as is
+    assert len(calls) == 1 and np.array_equal(again, spectra) and np.array_equal(again_peaks, peaks)
+    spectra_cache(tmp_path, images[:8], progress=False)                        # other images: rebuilt
+    assert len(calls) == 2
+    (tmp_path / "spectra_phase0_eps0.25.json").unlink()                      # array without its json
+    spectra_cache(tmp_path, images, progress=False)
+    assert len(calls) == 3
+    (tmp_path / "spectra_phase0_eps0.25.json").write_text("{not json")       # torn json
+    spectra_cache(tmp_path, images, progress=False)
+    assert len(calls) == 4
+    other, _ = spectra_cache(tmp_path, images, phase=1.0, progress=False)     # another phase: its own files
+    assert len(calls) == 5 and (tmp_path / "spectra_phase1_eps0.25.npy").is_file()
+    assert not np.array_equal(other, spectra)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "spectra_phase0_eps0.25.json", "spectra_phase0_eps0.25.npy", "spectra_phase1_eps0.25.json",
+        "spectra_phase1_eps0.25.npy"]                                          # no temporary files left
 
 
 # ----------------------------------------------------------------------------- torchrun

@@ -6,7 +6,8 @@ to bottom; ``import utils`` stays cheap because the names are loaded on first us
 ==================  ==========================================================================
 module              what it holds
 ==================  ==========================================================================
-``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics
+``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics,
+                    power_spectrum (the Fourier form the loss uses)
 ``utils.data``      generate_lines, DatasetSpec, ensure_dataset, load_dataset, split_indices, ...
 ``utils.models``    ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
 ``utils.losses``    spatial_stats_loss, data_loss, kl_divergence, vae_loss
@@ -32,9 +33,9 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
+    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics", "power_spectrum"],
     "data": ["generate_lines", "DatasetSpec", "save_dataset", "load_dataset", "ensure_dataset",
-             "split_indices", "LinesDataset", "compute_stats_cache", "dataset_summary"],
+             "split_indices", "LinesDataset", "compute_stats_cache", "compute_spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],
     "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],
     # the training function itself is utils.train.train (the name `train` is the module)

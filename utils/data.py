@@ -44,12 +44,12 @@ import pandas as pd
 import torch
 from utils.progress import progress_bar
 
-from utils.stats import spatial_statistics
+from utils.stats import phase_indicator, power_spectrum, spatial_statistics
 
 __all__ = [
     "line_thickness_range", "line_gap", "max_lines_that_fit", "generate_lines", "DatasetSpec",
     "save_dataset", "load_dataset", "is_complete_dataset", "ensure_dataset", "split_indices",
-    "LinesDataset", "compute_stats_cache", "volume_fractions", "dataset_summary",
+    "LinesDataset", "compute_stats_cache", "compute_spectra_cache", "volume_fractions", "dataset_summary",
 ]
 
 LABEL_COLUMNS = ("file", "orientation", "n_lines")
@@ -357,25 +357,34 @@ class LinesDataset(torch.utils.data.Dataset):
     """Torch view of (a subset of) a ``uint8`` image array, e.g. the memory map of load_dataset.
 
     ``images``: (N, H, W) ``uint8`` in {0, 1}.  ``indices``: which of the N images this dataset
-    serves (default all), e.g. ``split_indices(N)["train"]``.  ``stats``: optional (N, H, W)
-    array of precomputed spatial statistics (:func:`compute_stats_cache`), indexed like
-    ``images``.  Item ``i`` is a float32 tensor (1, H, W) with values 0. (line) / 1., or the
-    tuple ``(image, stats)`` of two (1, H, W) float32 tensors when ``stats`` is given.
+    serves (default all), e.g. ``split_indices(N)["train"]``.  At most one target per image,
+    indexed like ``images``: ``stats``, an (N, H, W) array of precomputed spatial statistics
+    (:func:`compute_stats_cache`), or ``spectra``, an (N, H, W//2 + 1) array of their power
+    spectra (:func:`compute_spectra_cache`, what training uses).  Item ``i`` is a float32 tensor
+    (1, H, W) with values 0. (line) / 1., or the tuple ``(image, target)`` with ``target`` a
+    float32 tensor (1, H, W) or (1, H, W//2 + 1) when a target array is given.
     """
 
     def __init__(self, images: np.ndarray, indices: np.ndarray | None = None,
-                 stats: np.ndarray | None = None) -> None:
+                 stats: np.ndarray | None = None, spectra: np.ndarray | None = None) -> None:
         if not isinstance(images, np.ndarray) or images.ndim != 3:
             raise ValueError(f"images must be a numpy array of shape (N, H, W), got "
                              f"{type(images).__name__} {getattr(images, 'shape', '')}")
+        if stats is not None and spectra is not None:
+            raise ValueError("pass stats or spectra, not both: an item holds one target")
         if stats is not None and tuple(stats.shape) != images.shape:
             raise ValueError(f"stats must have the images' shape {images.shape}, got "
                              f"{tuple(stats.shape)}; compute them with compute_stats_cache(images)")
+        n, h, w = images.shape
+        if spectra is not None and tuple(spectra.shape) != (n, h, w // 2 + 1):
+            raise ValueError(f"spectra must have shape {(n, h, w // 2 + 1)} (the half spectrum of each image), "
+                             f"got {tuple(spectra.shape)}; compute them with compute_spectra_cache(images)")
         indices = np.arange(len(images)) if indices is None else np.asarray(indices, dtype=np.int64)
         if indices.ndim != 1 or (indices.size and (indices.min() < 0 or indices.max() >= len(images))):
             raise ValueError(f"indices must be a 1-D array of values in [0, {len(images)}); "
                              "use split_indices(len(images))")
-        self.images, self.indices, self.stats = images, indices, stats
+        self.images, self.indices, self.stats, self.spectra = images, indices, stats, spectra
+        self._targets = stats if spectra is None else spectra   # what an item carries besides the image
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -383,9 +392,38 @@ class LinesDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         j = self.indices[i]
         image = torch.from_numpy(np.asarray(self.images[j], dtype=np.float32))[None]
-        if self.stats is None:
+        if self._targets is None:
             return image
-        return image, torch.from_numpy(np.array(self.stats[j], dtype=np.float32))[None]
+        return image, torch.from_numpy(np.array(self._targets[j], dtype=np.float32))[None]
+
+
+def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: float = 0.0,
+                          eps: float = 0.25, progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectra of every image's statistics, and each image's largest statistic.
+
+    Returns ``(spectra, peaks)``: ``spectra`` float32 (n, H, W//2 + 1), item ``k`` =
+    ``utils.stats.power_spectrum(images[k], phase=phase, eps=eps)`` = |rfft2(m)|² / S of the
+    soft indicator m (computed in float64, then rounded), from which the training loss gets
+    || f(recon) - f(image) ||² by Parseval; ``peaks`` float64 (n,), f_k(0) = mean(m²), the
+    r = 0 value and so the largest of image k's statistics (an autocorrelation peaks at r = 0),
+    ~ its line volume fraction.  The statistics themselves are never formed.  Computed on the
+    CPU in batches of ``batch_size``.
+    """
+    if not isinstance(images, np.ndarray) or images.ndim != 3:
+        raise ValueError(f"images must be a numpy array of shape (n, H, W), got "
+                         f"{type(images).__name__} {getattr(images, 'shape', '')}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    n, h, w = images.shape
+    spectra = np.empty((n, h, w // 2 + 1), dtype=np.float32)
+    peaks = np.empty(n, dtype=np.float64)
+    starts = range(0, n, batch_size)
+    with torch.inference_mode():
+        for a in progress_bar(starts, desc="power spectra", disable=not progress, unit="batch"):
+            x = torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float64))
+            spectra[a:a + batch_size] = power_spectrum(x, phase=phase, eps=eps).numpy()
+            peaks[a:a + batch_size] = phase_indicator(x, phase, eps).square().mean(dim=(-2, -1)).numpy()
+    return spectra, peaks
 
 
 def compute_stats_cache(images: np.ndarray, *, batch_size: int = 256, phase: float = 0.0,

@@ -15,11 +15,12 @@ Feature vectors
   autocorrelation of the soft indicator of ``phase``) are never formed.  With M = FFT(m) of the
   indicator m, f = IFFT(|M|^2) / S, and by Parseval
       sum_r (f_a(r) - f_b(r))^2 = sum_k (|M_a(k)|^2 - |M_b(k)|^2)^2 / S^3,
-  so MSE_f(a, b) = ||v_a - v_b||^2 / S with v = sqrt(w) |M|^2 / S^(3/2) over the half spectrum of
-  ``rfft2`` (w = 2 for the columns that stand for two conjugate frequencies, else 1).  This skips
-  the inverse FFT and halves the vector length.
+  so MSE_f(a, b) = ||v_a - v_b||^2 / S with v = sqrt(w / S) P over the half spectrum of ``rfft2``,
+  P = |M|^2 / S (:func:`utils.stats.autocorrelation_spectrum`) and w = 2 for the columns that stand
+  for two conjugate frequencies, else 1 (:func:`utils.stats.spectral_weights`; the same identity
+  as the training loss's fast path).  This skips the inverse FFT and halves the vector length.
 * ``precomputed=True`` (only with ``space="spatial_stats"``): the database already holds the
-  statistics f of each image (e.g. the training cache of :func:`utils.data.compute_stats_cache`);
+  statistics f of each image (e.g. made by :func:`utils.data.compute_stats_cache`);
   the queries' f is computed (float64) and vectors are compared as they are, so with a float32
   cache the MSEs carry the cache's own rounding (~1e-7 relative).
 
@@ -44,7 +45,7 @@ import numpy as np
 import torch
 from utils.progress import progress_bar
 
-from utils.stats import phase_indicator, spatial_statistics
+from utils.stats import autocorrelation_spectrum, phase_indicator, spatial_statistics, spectral_weights
 
 __all__ = ["NeighborResult", "nearest_neighbors", "SPACES"]
 
@@ -110,20 +111,11 @@ def _indicator(x: torch.Tensor, phase: float, eps: float) -> torch.Tensor:
     return torch.where(x.bool(), background, line)
 
 
-def _power_weights(h: int, w: int) -> torch.Tensor:
-    """(W//2 + 1,) sqrt(w) / S^(3/2): w = 2 for rfft columns standing for two frequencies, else 1."""
-    weight = torch.full((w // 2 + 1,), 2.0, dtype=torch.float64)
-    weight[0] = 1.0
-    if w % 2 == 0:
-        weight[-1] = 1.0
-    return weight.sqrt() / float(h * w) ** 1.5
-
-
 def _fourier_stats_features(x: torch.Tensor, phase: float, eps: float) -> torch.Tensor:
-    """(b, H * (W//2 + 1)) float64 vectors v with MSE_f(a, b) = ||v_a - v_b||^2 / (H W)."""
-    spectrum = torch.view_as_real(torch.fft.rfft2(_indicator(x, phase, eps)))
-    power = spectrum[..., 0].square().addcmul_(spectrum[..., 1], spectrum[..., 1])
-    return power.mul_(_power_weights(*x.shape[-2:])).reshape(len(x), -1)
+    """(b, H * (W//2 + 1)) float64 vectors v = sqrt(w / S) P with MSE_f(a, b) = ||v_a - v_b||^2 / S."""
+    shape = tuple(x.shape[-2:])
+    root_weight = spectral_weights(shape).div_(math.prod(shape)).sqrt_()
+    return autocorrelation_spectrum(_indicator(x, phase, eps)).mul_(root_weight).reshape(len(x), -1)
 
 
 def _features(x: torch.Tensor, space: str, precomputed: bool, is_query: bool,

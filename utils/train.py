@@ -50,13 +50,13 @@ from torch import nn
 from utils.progress import progress_bar
 
 from utils import losses
-from utils.data import (DatasetSpec, LinesDataset, compute_stats_cache, ensure_dataset, load_dataset,
+from utils.data import (DatasetSpec, LinesDataset, compute_spectra_cache, ensure_dataset, load_dataset,
                         split_indices)
 from utils.models import ModelConfig, VAE, build_vae
 
 __all__ = ["TrainConfig", "PROFILES", "LOSS_DEFAULTS", "RUNTIME_FIELDS", "TrainingDiverged", "config_for",
            "train", "load_run", "load_checkpoint", "read_config", "read_history", "is_finished", "lr_at",
-           "stats_cache", "write_json", "build_parser", "main"]
+           "spectra_cache", "write_json", "build_parser", "main"]
 
 COMPONENTS = ("total", "recon", "kl")
 FAIL_EXIT_CODE = 3          # exit status of a run stopped by --fail_at_step
@@ -102,6 +102,8 @@ class TrainConfig:
     normalize_stats: bool = _f(False, "divide the statistics by the training set's largest one (values in [0, 1])")
     phase: float = _f(0.0, "grey level of the phase whose statistics are compared (0 = black lines)")
     eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
+    sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
+                                "paper): pushes line pixels below the evaluation's 0.05 threshold")
     # --- optimisation
     epochs: int = _f(20, "number of passes over the training images")
     batch_size: int = _f(32, "images per optimiser step (per process under torchrun)")
@@ -134,7 +136,8 @@ class TrainConfig:
                   ("val_fraction", 0 < self.val_fraction < 1, "in (0, 1)"),
                   ("test_fraction", 0 <= self.test_fraction < 1, "in [0, 1)"),
                   ("alpha", self.alpha >= 0, ">= 0"), ("beta", self.beta >= 0, ">= 0"),
-                  ("eps", self.eps > 0, "> 0"), ("sample_every", self.sample_every >= 0, ">= 0"),
+                  ("eps", self.eps > 0, "> 0"), ("sharp_eps", self.sharp_eps >= 0, ">= 0"),
+                  ("sample_every", self.sample_every >= 0, ">= 0"),
                   ("n_samples", self.n_samples >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
                   ("num_threads", self.num_threads >= 0, ">= 0"), ("fail_at_step", self.fail_at_step >= 0, ">= 0")]
         for name, ok, rule in checks:
@@ -330,69 +333,99 @@ def load_run(run_dir: str | os.PathLike, *, which: str = "best",
 
 # ----------------------------------------------------------------------------- data
 
-def stats_cache(folder: str | os.PathLike, images: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
-                progress: bool = True, chunk: int = 4096) -> np.ndarray:
-    """Spatial statistics of every image of a dataset, cached in ``folder/stats_phase<p>_eps<e>.npy``.
+def spectra_cache(folder: str | os.PathLike, images: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
+                  progress: bool = True, chunk: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """Power spectra of the statistics of every image of a dataset, cached next to it.
 
-    Returns a read-only memory map, float32 (n, H, W), item k = spatial_statistics(images[k]).
-    Computed once (in chunks, written atomically next to the dataset) and reused afterwards.
+    Returns ``(spectra, peaks)``: ``spectra``, a read-only memory map float32 (n, H, W//2 + 1), item
+    k = ``utils.stats.power_spectrum(images[k], phase=phase, eps=eps)`` (what the loss's fast path
+    takes, :func:`utils.data.compute_spectra_cache`), and ``peaks``, float64 (n,), image k's
+    largest statistic f_k(0) (what ``normalize_stats`` needs).  Files: ``spectra_phase<p>_eps<e>.npy``
+    and ``spectra_phase<p>_eps<e>.json`` (phase, eps, image shape and the peaks).  Computed once
+    (in chunks) and reused afterwards.  Each file is written atomically and the json last, after
+    removing any old one first, so an array without its matching json is never used: it is
+    recomputed.  (Replaces the real-space ``stats_phase<p>_eps<e>.npy`` cache, about twice as large.)
     """
-    path = Path(folder) / f"stats_phase{phase:g}_eps{eps:g}.npy"
-    if path.is_file():
-        try:
-            cached = np.load(path, mmap_mode="r")
-            if cached.shape == images.shape and cached.dtype == np.float32:
-                return cached
-        except (ValueError, OSError):
-            pass                                   # unreadable: recompute below
+    stem = f"spectra_phase{phase:g}_eps{eps:g}"
+    path, meta_path = Path(folder) / f"{stem}.npy", Path(folder) / f"{stem}.json"
+    cached = _read_spectra_cache(path, meta_path, images.shape, phase, eps)
+    if cached is not None:
+        return cached
+    n, h, w = images.shape
+    meta_path.unlink(missing_ok=True)              # the json vouches for the array: drop it first
+    peaks = np.empty(n, dtype=np.float64)
     tmp = _tmp_path(path)
     try:
-        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=images.shape)
-        starts = range(0, len(images), chunk)
-        for a in progress_bar(starts, desc="spatial statistics of the dataset", disable=not progress, unit="chunk"):
-            out[a:a + chunk] = compute_stats_cache(images[a:a + chunk], phase=phase, eps=eps, progress=False)
+        out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(n, h, w // 2 + 1))
+        starts = range(0, n, chunk)
+        for a in progress_bar(starts, desc="power spectra of the dataset", disable=not progress, unit="chunk"):
+            out[a:a + chunk], peaks[a:a + chunk] = compute_spectra_cache(images[a:a + chunk], phase=phase,
+                                                                         eps=eps, progress=False)
         out.flush()
         del out
         _fsync_replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return np.load(path, mmap_mode="r")
+    write_json(meta_path, {"format": 1, "phase": phase, "eps": eps, "image_shape": [n, h, w],
+                           "what": f"{path.name}: power_spectrum(image) float32 (n, H, W//2+1); "
+                                   "peaks: f(0) = mean(m^2), each image's largest statistic",
+                           "largest_statistic": float(peaks.max()), "peaks": peaks.tolist()})
+    return np.load(path, mmap_mode="r"), peaks
+
+
+def _read_spectra_cache(path: Path, meta_path: Path, image_shape: tuple[int, ...], phase: float,
+                        eps: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached (spectra, peaks) when both files exist and match the images, phase and eps; else None."""
+    if not (path.is_file() and meta_path.is_file()):
+        return None
+    n, h, w = image_shape
+    try:
+        meta = json.loads(meta_path.read_text())
+        peaks = np.asarray(meta["peaks"], dtype=np.float64)
+        spectra = np.load(path, mmap_mode="r")
+        if (meta.get("format") == 1 and meta["phase"] == phase and meta["eps"] == eps
+                and tuple(meta["image_shape"]) == (n, h, w) and peaks.shape == (n,)
+                and spectra.shape == (n, h, w // 2 + 1) and spectra.dtype == np.float32):
+            return spectra, peaks
+    except (ValueError, OSError, KeyError, TypeError):
+        pass                                       # unreadable or stale: recompute
+    return None
 
 
 @dataclass
 class _Data:
     images: np.ndarray               # (N, H, W) uint8, memory map
-    stats: np.ndarray | None         # (N, H, W) float32 memory map, spatial_stats loss only
+    spectra: np.ndarray | None       # (N, H, W//2 + 1) float32 memory map of target spectra, spatial_stats loss only
     split: dict[str, np.ndarray]     # "train", "val", "test" indices
     stats_scale: float               # divide statistics by it (1.0 unless normalize_stats)
 
 
 def _prepare_data(cfg: TrainConfig, dist: "_Dist", progress: bool) -> _Data:
-    """Generate the dataset and its statistics cache if missing (rank 0 only), then open them."""
+    """Generate the dataset and its spectra cache if missing (rank 0 only), then open them."""
     folder = Path(cfg.data_dir) / cfg.dataset.name
     need_stats = cfg.loss == "spatial_stats"
     if dist.is_main:
         folder = ensure_dataset(cfg.dataset, cfg.data_dir, progress=progress)
         if need_stats:
-            stats_cache(folder, load_dataset(folder)[0], phase=cfg.phase, eps=cfg.eps, progress=progress)
+            spectra_cache(folder, load_dataset(folder)[0], phase=cfg.phase, eps=cfg.eps, progress=progress)
     dist.barrier()
     images, _ = load_dataset(folder)
-    stats = stats_cache(folder, images, phase=cfg.phase, eps=cfg.eps, progress=False) if need_stats else None
+    spectra, peaks = (spectra_cache(folder, images, phase=cfg.phase, eps=cfg.eps, progress=False)
+                      if need_stats else (None, None))
     split = cfg.split()
     if len(split["val"]) == 0:
         raise ValueError(f"the validation split is empty (n_images={cfg.n_images}, "
                          f"val_fraction={cfg.val_fraction}); use more images or a larger val_fraction")
     scale = 1.0
     if need_stats and cfg.normalize_stats:
-        h, w = images.shape[1:]
-        # an autocorrelation peaks at r = 0 (Cauchy-Schwarz), so the largest statistic is a centre value
-        scale = float(np.max(stats[split["train"], h // 2, w // 2]))
-    return _Data(images, stats, split, scale)
+        # an autocorrelation peaks at r = 0 (Cauchy-Schwarz): the largest statistic of the training images
+        scale = float(np.max(peaks[split["train"]]))
+    return _Data(images, spectra, split, scale)
 
 
 def _loader(data: _Data, indices: np.ndarray, cfg: TrainConfig, *, sampler: Any = None,
             drop_last: bool = False, device: torch.device) -> torch.utils.data.DataLoader:
-    dataset = LinesDataset(data.images, indices, data.stats)
+    dataset = LinesDataset(data.images, indices, spectra=data.spectra)
     return torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, shuffle=False,
                                        drop_last=drop_last, num_workers=cfg.num_workers,
                                        persistent_workers=cfg.num_workers > 0, pin_memory=device.type == "cuda")
@@ -519,7 +552,8 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator
     recon, mu, logvar = model(x, generator=noise)
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
     parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
-                            target_stats=target, alpha=cfg.alpha, beta=cfg.beta, reduction=cfg.reduction,
+                            target_spectrum=target, sharp_eps=cfg.sharp_eps, alpha=cfg.alpha, beta=cfg.beta,
+                            reduction=cfg.reduction,
                             stats_scale=loop.data.stats_scale, phase=cfg.phase, eps=cfg.eps)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
