@@ -384,8 +384,10 @@ class _SpectralDistance(torch.autograd.Function):
         # Σ_half w d² = 2 Σ d² - Σ over the w = 1 columns (k_last = 0, and n_last / 2 if even)
         n = shape[-1]
         edge = d[..., ::n // 2] if n % 2 == 0 else d[..., :1]
-        # (a norm is one read-only pass; vecdot multiplies into a temporary first, ~2x slower on a CPU)
-        total = 2.0 * torch.linalg.vector_norm(d.flatten(-ndim), dim=-1).square() - edge.square().flatten(-ndim).sum(-1)
+        # vecdot sums with torch's cascade summation: float32 loss within ~4e-7 of float64 on 32 x 224²;
+        # linalg.vector_norm reads d once (~2x faster) but accumulates naively: ~6e-6 off there
+        flat = d.flatten(-ndim)
+        total = 2.0 * torch.linalg.vecdot(flat, flat) - edge.square().flatten(-ndim).sum(-1)
         ctx.ndim, ctx.shape, ctx.eps = ndim, shape, eps
         if grad_x:  # keep what the backward needs only when it can run (not under no_grad)
             ctx.save_for_backward(m.mul_(shifted), spectrum, d)      # m (x - phase), for dm/dx
