@@ -111,8 +111,8 @@ def test_fast_path_float32_agrees_with_real_space_on_lines_images():
     slow = spatial_stats_loss(recon, spatial_statistics(x))
     fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x))
     assert fast.dtype == torch.float32
-    assert fast.item() == pytest.approx(slow.item(), rel=1e-5)
-    assert fast.item() == pytest.approx(ref.item(), rel=1e-5)
+    assert fast.item() == pytest.approx(slow.item(), rel=3e-6)
+    assert fast.item() == pytest.approx(ref.item(), rel=3e-6)     # float32 summation kept accurate
     (g_slow,) = torch.autograd.grad(slow, recon)
     (g_fast,) = torch.autograd.grad(fast, recon)
     assert ((g_fast - g_slow).norm() / g_slow.norm()).item() < 1e-5

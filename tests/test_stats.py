@@ -362,6 +362,25 @@ def test_fused_distance_gradient_equals_the_real_space_gradient(shape, ndim):
                                     (power_spectrum(x.detach(), ndim=ndim).requires_grad_(True), p_t))
 
 
+@pytest.mark.parametrize("chunk_bytes", [1, 200, 1 << 20])
+def test_fused_distance_backward_in_chunks_equals_one_batch(monkeypatch, chunk_bytes):
+    """The CPU backward goes through the items in chunks of _CHUNK_BYTES of spectrum: any chunking
+    (one item at a time, a few, all at once) gives the real-space gradient."""
+    gen = torch.Generator().manual_seed(8)
+    x = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen, requires_grad=True)
+    target = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen)
+    upstream = torch.rand(3, 2, dtype=torch.float64, generator=gen)
+    monkeypatch.setattr(utils.stats, "_CHUNK_BYTES", chunk_bytes)
+    (fast,) = torch.autograd.grad((spatial_statistics_sq_distance(x, power_spectrum(target)) * upstream).sum(), x)
+    real = ((((spatial_statistics(x) - spatial_statistics(target)) ** 2).sum((-2, -1))) * upstream).sum()
+    (expected,) = torch.autograd.grad(real, x)
+    torch.testing.assert_close(fast, expected, rtol=1e-9, atol=1e-14)
+    xt = x.detach().transpose(-1, -2).requires_grad_(True)      # a non-contiguous input, odd-sided
+    (fast_t,) = torch.autograd.grad(spatial_statistics_sq_distance(xt, power_spectrum(target.mT)).sum(), xt)
+    (expected_t,) = torch.autograd.grad(((spatial_statistics(xt) - spatial_statistics(target.mT)) ** 2).sum(), xt)
+    torch.testing.assert_close(fast_t, expected_t, rtol=1e-9, atol=1e-14)
+
+
 def test_fused_distance_float32_matches_float64_and_needs_no_grad():
     gen = torch.Generator().manual_seed(4)
     x = torch.rand(4, 1, 32, 30, generator=gen)

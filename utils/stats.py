@@ -390,6 +390,38 @@ def statistics_sq_distance(p1: torch.Tensor, p2: torch.Tensor, shape: tuple[int,
     return _reduce_offsets(total, size, reduction)
 
 
+_CHUNK_BYTES = 1 << 20  # spectrum bytes per chunk of the CPU backward's irfftn (a few 224² images)
+
+
+def _irfftn_product(spectrum: torch.Tensor, real: torch.Tensor, factor: torch.Tensor, other: torch.Tensor,
+                    shape: tuple[int, ...]) -> torch.Tensor:
+    """irfftn(spectrum · real · factor, s=shape) · other over the last len(shape) dims, shaped like ``other``.
+
+    ``factor`` holds one value per item (the leading dims).  On a CPU the items go through in
+    chunks of about :data:`_CHUNK_BYTES` of spectrum: torch's CPU irfftn copies its data three
+    times (to bring each transformed axis last), and for a chunk the copies stay in the CPU cache
+    (measured ~1.5-2x faster than one call on a 32 x 224² batch; the forward rfftn has no such
+    copies and stays one call).  Elsewhere (CUDA) one batched call.
+    """
+    ndim = len(shape)
+    dims = tuple(range(-ndim, 0))
+    n_items = math.prod(other.shape[:-ndim])
+    half = tuple(spectrum.shape[-ndim:])
+    factor = factor.reshape(n_items, *(1,) * ndim)          # one value per item, broadcast over space
+    spectrum, real = spectrum.reshape(n_items, *half), real.reshape(n_items, *half)
+    if spectrum.device.type != "cpu":
+        return torch.fft.irfftn(spectrum * (real * factor), s=shape, dim=dims).mul_(
+            other.reshape(n_items, *shape)).reshape(other.shape)
+    flat_other = other.reshape(n_items, *shape)
+    out = torch.empty(flat_other.shape, dtype=other.dtype, device=other.device)
+    step = max(1, _CHUNK_BYTES // (math.prod(half) * spectrum.element_size()))
+    for a in range(0, n_items, step):
+        chunk = slice(a, a + step)
+        g = torch.fft.irfftn(spectrum[chunk] * (real[chunk] * factor[chunk]), s=shape, dim=dims)
+        torch.mul(g, flat_other[chunk], out=out[chunk])
+    return out.reshape(other.shape)
+
+
 class _SpectralDistance(torch.autograd.Function):
     """Σ_r (f(x)(r) - f_t(r))² per item, f = spatial statistics of x, f_t given by its spectrum P_t.
 
@@ -398,7 +430,8 @@ class _SpectralDistance(torch.autograd.Function):
     Backward, for an upstream gradient g per item: ∂/∂Re F + i ∂/∂Im F = g 4 w d F / S³, and the
     adjoint of rfftn is S · irfftn(· / w) (irfftn counts the w = 2 columns twice and divides by
     S), so ∂/∂m = g · irfftn(4 d F) / S² -- the w cancels -- then times dm/dx = -m (x - phase) / eps².
-    One rfftn forward, one irfftn backward.  ∂/∂P_t = -g 2 w d / S², if asked for.
+    One rfftn forward, one irfftn backward (chunked on a CPU, :func:`_irfftn_product`).
+    ∂/∂P_t = -g 2 w d / S², if asked for.
     """
 
     @staticmethod
@@ -413,8 +446,10 @@ class _SpectralDistance(torch.autograd.Function):
         # Σ_half w d² = 2 Σ d² - Σ over the w = 1 columns (k_last = 0, and n_last / 2 if even)
         n = shape[-1]
         edge = d[..., ::n // 2] if n % 2 == 0 else d[..., :1]
-        # (a norm is one read-only pass; vecdot multiplies into a temporary first, ~2x slower on a CPU)
-        total = 2.0 * torch.linalg.vector_norm(d.flatten(-ndim), dim=-1).square() - edge.square().flatten(-ndim).sum(-1)
+        # vecdot sums with torch's cascade summation: float32 loss within ~4e-7 of float64 on 32 x 224²;
+        # linalg.vector_norm reads d once (~2x faster) but accumulates naively: ~6e-6 off there
+        flat = d.flatten(-ndim)
+        total = 2.0 * torch.linalg.vecdot(flat, flat) - edge.square().flatten(-ndim).sum(-1)
         ctx.ndim, ctx.shape, ctx.eps = ndim, shape, eps
         if grad_x:  # keep what the backward needs only when it can run (not under no_grad)
             ctx.save_for_backward(m.mul_(shifted), spectrum, d)      # m (x - phase), for dm/dx
@@ -430,10 +465,8 @@ class _SpectralDistance(torch.autograd.Function):
         size = float(math.prod(shape))
         expand = (..., *(None,) * ndim)
         grad_x = grad_target = None
-        if ctx.needs_input_grad[0]:
-            factor = (grad * (-4.0 / (size * size * eps * eps)))[expand]   # with dm/dx's -1/eps²
-            grad_m = torch.fft.irfftn(spectrum * (d * factor), s=shape, dim=tuple(range(-ndim, 0)))
-            grad_x = grad_m.mul_(mx)
+        if ctx.needs_input_grad[0]:   # irfftn(4 d F g / S²) · m (x - phase) · (-1/eps²)
+            grad_x = _irfftn_product(spectrum, d, grad * (-4.0 / (size * size * eps * eps)), mx, shape)
         if ctx.needs_input_grad[1]:
             weight = spectral_weights(shape, dtype=d.dtype, device=d.device)
             grad_target = d * weight * (grad * (-2.0 / (size * size)))[expand]
