@@ -616,7 +616,7 @@ def _train_epoch(loop: _Loop, loader: torch.utils.data.DataLoader, epoch: int, r
         if (i + 1) % SYNC_EVERY == 0 or i + 1 == len(loader):
             _check_rows(loop, rows[checked:i + 1], epoch, loop.step_at_epoch_start + checked + 1, run_dir)
             checked = i + 1
-            bar.set_postfix(loss=f"{(rows[:checked, 0].sum() / rows[:checked, 3].sum()).item():.4g}")
+            bar.set_postfix(loss=f"{(rows[:checked, 0].sum() / rows[:checked, 3].sum()).item():.4g}", refresh=False)
         if loop.step == cfg.fail_at_step:
             os._exit(FAIL_EXIT_CODE)     # test hook: die like a killed process, nothing flushed
     sums = dist.sum(rows[:, :4].sum(dim=0))
