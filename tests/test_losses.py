@@ -42,31 +42,23 @@ images = st.integers(1, 3).flatmap(lambda b: st.tuples(st.integers(2, 5), st.int
 
 
 @settings(max_examples=25, deadline=None)
-@given(images, st.sampled_from(["sum", "mean"]), st.sampled_from([1.0, 0.04]))
-def test_spatial_stats_loss_matches_direct_sum(pair, reduction, scale):
+@given(images, st.sampled_from(["sum", "mean"]), st.sampled_from([1.0, 0.04]),
+       st.sampled_from(["target_stats", "target_spectrum"]))
+def test_spatial_stats_loss_matches_direct_sum(pair, reduction, scale, target_kind):
+    """Both targets give the direct real-space value: real-space statistics, or their power spectra
+    (the fast path: Parseval, one FFT each way), on odd and even sides."""
     recon, x = pair
     target = np.stack([direct_stats(img[0]) for img in x])
     per_image = [((direct_stats(r[0]) - t) / scale) ** 2 for r, t in zip(recon, target)]
     reduce = np.sum if reduction == "sum" else np.mean
     expected = np.mean([reduce(p) for p in per_image])
-    got = spatial_stats_loss(torch.from_numpy(recon), torch.from_numpy(target), reduction=reduction, scale=scale)
+    given_target = (torch.from_numpy(target) if target_kind == "target_stats"
+                    else power_spectrum(torch.from_numpy(x)))
+    got = spatial_stats_loss(torch.from_numpy(recon), reduction=reduction, scale=scale, **{target_kind: given_target})
     assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
-
-
-@settings(max_examples=25, deadline=None)
-@given(images, st.sampled_from(["sum", "mean"]), st.sampled_from([1.0, 0.04]))
-def test_fast_path_from_target_spectra_matches_direct_sum(pair, reduction, scale):
-    """target_spectrum= (Parseval, one FFT each way) gives the direct real-space value, odd and even sides."""
-    recon, x = pair
-    target = np.stack([direct_stats(img[0]) for img in x])
-    per_image = [((direct_stats(r[0]) - t) / scale) ** 2 for r, t in zip(recon, target)]
-    reduce = np.sum if reduction == "sum" else np.mean
-    expected = np.mean([reduce(p) for p in per_image])
-    spectra = power_spectrum(torch.from_numpy(x))
-    got = spatial_stats_loss(torch.from_numpy(recon), target_spectrum=spectra, reduction=reduction, scale=scale)
-    assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
-    # (B, H, W//2 + 1) spectra serve (B, 1, H, W) reconstructions too, as (B, H, W) stats do
-    again = spatial_stats_loss(torch.from_numpy(recon), target_spectrum=spectra[:, 0], reduction=reduction, scale=scale)
+    # targets with a channel dim, (B, 1, H, W) or (B, 1, H, W//2 + 1), serve (B, 1, H, W) reconstructions too
+    again = spatial_stats_loss(torch.from_numpy(recon), reduction=reduction, scale=scale,
+                               **{target_kind: given_target.reshape(len(recon), 1, *given_target.shape[-2:])})
     assert again.item() == pytest.approx(got.item(), rel=1e-12, abs=1e-15)
 
 
