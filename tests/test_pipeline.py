@@ -19,7 +19,7 @@ def test_smoke_pipeline_writes_every_figure_then_reuses_then_forces(tmp_path: Pa
     variant = Variant("smoke", 3, 7, runs_root=tmp_path / "runs", fig_root=tmp_path / "figures",
                       data_dir=tmp_path / "data")
     executed = run_pipeline(variant, log_output=False)
-    assert variant.fig_dir == tmp_path / "figures" / "lines3-7"
+    assert variant.fig_dir == tmp_path / "figures" / "smoke" / "lines3-7"
     missing = [name for name in EXPECTED_FIGURES if not (variant.fig_dir / name).is_file()]
     assert not missing, f"the pipeline did not write {missing}"
     assert sorted(p.name for p in executed.glob("*.ipynb")) == [

@@ -40,18 +40,21 @@ class Variant:
         return (self.min_lines, self.max_lines) == (1, 5)
 
     @property
-    def _suffix(self) -> str:
+    def _lines(self) -> str:
         return "" if self.is_default else f"lines{self.min_lines}-{self.max_lines}"
 
     @property
     def runs_dir(self) -> Path:
-        """Runs of the main dataset live in runs/, those of other line ranges in runs/lines<a>-<b>/."""
-        return self.runs_root / self._suffix
+        """Runs of the main dataset live in runs/, those of other line ranges in runs/lines<a>-<b>/
+        (each holds <profile>/<loss>/ and executed/<profile>/)."""
+        return self.runs_root / self._lines
 
     @property
     def fig_dir(self) -> Path:
-        """Figures of the main dataset go to figures/, those of other line ranges to figures/lines<a>-<b>/."""
-        return self.fig_root / self._suffix
+        """figures/ holds the committed outputs of the cpu profile on the main dataset; other profiles
+        write to figures/<profile>/ and other line ranges to .../lines<a>-<b>/, so a smoke run never
+        overwrites them."""
+        return self.fig_root / ("" if self.profile == "cpu" else self.profile) / self._lines
 
     def overrides(self) -> dict[str, Any]:
         return {} if self.is_default else {"min_lines": self.min_lines, "max_lines": self.max_lines}
