@@ -59,7 +59,7 @@ def test_evaluate_test_set_and_results(data, tmp_path):
     models = {"spatial_stats": (Perfect(), None), "data": (Transposed(), None)}
     evaluation = evaluate_test_set(models, data, n_test=15, seed=0, progress=False)
     assert set(evaluation.indices) <= set(data.split["test"]) and len(evaluation.indices) == 15
-    ours, theirs = evaluation.tables["spatial_stats"], evaluation.tables["data"]
+    ours = evaluation.tables["spatial_stats"]
     # a perfect reconstruction is a test image itself: its nearest training image in statistics space is
     # the one nearest to the original
     np.testing.assert_array_equal(ours["nearest_stats_index"],

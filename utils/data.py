@@ -126,7 +126,7 @@ def _draw_parameters(u: np.ndarray, size: int, min_lines: int, max_lines: int) -
     pixel across the lines).  Slots ``>= count`` are unused.  Integer draws are
     ``lo + floor(u * (hi - lo + 1))``, i.e. uniform on ``lo..hi``.
     """
-    n, m = u.shape[0], max_lines
+    m = max_lines
     u_thick, u_len, u_along, u_across = (u[:, 2 + k * m: 2 + (k + 1) * m] for k in range(4))
     vertical = u[:, 0] < 0.5
     count = min_lines + np.floor(u[:, 1] * (max_lines - min_lines + 1)).astype(np.int64)
