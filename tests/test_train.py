@@ -195,6 +195,34 @@ def test_resume_after_a_kill_mid_epoch_gives_identical_weights(smoke_run, smoke_
                    for k in a["model"])
 
 
+
+def test_amp_modes_resolve_and_bad_values_are_refused():
+    cpu = torch.device("cpu")
+    assert utils.train.autocast_dtype("off", cpu) is None
+    assert utils.train.autocast_dtype("bf16", cpu) is torch.bfloat16
+    native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    assert utils.train.autocast_dtype("auto", cpu) is (torch.bfloat16 if native else None)
+    assert config_for("cpu").amp == "auto" and config_for("smoke").amp == "off" and config_for("paper").amp == "off"
+    with pytest.raises(ValueError, match="amp must be one of"):
+        config_for("smoke", amp="fp8")
+
+
+def test_bf16_training_is_deterministic_and_keeps_float32_weights(smoke_cfg, tmp_path):
+    """amp=bf16 (autocast + channels-last on a CPU): same seed, same weights; losses stay float32."""
+    cfg = dataclasses.replace(smoke_cfg, amp="bf16", epochs=1, sample_every=0)
+    runs = [train(cfg, tmp_path / name, progress=False) for name in ("a", "b")]
+    a, b = (load_checkpoint(run / "last.pt")["model"] for run in runs)
+    fp32 = load_checkpoint(train(dataclasses.replace(cfg, amp="off"), tmp_path / "fp32", progress=False)
+                           / "last.pt")["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert all(v.dtype == fp32[k].dtype for k, v in a.items())            # weights are not stored as bf16
+    assert any(not torch.equal(a[k], fp32[k]) for k in a if a[k].is_floating_point())  # bf16 really ran
+    history = read_history(runs[0])
+    assert np.isfinite(history[[c for c in COLUMNS if c != "seconds"]].to_numpy()).all()
+    model, _ = load_run(runs[0])                                          # loads into a plain float32 model
+    assert model.reconstruct(torch.ones(2, 1, cfg.image_size, cfg.image_size)).dtype == torch.float32
+
+
 # ----------------------------------------------------------------------------- failures
 
 @pytest.mark.parametrize("where", ["kl", "output"])

@@ -255,7 +255,9 @@ class VAE(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(recon, mu, logvar) with z = mu + exp(logvar / 2) * eps, eps ~ N(0, I) drawn from ``generator``."""
         mu, logvar = self.encode(x)
-        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        # eps and z in at least float32, also when autocast runs the encoder in bfloat16
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device,
+                          dtype=torch.promote_types(mu.dtype, torch.float32))
         z = mu + torch.exp(0.5 * logvar) * eps
         return self.decode(z), mu, logvar
 

@@ -56,9 +56,10 @@ from utils.models import ModelConfig, VAE, build_vae
 
 __all__ = ["TrainConfig", "PROFILES", "LOSS_DEFAULTS", "RUNTIME_FIELDS", "TrainingDiverged", "config_for",
            "train", "load_run", "load_checkpoint", "read_config", "read_history", "is_finished", "lr_at",
-           "spectra_cache", "write_json", "build_parser", "main"]
+           "spectra_cache", "write_json", "build_parser", "main", "autocast_dtype"]
 
 COMPONENTS = ("total", "recon", "kl")
+AMP_MODES = ("off", "bf16", "auto")
 FAIL_EXIT_CODE = 3          # exit status of a run stopped by --fail_at_step
 RUN_FILES = ("config.json", "history.csv", "last.pt", "best.pt", "finished.json")
 RUN_DIRS = ("samples", "tensorboard")
@@ -111,6 +112,9 @@ class TrainConfig:
     lr_decay_fraction: float = _f(0.1, "the last fraction of the epochs runs at lr * lr_decay_factor")
     lr_decay_factor: float = _f(0.5, "learning-rate factor of the last epochs (the paper halves it)")
     seed: int = _f(127, "seed of the weights, shuffling and sampling (the paper: 127, vanilla 125)")
+    amp: str = _f("off", "mixed precision of the model (the losses stay float32): off, bf16 (torch.autocast "
+                         "to bfloat16; on a CPU also channels-last weights) or auto (bf16 on a CPU with native "
+                         "bfloat16 instructions, AMX or AVX512-BF16, ~1.7-2x faster there; else off)")
     # --- output and runtime (may differ when resuming)
     sample_every: int = _f(2, "write samples/epoch_XXXX.png every this many epochs and at the end (0: never)")
     n_samples: int = _f(6, "validation images shown in each samples figure")
@@ -127,6 +131,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in losses.LOSSES:
             raise ValueError(f"loss must be one of {losses.LOSSES}, got {self.loss!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
         if self.reduction not in losses.REDUCTIONS:
             raise ValueError(f"reduction must be one of {losses.REDUCTIONS}, got {self.reduction!r}")
         _ = self.dataset, self.model          # validate both (ValueError naming the problem)
@@ -172,7 +178,7 @@ PROFILES: dict[str, TrainConfig] = {
     "smoke": TrainConfig(profile="smoke", n_images=256, image_size=32, base_channels=16, epochs=2,
                          seed=0, sample_every=2, n_samples=4, num_threads=1),
     # the small conv VAE at 64x64: ~14 min per model on 2 CPU cores (what `make figures` trains)
-    "cpu": TrainConfig(profile="cpu", n_images=20000, image_size=64, epochs=20),
+    "cpu": TrainConfig(profile="cpu", n_images=20000, image_size=64, epochs=30, amp="auto"),
     # the paper's configuration (appendix A and its code): a GPU job
     "paper": TrainConfig(profile="paper", n_images=100_000, image_size=224, encoder="resnet152",
                          pretrained=True, epochs=1500, seed=127, sample_every=50, num_workers=4),
@@ -186,7 +192,7 @@ PROFILES: dict[str, TrainConfig] = {
 # (23 / 100 line counts right after 20 epochs); the sharp term (eps = 0.1) darkens them.
 LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("paper", "data"): {"epochs": 400, "seed": 125},
-    ("cpu", "spatial_stats"): {"normalize_stats": True, "alpha": 10.0, "sharp_eps": 0.1},
+    ("cpu", "spatial_stats"): {"normalize_stats": True, "alpha": 10.0, "beta": 0.1, "sharp_eps": 0.1},
 }
 
 
@@ -510,6 +516,23 @@ def _resolve_device(device: str) -> torch.device:
     return dev
 
 
+def autocast_dtype(amp: str, device: torch.device) -> torch.dtype | None:
+    """The dtype ``amp`` runs the model in on ``device`` (None: float32, no autocast).
+
+    ``"auto"`` means bfloat16 only on a CPU with native bfloat16 matrix instructions (AMX or
+    AVX512-BF16), where oneDNN runs the convolutions ~1.7-2x faster; elsewhere bfloat16 would be
+    emulated (slower), so float32.
+    """
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "auto":
+        native = device.type == "cpu" and (torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+        return torch.bfloat16 if native else None
+    raise ValueError(f"amp must be one of {AMP_MODES}, got {amp!r}")
+
+
 # ----------------------------------------------------------------------------- one epoch
 
 def _seed(*keys: int) -> int:
@@ -532,6 +555,7 @@ class _Loop:
     data: _Data
     dist: _Dist
     progress: bool
+    autocast: torch.dtype | None = None   # dtype of the model's forward (autocast_dtype), None = float32
     step: int = 0                    # optimiser steps done in the whole run
     step_at_epoch_start: int = 0     # value of step when the current epoch began
 
@@ -551,7 +575,9 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator
     x, target = (batch[0], batch[1]) if isinstance(batch, (list, tuple)) else (batch, None)
     x = x.to(device, non_blocking=True)
     target = None if target is None else target.to(device, non_blocking=True)
-    recon, mu, logvar = model(x, generator=noise)
+    with torch.autocast(device.type, dtype=loop.autocast or torch.float32, enabled=loop.autocast is not None):
+        recon, mu, logvar = model(x, generator=noise)
+    recon, mu, logvar = recon.float(), mu.float(), logvar.float()    # the losses run in float32
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
     parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
                             target_spectrum=target, sharp_eps=cfg.sharp_eps, alpha=cfg.alpha, beta=cfg.beta,
@@ -726,6 +752,8 @@ def _build(cfg: TrainConfig, ckpt: dict[str, Any] | None, ckpt_path: Path, dist:
     if ckpt is not None:
         _load_state(net, ckpt["model"], ckpt_path)
     net.to(dist.device)
+    if dist.device.type == "cpu" and autocast_dtype(cfg.amp, dist.device) is not None:
+        net.to(memory_format=torch.channels_last)      # oneDNN's fast bfloat16 layout (~15 % more)
     optimizer = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=cfg.lr)
     if ckpt is not None:
         if "optimizer" not in ckpt:
@@ -806,7 +834,8 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
 
     ckpt = load_checkpoint(run_dir / "last.pt", device="cpu") if action == "resume" else None
     net, model, optimizer = _build(cfg, ckpt, run_dir / "last.pt", dist)
-    loop = _Loop(cfg, model, net, optimizer, data, dist, progress, step=ckpt["step"] if ckpt else 0)
+    loop = _Loop(cfg, model, net, optimizer, data, dist, progress, autocast=autocast_dtype(cfg.amp, dist.device),
+                 step=ckpt["step"] if ckpt else 0)
 
     history: list[dict[str, Any]] = list(ckpt["history"]) if ckpt else []
     best = (float(ckpt["best_val"]), int(ckpt["best_epoch"])) if ckpt else (math.inf, 0)

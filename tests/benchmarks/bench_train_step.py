@@ -1,13 +1,14 @@
 """Benchmark: training throughput with the spatial-statistics loss vs the data-space loss.
 
-    .venv/bin/python tests/benchmarks/bench_train_step.py [--sizes 64 128] [--steps 5] [--rounds 3]
+    .venv/bin/python tests/benchmarks/bench_train_step.py [--sizes 64 128] [--steps 5] [--rounds 3] [--amp auto]
 
 One optimiser step (forward, loss, backward, Adam) of the small conv VAE on the same batch of 32
 lines images, with each loss, timed side by side (interleaved rounds, median per step).  The
 loss is the one the ``cpu`` profile trains with: the targets' power spectra are precomputed, as
 in training, and the statistics term has its sharp companion (``sharp_eps``), so the extra cost
-is one rfft2 of the reconstruction's two indicators forward and one irfft2 backward.  Target: <= 15 %
-overhead.  Also prints the loss alone (forward + backward on a fixed reconstruction) and the
+is one rfft2 of the reconstruction's two indicators forward and one irfft2 backward.  The model
+runs in the profile's precision (``--amp``, as ``utils.train``: bfloat16 autocast and channels-last
+weights where the CPU has native bfloat16; the losses stay float32).  Target: <= 15 % overhead.  Also prints the loss alone (forward + backward on a fixed reconstruction) and the
 estimated wall time of one epoch of the ``cpu`` profile.  Not collected by pytest.
 """
 from __future__ import annotations
@@ -23,15 +24,17 @@ import torch
 from utils.data import compute_spectra_cache, generate_lines
 from utils.losses import data_loss, spatial_stats_loss, vae_loss
 from utils.models import ModelConfig, build_vae
-from utils.train import config_for
+from utils.train import autocast_dtype, config_for
 
 SHARP_EPS = config_for("cpu", "spatial_stats").sharp_eps   # the cpu profile's loss
 
 
-def step_timer(model, optimizer, x, target, loss):
+def step_timer(model, optimizer, x, target, loss, dtype):
     def step() -> None:
-        recon, mu, logvar = model(x)
-        parts = vae_loss(recon, x, mu, logvar, loss=loss, target_spectrum=target, sharp_eps=SHARP_EPS)
+        with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
+            recon, mu, logvar = model(x)
+        parts = vae_loss(recon.float(), x, mu.float(), logvar.float(), loss=loss, target_spectrum=target,
+                         sharp_eps=SHARP_EPS)
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -62,7 +65,7 @@ def interleaved(fns: dict[str, callable], steps: int, rounds: int, warmup: int =
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def bench_size(size: int, batch: int, steps: int, rounds: int) -> dict[str, float]:
+def bench_size(size: int, batch: int, steps: int, rounds: int, dtype: torch.dtype | None) -> dict[str, float]:
     images, _ = generate_lines(batch, size=size, seed=0)
     x = torch.from_numpy(images.astype(np.float32))[:, None]
     target = torch.from_numpy(compute_spectra_cache(images, progress=False)[0])[:, None]
@@ -71,8 +74,10 @@ def bench_size(size: int, batch: int, steps: int, rounds: int) -> dict[str, floa
     fns = {}
     for loss in ("spatial_stats", "data"):
         model = copy.deepcopy(base)
+        if dtype is not None:
+            model = model.to(memory_format=torch.channels_last)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-        fns[f"step/{loss}"] = step_timer(model, optimizer, x, target, loss)
+        fns[f"step/{loss}"] = step_timer(model, optimizer, x, target, loss, dtype)
     recon0 = torch.rand_like(x)
     for loss in ("spatial_stats", "data"):
         fns[f"loss/{loss}"] = loss_timer(recon0, x, target, loss)
@@ -86,16 +91,20 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=5, help="timed steps per round and loss")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
+    parser.add_argument("--amp", default=config_for("cpu").amp, choices=["off", "bf16", "auto"],
+                        help="model precision, as TrainConfig.amp (default: the cpu profile's)")
     args = parser.parse_args()
+    dtype = autocast_dtype(args.amp, torch.device("cpu"))
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, batch {args.batch}, conv VAE "
-          f"(base 32, latent 9), median of {args.steps * args.rounds} steps per cell")
+          f"(base 32, latent 9), model in {dtype or torch.float32} (--amp={args.amp}), "
+          f"median of {args.steps * args.rounds} steps per cell")
     print(f"{'size':>5} | {'stats step ms':>13} {'img/s':>7} | {'data step ms':>12} {'img/s':>7} | "
           f"{'overhead':>8} | {'stats loss ms':>13} {'data loss ms':>12}")
     step_at_64 = None
     for size in args.sizes:
-        t = bench_size(size, args.batch, args.steps, args.rounds)
+        t = bench_size(size, args.batch, args.steps, args.rounds, dtype)
         s, d = t["step/spatial_stats"], t["step/data"]
         if size == 64:
             step_at_64 = s
