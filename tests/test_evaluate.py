@@ -9,7 +9,7 @@ import torch
 
 from utils.data import DatasetSpec, generate_lines, split_indices
 from utils.evaluate import (EvalData, build_results, evaluate_test_set, overfit_check, per_image_table,
-                            reconstruct, results_markdown, write_results)
+                            reconstruct, results_markdown, whole_split_scores, write_results)
 from utils.metrics import spatial_stats_mse_batch
 
 
@@ -73,7 +73,17 @@ def test_evaluate_test_set_and_results(data, tmp_path):
     train_rows = overfit[(overfit["split"] == "train") & (overfit["space"] == "data")]
     assert (train_rows["nearest_mse"] == 0).all()          # a perfect reconstruction of a training image
 
-    results = build_results("test", evaluation, data, overfit)
+    whole = whole_split_scores(models, data, progress=False)
+    n_split = len(data.split["test"])
+    assert whole["n"] == n_split > 15
+    ours, vanilla = whole["models"]["spatial_stats_vae"], whole["models"]["vanilla_vae"]
+    assert ours["orientation_correct_pct"] == ours["line_count_correct_pct"] == 100.0 == 100 - \
+        vanilla["orientation_correct_pct"]              # transposed: every orientation wrong
+    assert ours["data_mse"] == 0.0 and whole["ratios"]["data_mse"] == 0.0 and vanilla["data_mse"] > 0
+    assert ours["spatial_stats_mse"] == 0.0 and ours["volume_fraction_diff_mean"] == 0.0
+
+    results = build_results("test", evaluation, data, overfit, whole)
+    assert results["whole_split"] == whole
     assert results["orientation_correct"] == results["line_count_correct"] == 15
     assert results["models"]["vanilla_vae"]["orientation_correct"] == 0
     assert results["data_mse"]["spatial_stats_vae"] == 0.0 and results["ratios"]["data_mse"] == 0.0
@@ -84,4 +94,6 @@ def test_evaluate_test_set_and_results(data, tmp_path):
     assert json.loads(json_path.read_text()) == json.loads(json.dumps(results))
     assert md_path.read_text() == results_markdown(results)
     assert "| correct orientation | 15 / 15 | 0 / 15 | 98 / 100 |" in md_path.read_text()
+    assert f"on all {n_split} images of the test split" in md_path.read_text()
+    assert "| correct number of lines (%) | 100 |" in md_path.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]

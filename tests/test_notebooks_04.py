@@ -48,6 +48,12 @@ def test_notebook_04_writes_results_and_figures(smoke_runs, run_notebook, tmp_pa
     assert results["dataset"]["image_size"] == 32 and results["dataset"]["lines"] == [1, 5]
     assert results["paper"]["ratios"] == {"data_mse": 3.60, "spatial_stats_mse": 0.50}
     assert results["overfit"]["n_per_split"] == N_OVERFIT
+    whole = results["whole_split"]
+    assert whole["split"] == "test" and whole["n"] == results["dataset"]["n_test_split"] >= n
+    for model in ("spatial_stats_vae", "vanilla_vae"):
+        assert 0 <= whole["models"][model]["line_count_correct_pct"] <= 100
+    assert whole["ratios"]["data_mse"] == pytest.approx(
+        whole["models"]["spatial_stats_vae"]["data_mse"] / whole["models"]["vanilla_vae"]["data_mse"])
 
     markdown = (fig_dir / "results.md").read_text()
     assert "| correct orientation |" in markdown and "3.6" in markdown
