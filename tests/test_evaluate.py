@@ -96,4 +96,8 @@ def test_evaluate_test_set_and_results(data, tmp_path):
     assert "| correct orientation | 15 / 15 | 0 / 15 | 98 / 100 |" in md_path.read_text()
     assert f"on all {n_split} images of the test split" in md_path.read_text()
     assert "| correct number of lines (%) | 100 |" in md_path.read_text()
+    # on the 3-7 lines dataset the paper reports only its two ratios: no 1-5 numbers in its column
+    hard = results_markdown({**results, "dataset": {**results["dataset"], "lines": [3, 7]}})
+    assert "| correct orientation | 15 / 15 | 0 / 15 | - |" in hard and "98 / 100" not in hard
+    assert "| 3.02 |" in hard and "| 0.27 |" in hard and "| 3.6 |" not in hard
     assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json", "results.md"]
