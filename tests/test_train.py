@@ -195,7 +195,6 @@ def test_resume_after_a_kill_mid_epoch_gives_identical_weights(smoke_run, smoke_
                    for k in a["model"])
 
 
-
 def test_amp_modes_resolve_and_bad_values_are_refused():
     cpu = torch.device("cpu")
     assert utils.train.autocast_dtype("off", cpu) is None
@@ -219,6 +218,7 @@ def test_bf16_training_is_deterministic_and_keeps_float32_weights(smoke_cfg, tmp
     assert any(not torch.equal(a[k], fp32[k]) for k in a if a[k].is_floating_point())  # bf16 really ran
     history = read_history(runs[0])
     assert np.isfinite(history[[c for c in COLUMNS if c != "seconds"]].to_numpy()).all()
+    assert json.loads((runs[0] / "finished.json").read_text())["model_dtype"] == "bfloat16"
     model, _ = load_run(runs[0])                                          # loads into a plain float32 model
     assert model.reconstruct(torch.ones(2, 1, cfg.image_size, cfg.image_size)).dtype == torch.float32
 

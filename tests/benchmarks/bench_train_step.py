@@ -8,8 +8,9 @@ loss is the one the ``cpu`` profile trains with: the targets' power spectra are 
 in training, and the statistics term has its sharp companion (``sharp_eps``), so the extra cost
 is one rfft2 of the reconstruction's two indicators forward and one irfft2 backward.  The model
 runs in the profile's precision (``--amp``, as ``utils.train``: bfloat16 autocast and channels-last
-weights where the CPU has native bfloat16; the losses stay float32).  Target: <= 15 % overhead.  Also prints the loss alone (forward + backward on a fixed reconstruction) and the
-estimated wall time of one epoch of the ``cpu`` profile.  Not collected by pytest.
+weights where the CPU has native bfloat16; the losses stay float32).  Target: <= 15 % overhead.
+Also prints the loss alone (forward + backward on a fixed reconstruction) and the estimated wall
+time of one epoch of the ``cpu`` profile.  Not collected by pytest.
 """
 from __future__ import annotations
 
