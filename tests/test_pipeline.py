@@ -1,12 +1,14 @@
 """The main job end to end on the smoke profile: every figure and results.json, reuse, --force."""
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import pytest
 
-from utils.pipeline import Variant, main, run_pipeline
+from utils.pipeline import OutdatedRuns, Variant, main, outdated_runs, run_pipeline
+from utils.train import config_for, write_json
 
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
                     "03_loss_curves.png", "03_reconstructions.png", "03_prior_samples.png",
@@ -45,3 +47,22 @@ def test_bad_line_range_is_refused_with_a_message(bad, capsys):
     with pytest.raises(SystemExit):
         main(["--lines", bad])
     assert "--lines" in capsys.readouterr().err
+
+
+def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(tmp_path: Path, capsys):
+    # e.g. a finished run from before a `git pull` that changed the profile's epochs
+    variant = Variant("smoke", runs_root=tmp_path / "runs", fig_root=tmp_path / "figures", data_dir=tmp_path / "data")
+    run = variant.runs_dir / "smoke" / "spatial_stats"
+    old = config_for("smoke", "spatial_stats", epochs=7, data_dir="elsewhere")   # data_dir may differ
+    write_json(run / "config.json", dataclasses.asdict(old))
+    assert list(outdated_runs(variant)) == [run]
+    assert outdated_runs(variant)[run] == ["epochs: run has 7, asked for 2"]
+
+    with pytest.raises(OutdatedRuns, match=r"(?s)spatial_stats: epochs: run has 7.*FORCE=1"):
+        run_pipeline(variant, log_output=False)
+    assert not (variant.runs_dir / "executed").exists() and not variant.data_dir.exists()   # nothing ran
+    assert (run / "config.json").is_file()                                                 # nothing lost
+
+    old_same = config_for("smoke", "spatial_stats", data_dir="elsewhere", num_threads=1)  # runtime fields only
+    write_json(run / "config.json", dataclasses.asdict(old_same))
+    assert outdated_runs(variant) == {}

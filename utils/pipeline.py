@@ -90,13 +90,42 @@ def move_runs_aside(variant: Variant) -> list[Path]:
     return moved
 
 
+class OutdatedRuns(ValueError):
+    """Training runs on disk were made with other settings than the profile now gives."""
+
+
+def outdated_runs(variant: Variant) -> dict[Path, list[str]]:
+    """The variant's training runs that were made with other settings than its profile gives now
+    (e.g. after a ``git pull`` changed the profile), each with what differs; {} when none."""
+    from utils.train import config_differences, config_for
+
+    outdated = {}
+    for loss in LOSSES:
+        run = variant.runs_dir / variant.profile / loss
+        cfg = config_for(variant.profile, loss, data_dir=str(variant.data_dir), **variant.overrides())
+        diffs = config_differences(run, cfg)
+        if diffs:
+            outdated[run] = diffs
+    return outdated
+
+
 def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | None = None,
                  skip: tuple[str, ...] = (), log_output: bool = True) -> Path:
-    """Execute the notebooks of ``variant`` in order; return the folder of executed copies."""
+    """Execute the notebooks of ``variant`` in order; return the folder of executed copies.
+
+    Raises :class:`OutdatedRuns` (a ValueError) before running anything when a training run on disk was made with other
+    settings than the profile now gives (without ``force``): it can be neither reused nor resumed.
+    """
     import papermill as pm
 
     os.environ[PROGRESS_ENV] = "text"     # the kernels papermill starts inherit it: text progress bars
 
+    outdated = {} if force else outdated_runs(variant)
+    if outdated:
+        lines = "\n".join(f"  {run}: " + "; ".join(diffs) for run, diffs in outdated.items())
+        raise OutdatedRuns(f"these training runs were made with other settings than the {variant.profile!r} "
+                         f"profile now gives:\n{lines}\nRedo them with `make figures FORCE=1` (python -m "
+                         "utils.pipeline --force): the old runs are moved aside to <run>.old-<time>, not deleted.")
     if force:
         for path in move_runs_aside(variant):
             print(f"--force: earlier run kept at {path}")
@@ -141,7 +170,10 @@ def main(argv: list[str] | None = None) -> None:
     only = [s.strip() for s in args.only.split(",") if s.strip()] or None
     skip = ("02_autocorrelation",) if args.skip_intro else ()
     start = time.perf_counter()
-    out = run_pipeline(variant, force=args.force, only=only, skip=skip)
+    try:
+        out = run_pipeline(variant, force=args.force, only=only, skip=skip)
+    except OutdatedRuns as err:
+        parser.exit(2, f"error: {err}\n")
     print(f"\nAll done in {(time.perf_counter() - start) / 60:.1f} min. Executed notebooks: {out}; "
           f"figures: {variant.fig_dir}")
 

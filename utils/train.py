@@ -56,7 +56,7 @@ from utils.models import ModelConfig, VAE, build_vae
 
 __all__ = ["TrainConfig", "PROFILES", "LOSS_DEFAULTS", "RUNTIME_FIELDS", "TrainingDiverged", "config_for",
            "train", "load_run", "load_checkpoint", "read_config", "read_history", "is_finished", "lr_at",
-           "spectra_cache", "write_json", "build_parser", "main", "autocast_dtype"]
+           "spectra_cache", "write_json", "build_parser", "main", "autocast_dtype", "config_differences"]
 
 COMPONENTS = ("total", "recon", "kl")
 AMP_MODES = ("off", "bf16", "auto")
@@ -683,6 +683,16 @@ def _write_samples(loop: _Loop, run_dir: Path, epoch: int) -> None:
 
 # ----------------------------------------------------------------------------- the run folder
 
+def config_differences(run_dir: str | os.PathLike, cfg: TrainConfig) -> list[str]:
+    """What the run in ``run_dir`` was trained with that ``cfg`` would change, one "field: run has
+    ..., asked for ..." line per field (:data:`RUNTIME_FIELDS` ignored); [] when they agree or when
+    the folder holds no ``config.json``.  A run that differs cannot be resumed or reused as ``cfg``."""
+    config_path = Path(run_dir) / "config.json"
+    if not config_path.is_file():
+        return []
+    return _config_differences(json.loads(config_path.read_text()), cfg)
+
+
 def _config_differences(stored: dict[str, Any], cfg: TrainConfig) -> list[str]:
     diffs = []
     for f in fields(TrainConfig):
@@ -706,13 +716,11 @@ def _inspect_run_dir(run_dir: Path, cfg: TrainConfig, resume: bool) -> str:
         state = "a finished run" if is_finished(run_dir) else "an unfinished run"
         raise FileExistsError(f"{run_dir} already holds {state}; continue it with --resume (resume=True), "
                               f"choose another --out folder, or delete it with --overwrite=true")
-    config_path = run_dir / "config.json"
-    if config_path.is_file():
-        diffs = _config_differences(json.loads(config_path.read_text()), cfg)
-        if diffs:
-            raise ValueError(f"cannot resume {run_dir} with a different configuration ("
-                             + "; ".join(diffs) + "); use the same settings, another --out folder, "
-                             "or --overwrite=true without --resume")
+    diffs = config_differences(run_dir, cfg)
+    if diffs:
+        raise ValueError(f"cannot resume {run_dir} with a different configuration ("
+                         + "; ".join(diffs) + "); use the same settings, another --out folder, "
+                         "or --overwrite=true without --resume")
     if is_finished(run_dir):
         return "done"
     return "resume" if (run_dir / "last.pt").is_file() else "fresh"
