@@ -78,6 +78,8 @@ def test_profiles_follow_the_paper_and_the_issue():
     assert (vanilla.epochs, vanilla.seed, vanilla.loss) == (400, 125, "data")
     cpu = config_for("cpu", "data")
     assert (cpu.encoder, cpu.image_size, cpu.n_images, cpu.batch_size, cpu.lr) == ("conv", 64, 20000, 32, 1e-3)
+    ours = config_for("cpu", "spatial_stats")   # trains longer than the vanilla VAE, as in the paper
+    assert (ours.epochs, cpu.epochs, ours.beta, cpu.beta) == (45, 30, 0.1, 1.0)
     assert PROFILES["smoke"].dataset.name == "lines_n256_s32_l1-5_seed0"
     assert config_for("cpu", min_lines=3, max_lines=7).dataset.name == "lines_n20000_s64_l3-7_seed0"
     assert cpu.model.encoder == "conv" and paper.model.image_size == 224

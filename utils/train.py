@@ -192,10 +192,14 @@ PROFILES: dict[str, TrainConfig] = {
 # eps = 0.25 alone the lines stay grey (0.1-0.3) and vanish under the evaluation's 0.05 threshold
 # (23 / 100 line counts right after 20 epochs); the sharp term (eps = 0.1) darkens them.  With
 # beta = 1 the code keeps ~9 nats and 2-5 lines blur into one line plus debris; beta = 0.1 keeps ~27
-# (line counts 42 % -> 52 % on 500 test images after 20 epochs).  The vanilla VAE keeps alpha = beta = 1.
+# (line counts 42 % -> 52 % on 500 test images after 20 epochs).  Like the paper (1500 vs 400 epochs)
+# the statistics VAE trains longer than the vanilla one: 45 epochs instead of 30 bring its statistics
+# MSE from 2.69e-5 to 2.52e-5 and its volume-fraction difference from 9.1 % to 6.2 % (500 test images;
+# line counts stay at 54 %), within the 30-minute budget for both.  The vanilla VAE keeps alpha = beta = 1.
 LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("paper", "data"): {"epochs": 400, "seed": 125},
-    ("cpu", "spatial_stats"): {"normalize_stats": True, "alpha": 10.0, "beta": 0.1, "sharp_eps": 0.1},
+    ("cpu", "spatial_stats"): {"normalize_stats": True, "alpha": 10.0, "beta": 0.1, "sharp_eps": 0.1,
+                               "epochs": 45},
 }
 
 
