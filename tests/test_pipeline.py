@@ -49,7 +49,7 @@ def test_bad_line_range_is_refused_with_a_message(bad, capsys):
     assert "--lines" in capsys.readouterr().err
 
 
-def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(tmp_path: Path, capsys):
+def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(tmp_path: Path):
     # e.g. a finished run from before a `git pull` that changed the profile's epochs
     variant = Variant("smoke", runs_root=tmp_path / "runs", fig_root=tmp_path / "figures", data_dir=tmp_path / "data")
     run = variant.runs_dir / "smoke" / "spatial_stats"
@@ -66,3 +66,14 @@ def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(
     old_same = config_for("smoke", "spatial_stats", data_dir="elsewhere", num_threads=1)  # runtime fields only
     write_json(run / "config.json", dataclasses.asdict(old_same))
     assert outdated_runs(variant) == {}
+
+
+def test_the_command_line_reports_outdated_runs_without_a_traceback(monkeypatch, capsys):
+    def refuse(*args, **kwargs):
+        raise OutdatedRuns("these training runs were made with other settings ... FORCE=1")
+    monkeypatch.setattr("utils.pipeline.run_pipeline", refuse)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--profile", "smoke"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: these training runs") and "FORCE=1" in err and "Traceback" not in err

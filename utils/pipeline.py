@@ -113,8 +113,9 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
                  skip: tuple[str, ...] = (), log_output: bool = True) -> Path:
     """Execute the notebooks of ``variant`` in order; return the folder of executed copies.
 
-    Raises :class:`OutdatedRuns` (a ValueError) before running anything when a training run on disk was made with other
-    settings than the profile now gives (without ``force``): it can be neither reused nor resumed.
+    Raises :class:`OutdatedRuns` (a ValueError) before running anything when a training run on
+    disk was made with other settings than the profile now gives (without ``force``): such a run
+    can be neither reused nor resumed.
     """
     import papermill as pm
 
@@ -124,8 +125,8 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
     if outdated:
         lines = "\n".join(f"  {run}: " + "; ".join(diffs) for run, diffs in outdated.items())
         raise OutdatedRuns(f"these training runs were made with other settings than the {variant.profile!r} "
-                         f"profile now gives:\n{lines}\nRedo them with `make figures FORCE=1` (python -m "
-                         "utils.pipeline --force): the old runs are moved aside to <run>.old-<time>, not deleted.")
+                           f"profile now gives:\n{lines}\nRedo them with `make figures FORCE=1` (python -m "
+                           "utils.pipeline --force): the old runs are moved aside to <run>.old-<time>, not deleted.")
     if force:
         for path in move_runs_aside(variant):
             print(f"--force: earlier run kept at {path}")

@@ -195,7 +195,8 @@ PROFILES: dict[str, TrainConfig] = {
 # (line counts 42 % -> 52 % on 500 test images after 20 epochs).  Like the paper (1500 vs 400 epochs)
 # the statistics VAE trains longer than the vanilla one: 45 epochs instead of 30 bring its statistics
 # MSE from 2.69e-5 to 2.52e-5 and its volume-fraction difference from 9.1 % to 6.2 % (500 test images;
-# line counts stay at 54 %), within the 30-minute budget for both.  The vanilla VAE keeps alpha = beta = 1.
+# line counts stay at 54 %); both models then train in ~26 min on a quiet 2-core CPU (30 when it is
+# busy).  The vanilla VAE keeps alpha = beta = 1.
 LOSS_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {
     ("paper", "data"): {"epochs": 400, "seed": 125},
     ("cpu", "spatial_stats"): {"normalize_stats": True, "alpha": 10.0, "beta": 0.1, "sharp_eps": 0.1,
