@@ -81,6 +81,18 @@ def test_evaluate_test_set_and_results(data, tmp_path):
         vanilla["orientation_correct_pct"]              # transposed: every orientation wrong
     assert ours["data_mse"] == 0.0 and whole["ratios"]["data_mse"] == 0.0 and vanilla["data_mse"] > 0
     assert ours["spatial_stats_mse"] == 0.0 and ours["volume_fraction_diff_mean"] == 0.0
+    # the original's nearest training image in statistics space, against a brute-force search
+    test, train = data.split["test"], data.split["train"]
+    counts = data.labels["n_lines"].to_numpy()
+    mse = np.stack([spatial_stats_mse_batch(np.repeat(data.images[i][None], len(train), 0), data.images[train])
+                    for i in test])                                  # (n_test, n_train)
+    expected = 100 * np.mean(counts[train[mse.argmin(axis=1)]] == counts[test])
+    assert 0 < expected < 100   # a check that can fail both ways
+    assert whole["nearest_to_original"] == {"n": n_split, "count_correct_pct": pytest.approx(expected)}
+    capped = whole_split_scores(models, data, n_nearest=5, progress=False)["nearest_to_original"]
+    assert capped["n"] == 5
+    with pytest.raises(ValueError, match="n_nearest"):
+        whole_split_scores(models, data, n_nearest=0, progress=False)
 
     results = build_results("test", evaluation, data, overfit, whole)
     assert results["whole_split"] == whole
@@ -96,6 +108,7 @@ def test_evaluate_test_set_and_results(data, tmp_path):
     assert "| correct orientation | 15 / 15 | 0 / 15 | 98 / 100 |" in md_path.read_text()
     assert f"on all {n_split} images of the test split" in md_path.read_text()
     assert "| correct number of lines (%) | 100 |" in md_path.read_text()
+    assert f"Sanity check on {n_split} images of the test split" in md_path.read_text()
     # on the 3-7 lines dataset the paper reports only its two ratios: no 1-5 numbers in its column
     hard = results_markdown({**results, "dataset": {**results["dataset"], "lines": [3, 7]}})
     assert "| correct orientation | 15 / 15 | 0 / 15 | - |" in hard and "98 / 100" not in hard

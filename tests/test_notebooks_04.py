@@ -54,6 +54,7 @@ def test_notebook_04_writes_results_and_figures(smoke_runs, run_notebook, tmp_pa
         assert 0 <= whole["models"][model]["line_count_correct_pct"] <= 100
     assert whole["ratios"]["data_mse"] == pytest.approx(
         whole["models"]["spatial_stats_vae"]["data_mse"] / whole["models"]["vanilla_vae"]["data_mse"])
+    assert whole["nearest_to_original"]["n"] == whole["n"] and 0 <= whole["nearest_to_original"]["count_correct_pct"] <= 100
 
     markdown = (fig_dir / "results.md").read_text()
     assert "| correct orientation |" in markdown and "3.6" in markdown
