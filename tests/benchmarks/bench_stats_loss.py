@@ -5,7 +5,8 @@ Run from the repo root:
     .venv/bin/python tests/benchmarks/bench_stats_loss.py [--repeats 20] [--batch 32] [--size 224] [--device cpu]
         [--threads N]
 
-Measures side by side (interleaved rounds), in one process, with the default number of torch threads
+Measures side by side (interleaved rounds in random order, each timed call after one untimed call of
+the same step), in one process, with the default number of torch threads
 (or ``--threads``):
 
 * ours   - the loss as training calls it: ``utils.losses.spatial_stats_loss(recon,
@@ -32,6 +33,7 @@ bench_*.py).
 from __future__ import annotations
 
 import argparse
+import random
 import statistics
 import sys
 import time
@@ -83,16 +85,25 @@ def median_ms(steps: dict[str, tuple[Callable[[], None], int]], rounds: int, dev
 
     After ``warmup`` untimed calls of each, the steps take turns round after round (step runs in
     the rounds divisible by ``every``), so a change in the machine's load hits all of them alike.
-    CUDA work is synchronised before and after each timed call.
+    A step is slower right after certain others on a CPU (after the floor's big autograd FFTs our
+    loss takes ~10 ms instead of ~8 ms, even on a second call: the memory those steps freed
+    and reallocated), so each round runs the steps in a fresh random order (seeded) and each
+    turn runs its step once untimed, then once timed: every step follows every other one
+    equally often.  CUDA work is synchronised before and after each timed call.
     """
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for step, _ in steps.values():
         for _ in range(warmup):
             step()
     times: dict[str, list[float]] = {name: [] for name in steps}
+    order = random.Random(0)
     for i in range(rounds):
-        for name, (step, every) in steps.items():
+        names = list(steps)
+        order.shuffle(names)
+        for name in names:
+            step, every = steps[name]
             if i % every == 0:
+                step()                      # settle the allocator after the previous step
                 sync()
                 t0 = time.perf_counter()
                 step()
@@ -185,7 +196,7 @@ def main() -> None:
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(f"batch {args.batch} x {args.size}^2 float32, torch {torch.__version__}, {where}, "
-          f"median of {args.repeats} interleaved rounds ((a): every other round)")
+          f"median of {args.repeats} rounds in random order ((a): every other round), each timed call after an untimed one")
     for name, t in ms.items():
         print(f"  {name:<42s} {t:9.2f} ms")
     for name, t in ms.items():
