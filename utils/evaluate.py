@@ -215,10 +215,11 @@ def whole_split_scores(models: dict[str, tuple[torch.nn.Module, Any]], data: Eva
     {n, count_correct_pct}}`` (ratios: ours / vanilla).
 
     ``nearest_to_original``: for the first ``n_nearest`` images of the split (all of them on the
-    ``cpu`` profile; the split is in random order of content), is the training image nearest to the
-    *original* in statistics space of the original's line count?  How often it is says how well
-    the statistics alone determine the count, a yardstick for the models' line counts.  No
-    neighbour search for the reconstructions (that is what makes the 100-image evaluation slow).
+    ``cpu`` profile; the images are independent draws, so the first ones are a fair sample), does
+    the training image nearest to the *original* in statistics space have the original's line
+    count?  How often it does says how well the statistics alone determine the count: a
+    yardstick for the models' line counts.  No neighbour search for the reconstructions (that is
+    what makes the 100-image evaluation slow).
     """
     indices = np.asarray(data.split[split])
     if len(indices) == 0:

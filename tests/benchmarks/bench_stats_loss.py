@@ -85,11 +85,12 @@ def median_ms(steps: dict[str, tuple[Callable[[], None], int]], rounds: int, dev
 
     After ``warmup`` untimed calls of each, the steps take turns round after round (step runs in
     the rounds divisible by ``every``), so a change in the machine's load hits all of them alike.
-    A step is slower right after certain others on a CPU (after the floor's big autograd FFTs our
-    loss takes ~10 ms instead of ~8 ms, even on a second call: the memory those steps freed
-    and reallocated), so each round runs the steps in a fresh random order (seeded) and each
-    turn runs its step once untimed, then once timed: every step follows every other one
-    equally often.  CUDA work is synchronised before and after each timed call.
+    A step is slower right after certain others on a CPU: after the floor's big autograd FFTs
+    our loss takes ~10 ms instead of ~8 ms, even on a second call (most likely through how the
+    memory they freed is reused; not pinned down).  So each round runs the steps in a fresh
+    random order (seeded), and each turn runs its step once untimed, then once timed: every step
+    follows every other one equally often.  CUDA work is synchronised before and after each
+    timed call.
     """
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     for step, _ in steps.values():
@@ -103,7 +104,7 @@ def median_ms(steps: dict[str, tuple[Callable[[], None], int]], rounds: int, dev
         for name in names:
             step, every = steps[name]
             if i % every == 0:
-                step()                      # settle the allocator after the previous step
+                step()                      # untimed: absorbs what the previous step left behind
                 sync()
                 t0 = time.perf_counter()
                 step()
