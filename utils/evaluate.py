@@ -230,7 +230,7 @@ def whole_split_scores(models: dict[str, tuple[torch.nn.Module, Any]], data: Eva
     labels = data.labels.iloc[indices].reset_index(drop=True)
     counts = data.labels["n_lines"].to_numpy()
     queries = indices[:n_nearest]
-    nearest = nearest_neighbors(np.asarray(data.images[queries]).astype(np.float32), _train_database(data), k=1,
+    nearest = nearest_neighbors(originals[:n_nearest].astype(np.float32), _train_database(data), k=1,
                                 space="spatial_stats", progress=progress)
     nearest_counts = counts[data.split["train"][nearest.indices[:, 0]]]
     nearest_to_original = {"n": int(len(queries)),
