@@ -494,7 +494,7 @@ def test_cuda_fused_distance_matches_cpu():
     p_t = power_spectrum((torch.rand(4, 1, 33, 32, generator=gen) > 0.1).float())
     results = {}
     for device in ("cpu", "cuda"):
-        xd = x.to(device).requires_grad_(True)
+        xd = x.to(device).detach().requires_grad_(True)   # a leaf on each device; x itself stays grad-free
         loss = spatial_statistics_sq_distance(xd, p_t.to(device)).sum()
         loss.backward()
         results[device] = (loss.detach().cpu(), xd.grad.cpu(), power_spectrum(x.to(device)).cpu())

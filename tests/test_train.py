@@ -365,6 +365,17 @@ def test_spectra_cache_is_built_once_and_rebuilt_when_stale(tmp_path, monkeypatc
 
 # ----------------------------------------------------------------------------- torchrun
 
+def test_torchrun_more_processes_than_gpus_is_a_clear_error(monkeypatch):
+    # torchrun --nproc_per_node=2 on a machine with one GPU: process 1 has no cuda:1 (seen on an H200)
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    with pytest.raises(ValueError, match=r"only 1 CUDA device.*--nproc_per_node at most 1.*--device=cpu"):
+        utils.train._Dist.from_env("auto")
+
+
 def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
     if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
         pytest.skip("torch.distributed with the gloo backend is not available in this torch build")
@@ -376,7 +387,7 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
     out = tmp_path / "ddp"
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "utils.train", "--profile", "smoke", "--loss", "data", "--out", str(out),
-                           f"--data_dir={data_dir}", "--quiet", "--sample_every=1"],
+                           f"--data_dir={data_dir}", "--quiet", "--sample_every=1", "--device=cpu"],
                           cwd=REPO, env=_env(), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("run folder:") == 1                 # only rank 0 reports
