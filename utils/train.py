@@ -5,7 +5,8 @@ Command line (every option of :class:`TrainConfig` is also a ``--key=value`` fla
     python -m utils.train --profile smoke --loss spatial_stats --out runs/smoke/spatial_stats
     python -m utils.train --profile cpu --loss data --epochs=5 --lr=5e-4
     python -m utils.train --profile cpu --loss data --resume          # continue from last.pt
-    torchrun --nproc_per_node=2 -m utils.train --profile cpu ...      # DistributedDataParallel
+    torchrun --nproc_per_node=2 -m utils.train --profile cpu ...      # DistributedDataParallel: one
+                                                                      # GPU per process, else CPU (gloo)
 
 or in Python: ``train(config_for("cpu", "data"), "runs/cpu/data", resume=True)``.
 
