@@ -493,10 +493,11 @@ class _Dist:
         rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
         dev = _resolve_device(device)
         if dev.type == "cuda":                        # one GPU per process, chosen by torchrun
-            if local_rank >= torch.cuda.device_count():
+            n_gpus = torch.cuda.device_count()
+            if local_rank >= n_gpus:
                 raise ValueError(f"torchrun started process {local_rank} on this node but it has only "
-                                 f"{torch.cuda.device_count()} CUDA device(s): use --nproc_per_node at most "
-                                 f"{torch.cuda.device_count()}, or train on the CPU with --device=cpu")
+                                 f"{n_gpus} CUDA device(s): use --nproc_per_node at most {n_gpus}, "
+                                 f"or train on the CPU with --device=cpu")
             dev = torch.device("cuda", local_rank)
             torch.cuda.set_device(dev)
         owns = not td.is_initialized()
