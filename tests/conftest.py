@@ -1,4 +1,5 @@
-"""Shared test fixtures: paths and a papermill runner for the notebooks."""
+"""Shared test fixtures: a papermill runner, the smoke pipeline run once for all notebook tests, and
+a derandomised hypothesis profile (the same examples on every run, so CI cannot be flaky)."""
 from __future__ import annotations
 
 import json
@@ -6,9 +7,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
+from hypothesis import settings
 
-REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
+from utils.pipeline import KERNEL, NOTEBOOKS, Variant, run_pipeline
+
+settings.register_profile("project", derandomize=True, deadline=None)
+settings.load_profile("project")
 
 
 @pytest.fixture
@@ -23,11 +27,25 @@ def run_notebook(tmp_path: Path) -> Callable[..., Path]:
     def _run(name: str, **parameters: Any) -> Path:
         out = tmp_path / f"{name}.executed.ipynb"
         pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
-                            cwd=str(NOTEBOOKS), kernel_name="python3", progress_bar=False)
+                            cwd=str(NOTEBOOKS), kernel_name=KERNEL, progress_bar=False)
         return out
 
     return _run
 
 
+@pytest.fixture(scope="session")
+def smoke_pipeline(tmp_path_factory) -> Variant:
+    """The whole pipeline (notebooks 01-04) on the smoke profile, once per test session, under a
+    temporary root: its data/, runs/ (executed notebooks in runs/executed/smoke/) and figures/smoke/."""
+    variant = Variant("smoke", root=tmp_path_factory.mktemp("pipeline"))
+    run_pipeline(variant, log_output=False)
+    return variant
+
+
 def read_json(path: Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def executed(variant: Variant, name: str) -> dict:
+    """The executed copy of notebook ``name`` of a pipeline run, as a dict."""
+    return read_json(variant.folders.runs / "executed" / variant.profile / f"{name}.ipynb")

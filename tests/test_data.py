@@ -12,11 +12,13 @@ from hypothesis import strategies as st
 from PIL import Image
 from scipy import ndimage
 
-from utils import data
-from utils.data import (DatasetSpec, LinesDataset, compute_spectra_cache, compute_stats_cache, dataset_summary,
-                        ensure_dataset, generate_lines, is_complete_dataset, line_gap, line_thickness_range,
-                        load_dataset, save_dataset, split_indices)
-from utils.stats import power_spectrum, spatial_statistics, statistics_from_spectrum
+import utils.data
+from utils import lines as data
+from utils.data import (LinesDataset, compute_spectra_cache, compute_stats_cache, dataset_summary, ensure_dataset,
+                        is_complete_dataset, load_dataset, save_dataset, split_indices)
+from utils.lines import DatasetSpec, generate_lines, line_gap, line_thickness_range
+from utils.spectral import power_spectrum, statistics_from_spectrum
+from utils.stats import spatial_statistics
 
 EIGHT = np.ones((3, 3), dtype=int)
 
@@ -231,7 +233,7 @@ def test_ensure_dataset_creates_then_reuses(tmp_path, monkeypatch):
     def must_not_generate(*args, **kwargs):
         raise AssertionError("ensure_dataset regenerated a complete dataset")
 
-    monkeypatch.setattr(data, "generate_lines", must_not_generate)
+    monkeypatch.setattr(utils.data, "generate_lines", must_not_generate)
     assert ensure_dataset(spec, tmp_path, progress=False) == folder
     (folder / "labels.csv").unlink()  # incomplete now -> regenerated
     with pytest.raises(AssertionError, match="regenerated"):

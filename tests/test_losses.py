@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from utils.losses import data_loss, kl_divergence, spatial_stats_loss, vae_loss
-from utils.stats import power_spectrum, spatial_statistics
+from utils.spectral import power_spectrum
+from utils.stats import spatial_statistics
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -205,7 +206,8 @@ def test_bad_arguments_are_rejected():
 
 def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
     from utils.losses import spatial_stats_loss, vae_loss
-    from utils.stats import power_spectrum, spatial_statistics
+    from utils.spectral import power_spectrum
+    from utils.stats import spatial_statistics
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64) > 0.8).double()
     recon = torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64)

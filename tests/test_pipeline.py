@@ -1,14 +1,16 @@
-"""The main job end to end on the smoke profile: every figure and results.json, reuse, --force."""
+"""The main job end to end on the smoke profile: every figure, the folder rule, reuse, --force."""
 from __future__ import annotations
 
 import dataclasses
-import json
+import shutil
 from pathlib import Path
 
 import pytest
 
-from utils.pipeline import OutdatedRuns, Variant, main, outdated_runs, run_pipeline
-from utils.train import config_for, write_json
+from utils.config import config_for
+from utils.files import write_json
+from utils.pipeline import OutdatedRuns, Variant, main, notebook_parameters, outdated_runs, run_pipeline
+from utils.project import REPO, Folders, figures_dir
 
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
                     "03_loss_curves.png", "03_reconstructions.png", "03_prior_samples.png",
@@ -17,26 +19,40 @@ EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorre
                     "results.json", "results.md"]
 
 
-def test_smoke_pipeline_writes_every_figure_then_reuses_then_forces(tmp_path: Path):
-    variant = Variant("smoke", 3, 7, runs_root=tmp_path / "runs", fig_root=tmp_path / "figures",
-                      data_dir=tmp_path / "data")
-    executed = run_pipeline(variant, log_output=False)
-    assert variant.fig_dir == tmp_path / "figures" / "smoke" / "lines3-7"
-    missing = [name for name in EXPECTED_FIGURES if not (variant.fig_dir / name).is_file()]
+def test_the_smoke_pipeline_writes_every_figure_into_its_own_folder(smoke_pipeline):
+    folders = smoke_pipeline.folders
+    assert folders.figures == smoke_pipeline.root / "figures" / "smoke"      # never figures/ itself
+    missing = [name for name in EXPECTED_FIGURES if not (folders.figures / name).is_file()]
     assert not missing, f"the pipeline did not write {missing}"
+    executed = folders.runs / "executed" / "smoke"
     assert sorted(p.name for p in executed.glob("*.ipynb")) == [
         "01_dataset_synthesis.ipynb", "02_autocorrelation.ipynb", "03_train_vae.ipynb", "04_evaluation.ipynb"]
-    results = json.loads((variant.fig_dir / "results.json").read_text())
-    assert results["profile"] == "smoke" and results["dataset"]["lines"] == [3, 7]
+    assert not list(folders.figures.glob(".*tmp*"))
 
-    # a second run reuses the finished training runs: their checkpoints are not rewritten
-    run = variant.runs_dir / "smoke" / "spatial_stats"
+
+def test_every_notebook_gets_the_same_folders_it_would_pick_itself():
+    variant = Variant("smoke", (3, 7))
+    params = notebook_parameters(variant)
+    assert Folders.of("smoke", (3, 7)) == variant.folders
+    assert variant.folders.figures == REPO / "figures" / "smoke" / "lines3-7"
+    assert variant.folders.runs == REPO / "runs" / "lines3-7"
+    for name in ("01_dataset_synthesis", "03_train_vae", "04_evaluation"):
+        assert params[name]["PROFILE"] == "smoke" and params[name]["LINES"] == [3, 7], name
+        assert params[name]["FIG_DIR"] == str(variant.folders.figures), name
+    assert params["03_train_vae"]["RUNS_DIR"] == params["04_evaluation"]["RUNS_DIR"] == str(variant.folders.runs)
+    assert figures_dir("cpu") == REPO / "figures" and figures_dir("paper") == REPO / "figures" / "paper"
+
+
+def test_a_second_run_reuses_and_force_retrains_keeping_the_old_runs(smoke_pipeline, tmp_path):
+    copy = Variant("smoke", root=tmp_path)                 # a copy, to leave the shared run alone
+    for name in ("data", "runs"):
+        shutil.copytree(smoke_pipeline.root / name, tmp_path / name)
+    run = copy.runs_of("spatial_stats")
     stamp = (run / "last.pt").stat().st_mtime_ns
-    run_pipeline(variant, only=["03"], log_output=False)
-    assert (run / "last.pt").stat().st_mtime_ns == stamp
+    run_pipeline(copy, only=["03"], log_output=False)
+    assert (run / "last.pt").stat().st_mtime_ns == stamp    # reused, not rewritten
 
-    # --force keeps the earlier runs (moved aside) and trains afresh
-    run_pipeline(variant, force=True, only=["03"], log_output=False)
+    run_pipeline(copy, force=True, only=["03"], log_output=False)
     kept = sorted(p.name for p in run.parent.iterdir())
     assert any(name.startswith("spatial_stats.old-") for name in kept), kept
     assert (run / "last.pt").stat().st_mtime_ns != stamp
@@ -51,8 +67,8 @@ def test_bad_line_range_is_refused_with_a_message(bad, capsys):
 
 def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(tmp_path: Path):
     # e.g. a finished run from before a `git pull` that changed the profile's epochs
-    variant = Variant("smoke", runs_root=tmp_path / "runs", fig_root=tmp_path / "figures", data_dir=tmp_path / "data")
-    run = variant.runs_dir / "smoke" / "spatial_stats"
+    variant = Variant("smoke", root=tmp_path)
+    run = variant.runs_of("spatial_stats")
     old = config_for("smoke", "spatial_stats", epochs=7, data_dir="elsewhere")   # data_dir may differ
     write_json(run / "config.json", dataclasses.asdict(old))
     assert list(outdated_runs(variant)) == [run]
@@ -60,8 +76,8 @@ def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(
 
     with pytest.raises(OutdatedRuns, match=r"(?s)spatial_stats: epochs: run has 7.*FORCE=1"):
         run_pipeline(variant, log_output=False)
-    assert not (variant.runs_dir / "executed").exists() and not variant.data_dir.exists()   # nothing ran
-    assert (run / "config.json").is_file()                                                 # nothing lost
+    assert not (variant.folders.runs / "executed").exists() and not variant.folders.data.exists()   # nothing ran
+    assert (run / "config.json").is_file()                                                         # nothing lost
 
     old_same = config_for("smoke", "spatial_stats", data_dir="elsewhere", num_threads=1)  # runtime fields only
     write_json(run / "config.json", dataclasses.asdict(old_same))

@@ -19,10 +19,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import utils.spectral
 import utils.stats
-from utils.stats import (autocorrelation, autocorrelation_spectrum, cross_correlation, phase_indicator,
-                         power_spectrum, spatial_statistics, spatial_statistics_sq_distance, spectral_weights,
-                         statistics_from_spectrum, statistics_sq_distance)
+from utils.spectral import (autocorrelation_spectrum, power_spectrum, spatial_statistics_sq_distance, spectral_weights,
+                            statistics_from_spectrum, statistics_sq_distance)
+from utils.stats import (autocorrelation, autocorrelation_by_direct_sum, cross_correlation, phase_indicator,
+                         spatial_statistics)
 
 PROPERTY = settings(max_examples=40, deadline=None)
 MAX_SIDE = {1: 12, 2: 7, 3: 4}  # largest side per spatial ndim, keeps the O(S²) reference fast
@@ -370,7 +372,7 @@ def test_fused_distance_backward_in_chunks_equals_one_batch(monkeypatch, chunk_b
     x = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen, requires_grad=True)
     target = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen)
     upstream = torch.rand(3, 2, dtype=torch.float64, generator=gen)
-    monkeypatch.setattr(utils.stats, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(utils.spectral, "_CHUNK_BYTES", chunk_bytes)
     (fast,) = torch.autograd.grad((spatial_statistics_sq_distance(x, power_spectrum(target)) * upstream).sum(), x)
     real = ((((spatial_statistics(x) - spatial_statistics(target)) ** 2).sum((-2, -1))) * upstream).sum()
     (expected,) = torch.autograd.grad(real, x)
@@ -418,9 +420,12 @@ def test_spectrum_shapes_are_checked():
 # ---------------------------------------------------------------- doctest and bad inputs
 
 
-def test_module_doctest_runs():
-    result = doctest.testmod(utils.stats, verbose=False)
-    assert result.attempted > 0 and result.failed == 0
+@pytest.mark.parametrize("shape", [(5, 7), (6, 6), (1, 4)])
+def test_the_direct_sum_of_the_notebook_equals_the_reference_and_the_fft(shape):
+    m = np.random.default_rng(sum(shape)).random(shape)
+    direct = autocorrelation_by_direct_sum(m)
+    np.testing.assert_allclose(direct, direct_correlation(m, m, 2, True), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(autocorrelation(torch.as_tensor(m)).numpy(), direct, rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.parametrize("func", [
@@ -506,7 +511,7 @@ def test_cuda_fused_distance_matches_cpu():
 @given(h=st.integers(2, 9), w=st.integers(2, 9), seed=st.integers(0, 10_000),
        eps_to=st.sampled_from([0.05, 0.1, 0.15, 0.4]), phase=st.sampled_from([0.0, 1.0, 0.3]))
 def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, seed, eps_to, phase):
-    from utils.stats import binary_spectrum_at_eps, power_spectrum
+    from utils.spectral import binary_spectrum_at_eps
     g = torch.Generator().manual_seed(seed)
     b = (torch.rand(3, h, w, generator=g, dtype=torch.float64) > 0.6).double()
     converted = binary_spectrum_at_eps(power_spectrum(b, phase=phase, eps=0.25), (h, w), phase=phase,
@@ -516,6 +521,6 @@ def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, s
 
 
 def test_binary_spectrum_at_eps_refuses_an_ambiguous_phase():
-    from utils.stats import binary_spectrum_at_eps
+    from utils.spectral import binary_spectrum_at_eps
     with pytest.raises(ValueError, match="equidistant"):
         binary_spectrum_at_eps(torch.ones(4, 3), (4, 4), phase=0.5)

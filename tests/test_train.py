@@ -17,13 +17,16 @@ import torch
 import numpy as np
 
 import utils.data
+import utils.device
+import utils.lines
 import utils.losses
 import utils.models
 import utils.train
-from utils.data import LinesDataset, compute_stats_cache, load_dataset
-from utils.train import (PROFILES, RUNTIME_FIELDS, TrainConfig, TrainingDiverged, build_parser, config_for,
-                         is_finished, load_checkpoint, load_run, lr_at, read_config, read_history, spectra_cache,
-                         train)
+from utils.config import PROFILES, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
+from utils.data import LinesDataset, compute_stats_cache, load_dataset, spectra_cache
+from utils.device import Dist, autocast_dtype
+from utils.runs import is_finished, load_checkpoint, load_run, read_config, read_history
+from utils.train import TrainingDiverged, train
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
@@ -80,8 +83,9 @@ def test_profiles_follow_the_paper_and_the_issue():
     assert (cpu.encoder, cpu.image_size, cpu.n_images, cpu.batch_size, cpu.lr) == ("conv", 64, 20000, 32, 1e-3)
     ours = config_for("cpu", "spatial_stats")   # trains longer than the vanilla VAE, as in the paper
     assert (ours.epochs, cpu.epochs, ours.beta, cpu.beta) == (45, 30, 0.1, 1.0)
-    assert PROFILES["smoke"].dataset.name == "lines_n256_s32_l1-5_seed0"
-    assert config_for("cpu", min_lines=3, max_lines=7).dataset.name == "lines_n20000_s64_l3-7_seed0"
+    assert PROFILES["smoke"]["data"].dataset.name == "lines_n256_s32_l1-5_seed0"
+    assert config_for("cpu", lines=(3, 7)).dataset == config_for("cpu", min_lines=3, max_lines=7).dataset
+    assert config_for("cpu", lines=(3, 7)).dataset.name == "lines_n20000_s64_l3-7_seed0"
     assert cpu.model.encoder == "conv" and paper.model.image_size == 224
 
 
@@ -134,7 +138,6 @@ def test_run_folder_holds_everything(smoke_run, smoke_cfg):
     assert finished["best_epoch"] == int(history["val_total"].idxmin()) + 1
     folder = Path(smoke_cfg.data_dir) / smoke_cfg.dataset.name
     assert (folder / "spectra_phase0_eps0.25.npy").is_file() and (folder / "spectra_phase0_eps0.25.json").is_file()
-    assert not (folder / "stats_phase0_eps0.25.npy").exists()        # the real-space cache is gone
     model, cfg = load_run(smoke_run)
     assert cfg == smoke_cfg and not model.training
     assert model.reconstruct(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
@@ -199,10 +202,10 @@ def test_resume_after_a_kill_mid_epoch_gives_identical_weights(smoke_run, smoke_
 
 def test_amp_modes_resolve_and_bad_values_are_refused():
     cpu = torch.device("cpu")
-    assert utils.train.autocast_dtype("off", cpu) is None
-    assert utils.train.autocast_dtype("bf16", cpu) is torch.bfloat16
+    assert autocast_dtype("off", cpu) is None
+    assert autocast_dtype("bf16", cpu) is torch.bfloat16
     native = torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    assert utils.train.autocast_dtype("auto", cpu) is (torch.bfloat16 if native else None)
+    assert autocast_dtype("auto", cpu) is (torch.bfloat16 if native else None)
     assert config_for("cpu").amp == "auto" and config_for("smoke").amp == "off" and config_for("paper").amp == "off"
     with pytest.raises(ValueError, match="amp must be one of"):
         config_for("smoke", amp="fp8")
@@ -297,14 +300,15 @@ def test_corrupt_or_mismatched_checkpoints_give_clear_errors(smoke_run, smoke_cf
 @pytest.mark.parametrize("normalize", [False, True])
 def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normalize):
     """The loss as training computes it (cached target spectra, scale from the cached peaks) equals the
-    previous way (real-space statistics cache, scale = largest cached statistic of the training images)."""
+    paper's definition in real space (the statistics themselves, scale = largest statistic of the
+    training images)."""
     cfg = dataclasses.replace(smoke_cfg, normalize_stats=normalize)
-    data = utils.train._prepare_data(cfg, utils.train._Dist(1, 0, torch.device("cpu")), progress=False)
+    data = utils.train._prepare_data(cfg, Dist(1, 0, torch.device("cpu")), progress=False)
     images = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)[0]
-    stats = compute_stats_cache(images, progress=False)             # the old real-space cache
+    stats = compute_stats_cache(images, progress=False)             # f(x) of every image, in real space
     train_idx = cfg.split()["train"]
-    old_scale = float(np.max(stats[train_idx, 16, 16])) if normalize else 1.0
-    assert data.stats_scale == pytest.approx(old_scale, rel=1e-6)
+    real_scale = float(np.max(stats[train_idx, 16, 16])) if normalize else 1.0
+    assert data.stats_scale == pytest.approx(real_scale, rel=1e-6)
     assert (data.stats_scale == 1.0) != normalize
 
     idx = train_idx[:cfg.batch_size]
@@ -315,28 +319,28 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     recon, mu, logvar = model(x, generator=torch.Generator().manual_seed(0))
     common = dict(loss="spatial_stats", alpha=cfg.alpha, beta=cfg.beta, reduction=cfg.reduction, eps=cfg.eps)
     new = utils.losses.vae_loss(recon, x, mu, logvar, target_spectrum=target, stats_scale=data.stats_scale, **common)
-    old = utils.losses.vae_loss(recon, x, mu, logvar, target_stats=torch.from_numpy(stats[idx])[:, None],
-                                stats_scale=old_scale, **common)
+    real = utils.losses.vae_loss(recon, x, mu, logvar, target_stats=torch.from_numpy(stats[idx])[:, None],
+                                 stats_scale=real_scale, **common)
     exact = utils.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(),
                                   stats_scale=data.stats_scale, **common)           # float64, from x
     for key in ("total", "recon"):
-        assert new[key].item() == pytest.approx(old[key].item(), rel=2e-6), key
+        assert new[key].item() == pytest.approx(real[key].item(), rel=2e-6), key
         assert new[key].item() == pytest.approx(exact[key].item(), rel=2e-6), key
     (g_new,) = torch.autograd.grad(new["total"], recon, retain_graph=True)
-    (g_old,) = torch.autograd.grad(old["total"], recon)
-    assert ((g_new - g_old).norm() / g_old.norm()).item() < 1e-5
+    (g_real,) = torch.autograd.grad(real["total"], recon)
+    assert ((g_new - g_real).norm() / g_real.norm()).item() < 1e-5
 
 
 def test_spectra_cache_is_built_once_and_rebuilt_when_stale(tmp_path, monkeypatch):
-    images, _ = utils.data.generate_lines(10, size=16, seed=1)
+    images, _ = utils.lines.generate_lines(10, size=16, seed=1)
     calls = []
-    real = utils.train.compute_spectra_cache
+    real = utils.data.compute_spectra_cache
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(utils.train, "compute_spectra_cache", counting)
+    monkeypatch.setattr(utils.data, "compute_spectra_cache", counting)
     spectra, peaks = spectra_cache(tmp_path, images, progress=False)
     assert spectra.shape == (10, 16, 9) and spectra.dtype == np.float32 and len(calls) == 1
     expected, expected_peaks = real(images, progress=False)
@@ -373,7 +377,7 @@ def test_torchrun_more_processes_than_gpus_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     with pytest.raises(ValueError, match=r"only 1 CUDA device.*--nproc_per_node at most 1.*--device=cpu"):
-        utils.train._Dist.from_env("auto")
+        Dist.from_env("auto")
 
 
 def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):

@@ -1,18 +1,17 @@
-"""Tests of utils.widgets: the hand-drawn lines image and the offset axes of the statistics plots."""
+"""Tests of utils.widgets and of the figures of utils.plots: the hand-drawn lines image, the demo's
+figure, the offset axes of the statistics panel, and figures that show themselves in Jupyter."""
 from __future__ import annotations
 
-import matplotlib
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import ndimage
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from scipy import ndimage  # noqa: E402
-
-from utils.widgets import draw_lines, lines_explorer, offset_extent  # noqa: E402
+from utils.plots import NotebookFigure, image_grid, new_figure, offset_extent
+from utils.stats import spatial_statistics
+from utils.widgets import draw_lines, lines_explorer, lines_figure
 
 
 @settings(max_examples=40, deadline=None)
@@ -49,11 +48,37 @@ def test_offset_extent_centres_each_pixel_on_its_offset(n):
     assert (top, bottom) == (offsets[0] - 0.5, offsets[-1] + 0.5)  # row 0 (r_y = -n//2) on top
 
 
-def test_lines_explorer_draws_a_static_figure(monkeypatch):
+def test_the_statistics_panel_puts_each_offset_where_the_image_has_it():
+    # one vertical segment below the centre of a 9 x 9 image: f(r) > 0 only for r_x = 0, and the
+    # panel's axes must label row i as r_y = i - 4, growing downwards like the image's rows
+    fig = lines_figure(9, n_lines=1, position=4, thickness=1)
+    image_ax, stats_ax = fig.axes[0], fig.axes[1]
+    shown = stats_ax.get_images()[0]
+    left, right, bottom, top = shown.get_extent()
+    assert (left, right, bottom, top) == (-4.5, 4.5, 4.5, -4.5)
+    assert stats_ax.yaxis_inverted() and image_ax.yaxis_inverted()       # both: row 0 at the top
+    assert stats_ax.get_xlabel() == "r_x (px)" and stats_ax.get_ylabel() == "r_y (px, down)"
+    image = draw_lines(9, n_lines=1, position=4, thickness=1)
+    expected = spatial_statistics(torch.as_tensor(image, dtype=torch.float32)).numpy()
+    np.testing.assert_array_equal(shown.get_array(), expected)
+    assert expected[4 + 3, 4] > 0.03 and np.delete(expected, 4, axis=1).max() < 1e-3   # a 6 px vertical segment
+
+
+def test_figures_show_themselves_as_png_in_jupyter():
+    fig = image_grid(np.zeros((2, 8, 8)))
+    assert isinstance(fig, NotebookFigure)
+    png = fig._repr_png_()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 500
+    assert isinstance(new_figure((2, 2)), NotebookFigure)
+
+
+def test_lines_explorer_displays_a_static_figure(monkeypatch):
+    import IPython.display
+
     shown = []
-    monkeypatch.setattr(plt, "show", lambda: shown.append(plt.gcf()))
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
     update, controls = lines_explorer(32)
     assert set(controls) == {"position", "n_lines", "thickness", "orientation"}
     update(position=3, n_lines=2, thickness=2, orientation="horizontal")
-    assert len(shown) == 1 and len(shown[0].axes) == 3  # image, statistics, colour bar
-    plt.close("all")
+    assert len(shown) == 1 and isinstance(shown[0], NotebookFigure)
+    assert len(shown[0].axes) == 3          # image, statistics, colour bar

@@ -6,17 +6,23 @@ to bottom; ``import utils`` stays cheap because the names are loaded on first us
 ==================  ==========================================================================
 module              what it holds
 ==================  ==========================================================================
-``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics,
-                    power_spectrum (the Fourier form the loss uses)
-``utils.data``      generate_lines, DatasetSpec, ensure_dataset, load_dataset, split_indices, ...
+``utils.project``   the names, defaults and folders of the project (one definition each)
+``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics
+``utils.spectral``  power_spectrum and distances between statistics in Fourier space
+``utils.lines``     generate_lines, DatasetSpec: the "multiple lines" images
+``utils.data``      a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``    ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
 ``utils.losses``    spatial_stats_loss, data_loss, kl_divergence, vae_loss
-``utils.train``     TrainConfig, PROFILES, config_for, train (CLI: ``python -m utils.train``), load_run
+``utils.config``    TrainConfig and PROFILES: one explicit setting per profile and loss
+``utils.train``     the training loop (command line: ``python -m utils.train``)
+``utils.runs``      the run folder: checkpoints, history, load_run
+``utils.device``    device, torchrun and bfloat16 autocast
 ``utils.metrics``   volume_fraction_difference, count_lines, line_orientation, data/stats MSE
 ``utils.search``    nearest_neighbors (exact, streamed, in data or statistics space)
-``utils.evaluate``  the evaluation of notebook 04 (results.json)
-``utils.plots``     figures of training; ``utils.eval_plots`` figures of the evaluation
-``utils.pipeline``  the main job behind ``make figures`` (``python -m utils.pipeline``)
+``utils.evaluate``  the evaluation of notebook 04; ``utils.report`` its results.json / .md
+``utils.plots``     figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04
+``utils.widgets``   the interactive demos; ``utils.pipeline`` the job behind ``make figures``
+``utils.files``     atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
 ==================  ==========================================================================
 
 >>> import torch, utils
@@ -33,16 +39,21 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics", "power_spectrum"],
-    "data": ["generate_lines", "DatasetSpec", "save_dataset", "load_dataset", "ensure_dataset",
-             "split_indices", "LinesDataset", "compute_stats_cache", "compute_spectra_cache", "dataset_summary"],
+    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
+    "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
+    "lines": ["generate_lines", "DatasetSpec"],
+    "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "LinesDataset",
+             "compute_spectra_cache", "spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],
     "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],
+    "config": ["TrainConfig", "PROFILES", "config_for"],
     # the training function itself is utils.train.train (the name `train` is the module)
-    "train": ["TrainConfig", "PROFILES", "config_for", "load_run", "read_history", "is_finished"],
+    "runs": ["load_run", "read_history", "is_finished"],
     "metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
                 "data_mse", "spatial_stats_mse"],
     "search": ["NeighborResult", "nearest_neighbors"],
+    "project": ["LOSSES", "MODEL_LABELS", "DEFAULT_PROFILE", "DEFAULT_LINES", "PAPER", "Folders"],
+    "files": ["write_json"],
 }
 _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = sorted(_WHERE)

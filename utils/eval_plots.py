@@ -1,9 +1,9 @@
 """Figures of the evaluation (notebook 04, paper appendix B and C).
 
-Like :mod:`utils.plots`, every function returns a :class:`matplotlib.figure.Figure` built
-without pyplot; save it with :func:`utils.plots.save_figure` and show it with ``display(fig)``.
-Images: black = 0 (line), white = 1.  Autocorrelations: r = 0 at the centre, axes in pixels of
-offset.
+Like :mod:`utils.plots`, every function returns a :class:`~utils.plots.NotebookFigure` (shown as a
+PNG in Jupyter, built without pyplot); save it with :func:`utils.plots.save_figure`.  The same
+conventions: images black = 0 (line), white = 1; autocorrelations with r = 0 at the centre, r_x
+to the right and r_y downwards, in pixels of offset.
 """
 from __future__ import annotations
 
@@ -12,10 +12,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import seaborn as sns
-import torch
-from matplotlib.figure import Figure
 
-from utils.stats import spatial_statistics
+from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_figure, statistics_of
 
 __all__ = ["line_count_heatmaps", "volume_fraction_histogram", "overfit_histograms", "examples_with_statistics",
            "examples_with_neighbors", "choose_examples", "example_label"]
@@ -29,7 +27,7 @@ def _count_matrix(truth: np.ndarray, found: np.ndarray, counts: Sequence[int]) -
 
 
 def line_count_heatmaps(truth: np.ndarray, recon_counts: np.ndarray, nearest_counts: np.ndarray, *,
-                        title: str = "") -> Figure:
+                        title: str = "") -> NotebookFigure:
     """Paper fig. 3: how many test images have each (original count, found count) pair.
 
     Left: line count of the reconstruction vs the original's; right: line count of the training
@@ -38,7 +36,7 @@ def line_count_heatmaps(truth: np.ndarray, recon_counts: np.ndarray, nearest_cou
     """
     truth, recon_counts, nearest_counts = (np.asarray(a, dtype=int) for a in (truth, recon_counts, nearest_counts))
     counts = list(range(0, int(max(truth.max(), recon_counts.max(), nearest_counts.max())) + 1))
-    fig = Figure(figsize=(11, 4.6))
+    fig = new_figure((11, 4.6))
     axes = fig.subplots(1, 2)
     panels = [(recon_counts, "lines in the reconstruction"),
               (nearest_counts, "lines in the nearest training image\n(spatial-statistics MSE to the reconstruction)")]
@@ -57,9 +55,9 @@ def line_count_heatmaps(truth: np.ndarray, recon_counts: np.ndarray, nearest_cou
     return fig
 
 
-def volume_fraction_histogram(differences: Mapping[str, np.ndarray], *, bins: int = 20) -> Figure:
+def volume_fraction_histogram(differences: Mapping[str, np.ndarray], *, bins: int = 20) -> NotebookFigure:
     """Paper fig. 2: histogram of the volume-fraction differences (percent) of each model."""
-    fig = Figure(figsize=(6.5, 4))
+    fig = new_figure((6.5, 4))
     ax = fig.subplots()
     values = np.concatenate([np.asarray(v, dtype=float) for v in differences.values()])
     edges = np.histogram_bin_edges(values, bins=bins) if values.size else bins
@@ -72,14 +70,14 @@ def volume_fraction_histogram(differences: Mapping[str, np.ndarray], *, bins: in
     return fig
 
 
-def overfit_histograms(overfit: pd.DataFrame, space: str, *, bins: int = 30) -> Figure:
+def overfit_histograms(overfit: pd.DataFrame, space: str, *, bins: int = 30) -> NotebookFigure:
     """Paper figs 4 (``space="data"``) and 5 (``"spatial_stats"``): histograms of the mean MSE of
     each training reconstruction to the training set and of each validation reconstruction to
     the validation set.  ``overfit``: the table of :func:`utils.evaluate.overfit_check`."""
     rows = overfit[overfit["space"] == space]
     if rows.empty:
         raise ValueError(f"no rows with space={space!r} in the overfit table; use 'data' or 'spatial_stats'")
-    fig = Figure(figsize=(6.5, 4))
+    fig = new_figure((6.5, 4))
     ax = fig.subplots()
     edges = np.histogram_bin_edges(rows["mean_mse"], bins=bins)
     for split, label in (("train", "train reconstructions vs training set"),
@@ -112,63 +110,40 @@ def example_label(row: pd.Series, index: int) -> str:
             f"{row['recon_n_lines']} {row['recon_orientation']}")
 
 
-def _extent(h: int, w: int) -> tuple[float, float, float, float]:
-    """imshow extent putting offsets -n//2 .. (n-1)//2 at the pixel centres (y up)."""
-    return (-(w // 2) - 0.5, (w - 1) // 2 + 0.5, -(h // 2) - 0.5, (h - 1) // 2 + 0.5)
-
-
-def _image(ax, image: np.ndarray, title: str | None) -> None:
-    ax.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=9)
-
-
 def examples_with_statistics(originals: np.ndarray, recons: np.ndarray, *, labels: Sequence[str] | None = None,
-                             phase: float = 0.0, eps: float = 0.25) -> Figure:
-    """Appendix C.1: per row an original, its (grey) reconstruction, and the autocorrelations of
-    both with colour bars (shared scale per row)."""
+                             phase: float = 0.0, eps: float = 0.25) -> NotebookFigure:
+    """Appendix C.1: per row an original and its (grey) reconstruction, each beside its
+    autocorrelation (one colour scale per row, colour bars, offsets in pixels)."""
     originals, recons = np.asarray(originals, dtype=np.float32), np.asarray(recons, dtype=np.float32)
-    with torch.no_grad():
-        f_orig = spatial_statistics(torch.from_numpy(originals), phase=phase, eps=eps).numpy()
-        f_recon = spatial_statistics(torch.from_numpy(recons), phase=phase, eps=eps).numpy()
+    f_orig, f_recon = statistics_of(originals, phase=phase, eps=eps), statistics_of(recons, phase=phase, eps=eps)
     n = len(originals)
-    h, w = originals.shape[1:]
-    fig = Figure(figsize=(12, 2.7 * n + 0.5))
+    fig = new_figure((13, 2.9 * n + 0.5))
     axes = fig.subplots(n, 4, squeeze=False)
     for i in range(n):
-        head = i == 0
-        _image(axes[i, 0], originals[i], "original" if head else None)
-        _image(axes[i, 1], recons[i], "reconstruction" if head else None)
+        lo, hi = float(min(f_orig[i].min(), f_recon[i].min())), float(max(f_orig[i].max(), f_recon[i].max()))
+        for k, (image, f, name) in enumerate(((originals[i], f_orig[i], "original"),
+                                              (recons[i], f_recon[i], "reconstruction"))):
+            image_and_statistics(axes[i, 2 * k:2 * k + 2], image, f, title=name, vmin=lo, vmax=hi)
         if labels is not None:
             axes[i, 0].set_ylabel(labels[i], fontsize=8)
-        lo, hi = float(min(f_orig[i].min(), f_recon[i].min())), float(max(f_orig[i].max(), f_recon[i].max()))
-        for ax, f, title in ((axes[i, 2], f_orig[i], "f(original)"), (axes[i, 3], f_recon[i], "f(reconstruction)")):
-            im = ax.imshow(f, cmap="viridis", vmin=lo, vmax=hi, extent=_extent(h, w), origin="lower",
-                           interpolation="nearest")
-            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-            ax.tick_params(labelsize=7)
-            if head:
-                ax.set_title(title, fontsize=9)
-    fig.suptitle("Originals, reconstructions and their autocorrelations (r = 0 at the centre)")
+    fig.suptitle("Originals, reconstructions and their autocorrelations (r = 0 at the centre, r_y down)")
     fig.tight_layout()
     return fig
 
 
 def examples_with_neighbors(originals: np.ndarray, recons: np.ndarray, nearest_by_image: np.ndarray,
-                            nearest_by_stats: np.ndarray, *, labels: Sequence[str] | None = None) -> Figure:
+                            nearest_by_stats: np.ndarray, *, labels: Sequence[str] | None = None) -> NotebookFigure:
     """Appendix C.2: per row an original, its reconstruction, the training image nearest to the
     reconstruction by image MSE and the one nearest by autocorrelation MSE."""
     columns = [(originals, "original"), (recons, "reconstruction"),
                (nearest_by_image, "nearest training image\nby image MSE"),
                (nearest_by_stats, "nearest training image\nby autocorrelation MSE")]
     n = len(originals)
-    fig = Figure(figsize=(10, 2.6 * n + 0.4))
+    fig = new_figure((10, 2.6 * n + 0.4))
     axes = fig.subplots(n, 4, squeeze=False)
     for i in range(n):
         for c, (images, title) in enumerate(columns):
-            _image(axes[i, c], np.asarray(images[i], dtype=np.float32), title if i == 0 else None)
+            image_panel(axes[i, c], np.asarray(images[i], dtype=np.float32), title if i == 0 else None)
         if labels is not None:
             axes[i, 0].set_ylabel(labels[i], fontsize=8)
     fig.tight_layout()

@@ -18,7 +18,7 @@ Averaging over the batch instead of summing only rescales the whole loss by the 
 which Adam ignores; the balance between the reconstruction and the KL term, which is what
 alpha and beta set, is the same.  The target statistics ``f(x)`` do not depend on the model,
 so training computes them once per image and passes them in -- as their power spectra
-(``utils.data.compute_spectra_cache``, :func:`utils.stats.power_spectrum`), the fast path.
+(``utils.data.compute_spectra_cache``, :func:`utils.spectral.power_spectrum`), the fast path.
 
 Fast path (what training uses)
 ------------------------------
@@ -26,20 +26,34 @@ By Parseval, || f(x') - f(x) ||^2 = (1/S) sum_k w(k) (P'(k) - P(k))^2 over the r
 with P = |rfft2(m)|^2 / S the power spectrum of the soft indicator m and w = 1 or 2 the number of
 frequencies a column of the half spectrum stands for (see :mod:`utils.stats`).  So given the
 target's P, the loss needs one rfft2 of the reconstruction forward and one irfft2 backward
-(:func:`utils.stats.spatial_statistics_sq_distance`), against two of each when f(x') is formed in
+(:func:`utils.spectral.spatial_statistics_sq_distance`), against two of each when f(x') is formed in
 real space.  Pass ``target_spectrum=`` instead of ``target_stats``: same value up to float32
 rounding (~1e-6 relative).
+
+>>> kl_divergence(torch.zeros(2, 9), torch.zeros(2, 9)).item()        # the posterior is the prior
+0.0
+>>> kl_divergence(torch.ones(1, 9), torch.zeros(1, 9)).item()         # 1/2 sum mu^2 = 4.5 nats
+4.5
+>>> data_loss(torch.ones(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)).item()  # summed over the 4 pixels
+4.0
+>>> x = (torch.rand(2, 1, 8, 8, generator=torch.Generator().manual_seed(0)) > 0.7).float()
+>>> moved = torch.roll(x, shifts=3, dims=-1)                           # the same texture, elsewhere
+>>> spatial_stats_loss(moved, target_spectrum=power_spectrum(x)).item() < 1e-9   # the statistics do not see it
+True
+>>> data_loss(moved, x).item() > 1                                     # the pixels do
+True
 """
 from __future__ import annotations
 
 import torch
 
-from utils.stats import binary_spectrum_at_eps, power_spectrum, spatial_statistics, spatial_statistics_sq_distance
+from utils.project import LOSSES
+from utils.spectral import binary_spectrum_at_eps, power_spectrum, spatial_statistics_sq_distance
+from utils.stats import spatial_statistics
 
-__all__ = ["REDUCTIONS", "LOSSES", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
+__all__ = ["REDUCTIONS", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
 
 REDUCTIONS = ("sum", "mean")
-LOSSES = ("spatial_stats", "data")
 
 
 def _reduce(per_element: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -138,11 +152,9 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     logged and compared across runs with different alpha and beta.
 
     ``sharp_eps > 0`` adds a second statistics term with a narrower indicator (width
-    ``sharp_eps``) to the spatial-statistics loss.  With the paper's eps = 0.25 a pixel of 0.1
-    already counts as 92 % "line", so nothing pushes a reconstruction's lines below the 0.05
-    threshold of the evaluation; the narrow term does, while the eps term keeps the background
-    clean.  Its target is derived exactly from the eps one for binary inputs
-    (:func:`utils.stats.binary_spectrum_at_eps`), so nothing more is cached.
+    ``sharp_eps``), whose target is derived exactly from the ``eps`` one for binary inputs
+    (:func:`utils.spectral.binary_spectrum_at_eps`), so nothing more is cached.  Why the ``cpu``
+    profile uses it: docs/experiments.md.
     """
     if loss == "spatial_stats":
         if target_stats is None and target_spectrum is None:

@@ -33,20 +33,28 @@ reconstruction first) with :func:`_line_components`:
    ones - are one line (a one-pixel gap or a hole that cuts a line leaves its pieces in the
    same band).  The count is the number of such groups, over both orientations.  On the
    generator's images this equals the label: distinct parallel lines are at least
-   :func:`utils.data.line_gap` px apart across, so their bands never overlap.  Lines that
+   :func:`utils.lines.line_gap` px apart across, so their bands never overlap.  Lines that
    touch (e.g. a reconstruction that fills the gap between two) count as one.
+
+>>> image = np.ones((16, 16), dtype=np.uint8)
+>>> image[2:14, 3] = 0; image[2:14, 8:10] = 0; image[5, 12] = 0    # two lines and a speck
+>>> count_lines(image), line_orientation(image)
+(2, 'vertical')
+>>> recon = image.astype(float); recon[2:14, 3] = 0.5                # one line too grey to survive
+>>> volume_fraction_difference(image, recon)                          # 12 of the 37 line pixels lost
+32.4324
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 import pandas as pd
 import torch
 from scipy import ndimage
 
-from utils.data import line_thickness_range
+from utils.checks import ArrayLike, check_binary, check_same_shape, float64_tensor, image_batch, single_image
+from utils.lines import line_thickness_range
 from utils.stats import spatial_statistics
 
 __all__ = [
@@ -55,61 +63,8 @@ __all__ = [
     "data_mse", "spatial_stats_mse", "data_mse_batch", "spatial_stats_mse_batch",
 ]
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
 PAPER_THRESHOLD = 0.05      # §B.2: reconstruction pixel < 0.05 -> line
 MIN_AREA_FRACTION = 0.25    # components below this fraction of the smallest line are specks
-
-
-# ----------------------------------------------------------------------------- conversions
-
-def _to_numpy(x: ArrayLike, name: str) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
-        return x.detach().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}")
-
-
-def _to_float64_tensor(x: ArrayLike, name: str) -> torch.Tensor:
-    if isinstance(x, torch.Tensor):
-        return x.detach().to("cpu", torch.float64)
-    if isinstance(x, np.ndarray):
-        a = np.asarray(x, dtype=np.float64)
-        return torch.from_numpy(a if a.flags.writeable else a.copy())
-    raise TypeError(f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}")
-
-
-def _as_image(x: ArrayLike, name: str) -> np.ndarray:
-    """A 2-D numpy view of an (H, W) image; leading singleton dims such as (1, H, W) are dropped."""
-    a = _to_numpy(x, name)
-    while a.ndim > 2 and a.shape[0] == 1:
-        a = a[0]
-    if a.ndim != 2:
-        raise ValueError(f"{name} must be one image of shape (H, W), got shape {a.shape}; "
-                         "loop over a batch or use the *_batch / lines_summary functions")
-    return a
-
-
-def _as_batch(x: ArrayLike, name: str) -> np.ndarray:
-    """A (n, H, W) numpy view of a batch given as (n, H, W) or (n, 1, H, W)."""
-    a = _to_numpy(x, name)
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 3:
-        raise ValueError(f"{name} must be a batch of shape (n, H, W) or (n, 1, H, W), got {a.shape}")
-    return a
-
-
-def _check_binary(a: np.ndarray, name: str) -> None:
-    if not ((a == 0) | (a == 1)).all():
-        raise ValueError(f"{name} must be binary (0 = line, 1 = background); threshold a grey "
-                         "image first with threshold_image(x, 0.05)")
-
-
-def _check_same_shape(a: ArrayLike, b: ArrayLike, names: str) -> None:
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{names} must have the same shape, got {tuple(a.shape)} and "
-                         f"{tuple(b.shape)}; compare an image with its own reconstruction")
 
 
 # ----------------------------------------------------------------------------- thresholding
@@ -139,10 +94,10 @@ def volume_fraction_difference(original: ArrayLike, reconstruction: ArrayLike,
     ``reconstruction``: grey (H, W) image in [0, 1].  Raises ValueError when the shapes differ,
     the original is not binary, or the original has no line pixels (the ratio is undefined).
     """
-    o = _as_image(original, "original")
-    r = _as_image(reconstruction, "reconstruction")
-    _check_same_shape(o, r, "original and reconstruction")
-    _check_binary(o, "original")
+    o = single_image(original, "original")
+    r = single_image(reconstruction, "reconstruction")
+    check_same_shape(o, r, "original and reconstruction")
+    check_binary(o, "original")
     black_original = int((o == 0).sum())
     if black_original == 0:
         raise ValueError("the original has no line pixels (value 0), so the volume fraction "
@@ -154,8 +109,8 @@ def volume_fraction_difference(original: ArrayLike, reconstruction: ArrayLike,
 def volume_fraction_differences(originals: ArrayLike, reconstructions: ArrayLike,
                                 threshold: float = PAPER_THRESHOLD) -> np.ndarray:
     """:func:`volume_fraction_difference` of each pair of two (n, H, W) batches: float64 (n,), percent."""
-    o, r = _as_batch(originals, "originals"), _as_batch(reconstructions, "reconstructions")
-    _check_same_shape(o, r, "originals and reconstructions")
+    o, r = image_batch(originals, "originals"), image_batch(reconstructions, "reconstructions")
+    check_same_shape(o, r, "originals and reconstructions")
     return np.array([volume_fraction_difference(a, b, threshold) for a, b in zip(o, r)], dtype=np.float64)
 
 
@@ -216,8 +171,8 @@ def _count_bands(intervals: list[tuple[int, int]]) -> int:
 
 
 def _analyse(image: ArrayLike, min_area_fraction: float) -> tuple[str, int]:
-    a = _as_image(image, "image")
-    _check_binary(a, "image")
+    a = single_image(image, "image")
+    check_binary(a, "image")
     components = _line_components(a, min_area_fraction)
     orientation = _orientation(components)
     min_length = min(a.shape) // 4
@@ -257,7 +212,7 @@ def lines_summary(images: ArrayLike, *, min_area_fraction: float = MIN_AREA_FRAC
 
     Returns a DataFrame with n rows and columns ``orientation`` (str) and ``n_lines`` (int64).
     """
-    batch = _as_batch(images, "images")
+    batch = image_batch(images, "images")
     rows = [_analyse(image, min_area_fraction) for image in batch]
     return pd.DataFrame({"orientation": [r[0] for r in rows],
                          "n_lines": np.array([r[1] for r in rows], dtype=np.int64)})
@@ -267,8 +222,8 @@ def lines_summary(images: ArrayLike, *, min_area_fraction: float = MIN_AREA_FRAC
 
 def data_mse(a: ArrayLike, b: ArrayLike) -> float:
     """Data-space MSE of two (H, W) images: mean over pixels of (a - b)^2, in float64."""
-    x, y = _to_float64_tensor(_as_image(a, "a"), "a"), _to_float64_tensor(_as_image(b, "b"), "b")
-    _check_same_shape(x, y, "a and b")
+    x, y = float64_tensor(single_image(a, "a")), float64_tensor(single_image(b, "b"))
+    check_same_shape(x, y, "a and b")
     return float(((x - y) ** 2).mean())
 
 
@@ -278,8 +233,8 @@ def spatial_stats_mse(a: ArrayLike, b: ArrayLike, *, phase: float = 0.0, eps: fl
     ``f = utils.stats.spatial_statistics`` (periodic autocorrelation of the soft indicator of
     ``phase``), evaluated in float64.
     """
-    x, y = _to_float64_tensor(_as_image(a, "a"), "a"), _to_float64_tensor(_as_image(b, "b"), "b")
-    _check_same_shape(x, y, "a and b")
+    x, y = float64_tensor(single_image(a, "a")), float64_tensor(single_image(b, "b"))
+    check_same_shape(x, y, "a and b")
     fx = spatial_statistics(x, phase=phase, eps=eps)
     fy = spatial_statistics(y, phase=phase, eps=eps)
     return float(((fx - fy) ** 2).mean())
@@ -287,9 +242,9 @@ def spatial_stats_mse(a: ArrayLike, b: ArrayLike, *, phase: float = 0.0, eps: fl
 
 def data_mse_batch(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """:func:`data_mse` of each pair of two (n, H, W) or (n, 1, H, W) batches: float64 (n,)."""
-    x, y = _as_batch(a, "a"), _as_batch(b, "b")
-    _check_same_shape(x, y, "a and b")
-    x, y = _to_float64_tensor(x, "a"), _to_float64_tensor(y, "b")
+    x, y = image_batch(a, "a"), image_batch(b, "b")
+    check_same_shape(x, y, "a and b")
+    x, y = float64_tensor(x), float64_tensor(y)
     return ((x - y) ** 2).mean(dim=(-2, -1)).numpy()
 
 
@@ -299,11 +254,11 @@ def spatial_stats_mse_batch(a: ArrayLike, b: ArrayLike, *, phase: float = 0.0, e
 
     Computed ``batch_size`` pairs at a time to bound memory.
     """
-    x, y = _as_batch(a, "a"), _as_batch(b, "b")
-    _check_same_shape(x, y, "a and b")
+    x, y = image_batch(a, "a"), image_batch(b, "b")
+    check_same_shape(x, y, "a and b")
     out = []
     for s in range(0, len(x), batch_size):
-        fx = spatial_statistics(_to_float64_tensor(x[s:s + batch_size], "a"), phase=phase, eps=eps)
-        fy = spatial_statistics(_to_float64_tensor(y[s:s + batch_size], "b"), phase=phase, eps=eps)
+        fx = spatial_statistics(float64_tensor(x[s:s + batch_size]), phase=phase, eps=eps)
+        fy = spatial_statistics(float64_tensor(y[s:s + batch_size]), phase=phase, eps=eps)
         out.append(((fx - fy) ** 2).mean(dim=(-2, -1)).numpy())
     return np.concatenate(out) if out else np.empty(0)

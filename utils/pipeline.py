@@ -1,14 +1,16 @@
 """The main job: run the numbered notebooks headlessly with papermill, reusing finished work.
 
-    python -m utils.pipeline --profile cpu --lines 1-5      # what `make figures` runs
-    python -m utils.pipeline --profile cpu --lines 3-7      # the paper's harder variant
-    python -m utils.pipeline --profile smoke --force        # redo every step
+    python -m utils.pipeline                                # what `make figures` runs (cpu, 1-5 lines)
+    python -m utils.pipeline --lines 3-7                    # the paper's harder variant
+    python -m utils.pipeline --profile smoke --force        # a one-minute dry run, every step redone
 
-Each notebook runs with cwd = notebooks/ (as in JupyterLab) and its executed copy is written to
-``runs/<variant>/executed/``.  The notebooks themselves reuse what is already there (the
-dataset folder, finished or interrupted training runs), so a re-run or an interrupted run picks
-up where it stopped.  ``--force`` moves earlier training runs aside (``<run>.old-<time>``,
-never deleted) and re-executes everything.
+Each notebook runs with cwd = notebooks/ (as in JupyterLab) and gets the profile, the line range
+and the three folders of :class:`utils.project.Folders` (data, runs, figures) as parameters, the
+same folders it would pick by itself; its executed copy is written to
+``<runs>/executed/<profile>/``.  The notebooks reuse what is already there (the dataset, finished
+or interrupted training runs), so a re-run or an interrupted run picks up where it stopped.
+``--force`` moves earlier training runs aside (``<run>.old-<time>``, never deleted) and
+re-executes everything.
 """
 from __future__ import annotations
 
@@ -19,61 +21,43 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from utils.progress import ENV_VAR as PROGRESS_ENV
+from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, REPO, Folders
+
+__all__ = ["NOTEBOOKS", "Variant", "notebook_parameters", "move_runs_aside", "OutdatedRuns", "outdated_runs",
+           "run_pipeline", "main"]
+
 NOTEBOOKS = REPO / "notebooks"
-LOSSES = ("spatial_stats", "data")
-PROGRESS_ENV = "SSVAE_PROGRESS"   # see utils.progress
+KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Variant:
-    """One end-to-end configuration of the pipeline."""
-    profile: str = "cpu"              # training profile of utils.train (smoke | cpu | paper)
-    min_lines: int = 1                # fewest lines per image (the paper's main dataset: 1-5)
-    max_lines: int = 5                # most lines per image (the harder variant: 3-7)
-    runs_root: Path = REPO / "runs"   # training runs and executed notebooks (git-ignored)
-    fig_root: Path = REPO / "figures" # figures, results.json, results.md (committed)
-    data_dir: Path = REPO / "data"    # datasets, one folder each (git-ignored)
+    """One end-to-end configuration of the pipeline: a profile on a line range, under ``root``."""
+
+    profile: str = DEFAULT_PROFILE                 # training profile (smoke | cpu | paper)
+    lines: tuple[int, int] = DEFAULT_LINES         # fewest and most lines per image
+    root: Path = REPO                              # data/, runs/ and figures/ live under it
 
     @property
-    def is_default(self) -> bool:
-        return (self.min_lines, self.max_lines) == (1, 5)
+    def folders(self) -> Folders:
+        return Folders.of(self.profile, self.lines, root=self.root)
 
-    @property
-    def _lines(self) -> str:
-        return "" if self.is_default else f"lines{self.min_lines}-{self.max_lines}"
-
-    @property
-    def runs_dir(self) -> Path:
-        """Runs of the main dataset live in runs/, those of other line ranges in runs/lines<a>-<b>/
-        (each holds <profile>/<loss>/ and executed/<profile>/)."""
-        return self.runs_root / self._lines
-
-    @property
-    def fig_dir(self) -> Path:
-        """figures/ holds the committed outputs of the cpu profile on the main dataset; other profiles
-        write to figures/<profile>/ and other line ranges to .../lines<a>-<b>/, so a smoke run never
-        overwrites them."""
-        return self.fig_root / ("" if self.profile == "cpu" else self.profile) / self._lines
-
-    def overrides(self) -> dict[str, Any]:
-        return {} if self.is_default else {"min_lines": self.min_lines, "max_lines": self.max_lines}
+    def runs_of(self, loss: str) -> Path:
+        """The training run folder of ``loss``: ``<runs>/<profile>/<loss>``."""
+        return self.folders.runs / self.profile / loss
 
 
 def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
-    """Papermill parameters of each numbered notebook for ``variant`` (paths absolute)."""
-    from utils.train import config_for
-
-    spec = config_for(variant.profile, "spatial_stats", **variant.overrides()).dataset
-    common = {"FIG_DIR": str(variant.fig_dir), "DATA_DIR": str(variant.data_dir)}
+    """Papermill parameters of each numbered notebook for ``variant`` (folders absolute)."""
+    folders = variant.folders
+    where = {"DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs), "FIG_DIR": str(folders.figures)}
+    common = {"PROFILE": variant.profile, "LINES": list(variant.lines), **where}
     return {
-        "01_dataset_synthesis": {**common, "N_IMAGES": spec.n_images, "IMAGE_SIZE": spec.size,
-                                 "MIN_LINES": spec.min_lines, "MAX_LINES": spec.max_lines,
-                                 "SEED": spec.seed},
-        "02_autocorrelation": {"FIG_DIR": str(variant.fig_dir)},
-        "03_train_vae": {**common, "PROFILE": variant.profile, "RUNS_DIR": str(variant.runs_dir),
-                         "REUSE": True, "OVERRIDES": variant.overrides()},
-        "04_evaluation": {**common, "PROFILE": variant.profile, "RUNS_DIR": str(variant.runs_dir)},
+        "01_dataset_synthesis": {k: v for k, v in common.items() if k != "RUNS_DIR"},
+        "02_autocorrelation": {"FIG_DIR": where["FIG_DIR"]},
+        "03_train_vae": {**common, "REUSE": True},
+        "04_evaluation": common,
     }
 
 
@@ -82,7 +66,7 @@ def move_runs_aside(variant: Variant) -> list[Path]:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     moved = []
     for loss in LOSSES:
-        run = variant.runs_dir / variant.profile / loss
+        run = variant.runs_of(loss)
         if run.exists():
             target = run.with_name(f"{run.name}.old-{stamp}")
             run.rename(target)
@@ -97,15 +81,15 @@ class OutdatedRuns(ValueError):
 def outdated_runs(variant: Variant) -> dict[Path, list[str]]:
     """The variant's training runs that were made with other settings than its profile gives now
     (e.g. after a ``git pull`` changed the profile), each with what differs; {} when none."""
-    from utils.train import config_differences, config_for
+    from utils.config import config_for
+    from utils.runs import config_differences
 
     outdated = {}
     for loss in LOSSES:
-        run = variant.runs_dir / variant.profile / loss
-        cfg = config_for(variant.profile, loss, data_dir=str(variant.data_dir), **variant.overrides())
-        diffs = config_differences(run, cfg)
+        cfg = config_for(variant.profile, loss, lines=variant.lines, data_dir=str(variant.folders.data))
+        diffs = config_differences(variant.runs_of(loss), cfg)
         if diffs:
-            outdated[run] = diffs
+            outdated[variant.runs_of(loss)] = diffs
     return outdated
 
 
@@ -130,17 +114,16 @@ def run_pipeline(variant: Variant, *, force: bool = False, only: list[str] | Non
     if force:
         for path in move_runs_aside(variant):
             print(f"--force: earlier run kept at {path}")
-    executed = variant.runs_dir / "executed" / variant.profile
+    executed = variant.folders.runs / "executed" / variant.profile
     executed.mkdir(parents=True, exist_ok=True)
-    variant.fig_dir.mkdir(parents=True, exist_ok=True)
     params = notebook_parameters(variant)
     names = [n for n in params if (not only or n[:2] in only or n in only) and n not in skip]
     for i, name in enumerate(names, 1):
         print(f"\n=== [{i}/{len(names)}] {name} ({variant.profile}, lines "
-              f"{variant.min_lines}-{variant.max_lines}) ===", flush=True)
+              f"{variant.lines[0]}-{variant.lines[1]}) ===", flush=True)
         start = time.perf_counter()
         pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(executed / f"{name}.ipynb"),
-                            parameters=params[name], cwd=str(NOTEBOOKS), kernel_name="python3",
+                            parameters=params[name], cwd=str(NOTEBOOKS), kernel_name=KERNEL,
                             log_output=log_output, progress_bar=log_output)
         print(f"=== {name} done in {time.perf_counter() - start:.0f} s ===", flush=True)
     return executed
@@ -158,8 +141,9 @@ def _parse_lines(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default="cpu", help="training profile: smoke | cpu | paper (default cpu)")
-    parser.add_argument("--lines", type=_parse_lines, default=(1, 5),
+    parser.add_argument("--profile", default=DEFAULT_PROFILE,
+                        help=f"training profile: smoke | cpu | paper (default {DEFAULT_PROFILE})")
+    parser.add_argument("--lines", type=_parse_lines, default=DEFAULT_LINES,
                         help="range of lines per image, e.g. 1-5 (default, the paper's) or 3-7 (harder)")
     parser.add_argument("--force", action="store_true",
                         help="move earlier training runs aside and redo every step")
@@ -167,7 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skip-intro", action="store_true",
                         help="skip the teaching notebook 02 (it trains nothing)")
     args = parser.parse_args(argv)
-    variant = Variant(args.profile, *args.lines)
+    variant = Variant(args.profile, tuple(args.lines))
     only = [s.strip() for s in args.only.split(",") if s.strip()] or None
     skip = ("02_autocorrelation",) if args.skip_intro else ()
     start = time.perf_counter()
@@ -176,7 +160,7 @@ def main(argv: list[str] | None = None) -> None:
     except OutdatedRuns as err:
         parser.exit(2, f"error: {err}\n")
     print(f"\nAll done in {(time.perf_counter() - start) / 60:.1f} min. Executed notebooks: {out}; "
-          f"figures: {variant.fig_dir}")
+          f"figures: {variant.folders.figures}")
 
 
 if __name__ == "__main__":

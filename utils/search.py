@@ -16,8 +16,8 @@ Feature vectors
   indicator m, f = IFFT(|M|^2) / S, and by Parseval
       sum_r (f_a(r) - f_b(r))^2 = sum_k (|M_a(k)|^2 - |M_b(k)|^2)^2 / S^3,
   so MSE_f(a, b) = ||v_a - v_b||^2 / S with v = sqrt(w / S) P over the half spectrum of ``rfft2``,
-  P = |M|^2 / S (:func:`utils.stats.autocorrelation_spectrum`) and w = 2 for the columns that stand
-  for two conjugate frequencies, else 1 (:func:`utils.stats.spectral_weights`; the same identity
+  P = |M|^2 / S (:func:`utils.spectral.autocorrelation_spectrum`) and w = 2 for the columns that stand
+  for two conjugate frequencies, else 1 (:func:`utils.spectral.spectral_weights`; the same identity
   as the training loss's fast path).  This skips the inverse FFT and halves the vector length.
 * ``precomputed=True`` (only with ``space="spatial_stats"``): the database already holds the
   statistics f of each image (e.g. made by :func:`utils.data.compute_stats_cache`);
@@ -34,22 +34,31 @@ within 2E of the batch's k-th smallest (and within E of the best k found so far)
 recomputed exactly as sum((v_q - v_d)^2) / S, and the k smallest exact values win, ties to
 the lower index.  So the neighbours are those of a brute-force float64 argsort.  ``mean`` and
 ``std`` come from the float64 products: absolute error <= E, i.e. ~1e-12 of (||q||^2 + ||d||^2) / S.
+
+>>> database = np.stack([np.zeros((2, 2)), np.full((2, 2), 0.5), np.ones((2, 2))])
+>>> found = nearest_neighbors(np.full((1, 2, 2), 0.9), database, k=2)
+>>> found.indices.tolist(), np.round(found.mse, 12).tolist()    # (0.9 - 1)^2 and (0.9 - 0.5)^2
+([[2, 1]], [[0.01, 0.16]])
+>>> lines = np.ones((3, 8, 8)); lines[0, :, 1] = 0; lines[1, :, 5] = 0; lines[2, 1, :] = 0
+>>> nearest_neighbors(lines[:1], lines[1:], k=1, space="spatial_stats").indices.tolist()
+[[0]]
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Union
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 from utils.progress import progress_bar
 
-from utils.stats import autocorrelation_spectrum, phase_indicator, spatial_statistics, spectral_weights
+from utils.checks import ArrayLike, image_batch
+from utils.spectral import autocorrelation_spectrum, spectral_weights
+from utils.stats import phase_indicator, spatial_statistics
 
 __all__ = ["NeighborResult", "nearest_neighbors", "SPACES"]
 
-ArrayLike = Union[np.ndarray, torch.Tensor]
 SPACES = ("data", "spatial_stats")
 _UNIT_ROUNDOFF = 2.0 ** -53
 
@@ -69,18 +78,11 @@ class NeighborResult:
 
 def _as_batch_tensor(x: ArrayLike, name: str) -> torch.Tensor:
     """(b, H, W) CPU tensor (dtype kept) from a (b, H, W) or (b, 1, H, W) array or tensor."""
-    if isinstance(x, np.ndarray):
-        a = np.asarray(x)  # a read-only memory map is copied: torch wants writable arrays
-        t = torch.from_numpy(a if a.flags.writeable else a.copy())
-    elif isinstance(x, torch.Tensor):
-        t = x.detach().cpu()
-    else:
+    if not isinstance(x, (np.ndarray, torch.Tensor)):
         raise TypeError(f"{name} must be a numpy array, a torch tensor or an iterable of them, "
                         f"got {type(x).__name__}")
-    if t.dim() == 4 and t.shape[1] == 1:
-        t = t[:, 0]
-    if t.dim() != 3:
-        raise ValueError(f"{name} must have shape (n, H, W) or (n, 1, H, W), got {tuple(t.shape)}")
+    a = image_batch(x, name)
+    t = torch.from_numpy(a if a.flags.writeable else a.copy())    # torch wants writable memory
     if not t.is_floating_point() and t.numel() and (t.min() < 0 or t.max() > 1):
         raise ValueError(f"{name} holds integers outside {{0, 1}} (max {int(t.max())}); the "
                          "project's images are 0 = line, 1 = background: divide 0/255 images by 255")

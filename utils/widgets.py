@@ -1,28 +1,25 @@
-"""Small drawing and plotting helpers for the interactive demos of the notebooks.
+"""The interactive demos of the notebooks (ipywidgets), and the hand-made images they draw.
 
 * :func:`draw_lines` paints a few parallel lines into a blank image with numpy slicing (for
-  sliders: every parameter is set by hand, unlike the random generator in :mod:`utils.data`).
-* :func:`offset_extent` and :func:`show_image_and_statistics` draw an image beside its centred
-  two-point statistics, with axes in pixel offsets r and a colour bar.
-* :func:`lines_explorer` builds the ipywidgets demo (sliders -> image and statistics redraw).
+  sliders: every parameter is set by hand, unlike the random generator in :mod:`utils.lines`).
+* :func:`lines_figure` draws such an image beside its statistics (the project's one panel,
+  :func:`utils.plots.image_and_statistics`); :func:`lines_explorer` gives its sliders.
 
 Conventions as everywhere in the project: images are {0 = line, 1 = background}; statistics have
-r = 0 at index ``n // 2`` of each axis.
+r = 0 at index ``n // 2`` of each axis, r_y drawn downwards.
 """
 from __future__ import annotations
 
 from typing import Any, Callable
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
 
+from utils.lines import ORIENTATIONS
+from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
 
-__all__ = ["ORIENTATIONS", "draw_lines", "offset_extent", "show_image_and_statistics", "lines_explorer"]
-
-ORIENTATIONS = ("vertical", "horizontal")
+__all__ = ["draw_lines", "lines_figure", "lines_explorer"]
 
 
 def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: int | None = None,
@@ -53,47 +50,32 @@ def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: i
     return image
 
 
-def offset_extent(shape: tuple[int, int]) -> tuple[float, float, float, float]:
-    """``imshow`` extent (left, right, bottom, top) that labels a centred statistic in pixel offsets.
-
-    Column j shows r_x = j - W // 2, row i shows r_y = i - H // 2 (r = 0 at the centre pixel), so the
-    axes run from -(n // 2) to (n - 1) // 2; half-pixel margins centre each pixel on its offset.
-    """
-    h, w = shape
-    return (-(w // 2) - 0.5, (w - 1) // 2 + 0.5, (h - 1) // 2 + 0.5, -(h // 2) - 0.5)
-
-
-def show_image_and_statistics(image: np.ndarray, stats: np.ndarray, axes: tuple[Axes, Axes], *,
-                              title: str = "", cmap: str = "viridis") -> None:
-    """Draw ``image`` (H, W) on ``axes[0]`` and its centred statistics (H, W) on ``axes[1]`` with a colour bar."""
-    ax_image, ax_stats = axes
-    ax_image.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax_image.set(title=title or "image", xlabel="x (px)", ylabel="y (px)")
-    shown = ax_stats.imshow(stats, cmap=cmap, extent=offset_extent(stats.shape), interpolation="nearest")
-    ax_stats.set(title="f(r)" + (f" of {title}" if title else ""), xlabel="r_x (px)", ylabel="r_y (px)")
-    ax_stats.figure.colorbar(shown, ax=ax_stats, fraction=0.046, pad=0.04)
+def lines_figure(size: int, *, n_lines: int, position: int, thickness: int, orientation: str = "vertical",
+                 phase: float = 0.0, eps: float = 0.25) -> NotebookFigure:
+    """A :func:`draw_lines` image beside its :func:`~utils.stats.spatial_statistics`."""
+    image = draw_lines(size, n_lines=n_lines, position=position, thickness=thickness, orientation=orientation)
+    stats = spatial_statistics(torch.as_tensor(image, dtype=torch.float32), phase=phase, eps=eps)
+    fig = new_figure((9, 4))
+    image_and_statistics(fig.subplots(1, 2), image, stats.numpy(),
+                         title=f"{n_lines} {orientation} line(s), {thickness} px")
+    fig.tight_layout()
+    return fig
 
 
 def lines_explorer(size: int, *, phase: float = 0.0, eps: float = 0.25
                    ) -> tuple[Callable[..., None], dict[str, Any]]:
     """The demo's redraw function and its slider widgets, for ``ipywidgets.interactive(update, **controls)``.
 
-    ``update(position, n_lines, thickness, orientation)`` draws the lines image, computes its
-    :func:`~utils.stats.spatial_statistics` and shows both (``plt.show()``), so calling it once
-    directly also gives a static figure where widgets do not run (papermill, exported HTML).
+    ``update(position, n_lines, thickness, orientation)`` displays :func:`lines_figure`, so calling
+    it once directly also leaves a static figure where widgets do not run (papermill, exported HTML).
     """
     import ipywidgets as widgets  # imported here: only the demo needs it
+    from IPython.display import display
 
     def update(position: int = size // 4, n_lines: int = 2, thickness: int = max(1, size // 32),
                orientation: str = "vertical") -> None:
-        image = draw_lines(size, n_lines=n_lines, position=position, thickness=thickness,
-                           orientation=orientation)
-        stats = spatial_statistics(torch.as_tensor(image, dtype=torch.float32), phase=phase, eps=eps)
-        fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-        show_image_and_statistics(image, stats.numpy(), axes,
-                                  title=f"{n_lines} {orientation} line(s), {thickness} px")
-        fig.tight_layout()
-        plt.show()
+        display(lines_figure(size, n_lines=n_lines, position=position, thickness=thickness,
+                             orientation=orientation, phase=phase, eps=eps))
 
     controls = {
         "position": widgets.IntSlider(value=size // 4, min=0, max=size - 1, description="position"),

@@ -1,0 +1,252 @@
+"""The configuration of a training run, and the profiles: one explicit setting per profile and loss.
+
+``config_for("cpu", "spatial_stats")`` is what ``make figures`` trains as our VAE; its entry in
+:data:`PROFILES` below lists every setting in which it differs from the paper's configuration
+(the defaults of :class:`TrainConfig`), each with the reason.  Profiles:
+
+* ``smoke``: seconds on a CPU, for the tests and for trying the code (it learns little);
+* ``cpu``: the small conv VAE at 64x64 that ``make figures`` trains on a 2-core laptop;
+* ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
+
+>>> cfg = config_for("cpu", "data", lines=(3, 7))
+>>> cfg.dataset.name, cfg.epochs, cfg.loss
+('lines_n20000_s64_l3-7_seed0', 30, 'data')
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import typing
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Sequence
+
+import numpy as np
+
+from utils.data import split_indices
+from utils.lines import DatasetSpec
+from utils.losses import REDUCTIONS
+from utils.models import ModelConfig
+from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
+
+__all__ = ["TrainConfig", "PROFILES", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
+
+AMP_MODES = ("off", "bf16", "auto")
+
+
+def _f(default: Any, help: str) -> Any:
+    """A dataclass field whose ``help`` becomes the --help text of its command-line flag."""
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run.
+
+    The defaults of the fields that decide the result are the paper's configuration (its
+    appendix A and its code: 100,000 images of 224², the frozen ImageNet ResNet-152 encoder, the
+    summed statistics loss with beta = 1, 1500 epochs); the runtime fields default to what suits
+    a laptop.  :data:`PROFILES` writes out, for each profile and loss, what it changes and why.
+    """
+
+    # --- what is trained
+    profile: str = _f("paper", "profile these settings started from: smoke | cpu | paper")
+    loss: str = _f("spatial_stats", "reconstruction loss: spatial_stats (the paper's) or data "
+                                    "(the vanilla VAE's summed pixel MSE)")
+    # --- the dataset (utils.data.DatasetSpec) and its split
+    n_images: int = _f(100_000, "images in the dataset, train + validation + test")
+    image_size: int = _f(224, "image height = width in pixels, of the dataset and of the model")
+    min_lines: int = _f(DEFAULT_LINES[0], "fewest lines per image")
+    max_lines: int = _f(DEFAULT_LINES[1], "most lines per image (the paper's harder variant: 3..7)")
+    data_seed: int = _f(0, "seed of the dataset generator and of the train/val/test split")
+    data_dir: str = _f("data", "folder holding the datasets; the profile's dataset is generated there if missing")
+    val_fraction: float = _f(0.2, "fraction of the images used for validation (best checkpoint)")
+    test_fraction: float = _f(0.1, "fraction of the images held out for evaluation (never trained on)")
+    # --- the model (utils.models.ModelConfig)
+    encoder: str = _f("resnet152", "encoder: resnet152 (the paper's) or conv (small, fast on a CPU)")
+    latent_dim: int = _f(9, "size of the latent code z (the paper: 9)")
+    pretrained: bool = _f(True, "resnet152: start from the ImageNet weights (torch hub cache)")
+    base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
+    hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
+    decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
+                              "encoder) or paper (32x32 transposed convs, bilinear resize, 1x1 conv)")
+    # --- the objective (utils.losses.vae_loss)
+    alpha: float = _f(1.0, "weight of the reconstruction term")
+    beta: float = _f(1.0, "weight of the KL term (the paper: 1)")
+    reduction: str = _f("sum", "per image: sum (the paper's) or mean over pixels and latent dimensions")
+    normalize_stats: bool = _f(False, "divide the statistics by the training set's largest one (values in [0, 1])")
+    phase: float = _f(0.0, "grey level of the phase whose statistics are compared (0 = black lines)")
+    eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
+    sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
+                                "paper): pushes line pixels below the evaluation's 0.05 threshold")
+    # --- optimisation
+    epochs: int = _f(1500, "number of passes over the training images")
+    batch_size: int = _f(32, "images per optimiser step (per process under torchrun)")
+    lr: float = _f(1e-3, "Adam learning rate")
+    lr_decay_fraction: float = _f(0.1, "the last fraction of the epochs runs at lr * lr_decay_factor")
+    lr_decay_factor: float = _f(0.5, "learning-rate factor of the last epochs (the paper halves it)")
+    seed: int = _f(127, "seed of the weights, shuffling and sampling (the paper: 127, vanilla 125)")
+    amp: str = _f("off", "mixed precision of the model (the losses stay float32): off, bf16 (torch.autocast "
+                         "to bfloat16; on a CPU also channels-last weights) or auto (bf16 on a CPU with native "
+                         "bfloat16 instructions, AMX or AVX512-BF16, ~1.7-2x faster there; else off)")
+    # --- output and runtime (may differ when resuming)
+    sample_every: int = _f(2, "write samples/epoch_XXXX.png every this many epochs and at the end (0: never)")
+    n_samples: int = _f(6, "validation images shown in each samples figure")
+    device: str = _f("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:1, ...")
+    num_workers: int = _f(0, "DataLoader worker processes (0: load in the main process)")
+    num_threads: int = _f(0, "CPU threads of torch during training (0: torch's default); on a busy "
+                             "shared CPU 1 is often fastest. Bit-exact resume needs the same value")
+    tensorboard: bool = _f(False, "also log to RUN_DIR/tensorboard (needs the tensorboard package)")
+    deterministic: bool = _f(True, "torch.use_deterministic_algorithms (warn only) and no cuDNN benchmarking")
+    overwrite: bool = _f(False, "delete a run already in the output folder and start afresh")
+    fail_at_step: int = _f(0, "TEST ONLY: kill the process (os._exit(3), no clean-up) right after "
+                              "optimiser step N of the run, to test --resume; 0 = off")
+
+    def __post_init__(self) -> None:
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        if self.amp not in AMP_MODES:
+            raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
+        if self.reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
+        _ = self.dataset, self.model          # validate both (ValueError naming the problem)
+        checks = [("epochs", self.epochs >= 1, ">= 1"), ("batch_size", self.batch_size >= 2, ">= 2 (BatchNorm)"),
+                  ("lr", self.lr > 0, "> 0"), ("lr_decay_fraction", 0 <= self.lr_decay_fraction <= 1, "in [0, 1]"),
+                  ("lr_decay_factor", self.lr_decay_factor > 0, "> 0"),
+                  ("val_fraction", 0 < self.val_fraction < 1, "in (0, 1)"),
+                  ("test_fraction", 0 <= self.test_fraction < 1, "in [0, 1)"),
+                  ("alpha", self.alpha >= 0, ">= 0"), ("beta", self.beta >= 0, ">= 0"),
+                  ("eps", self.eps > 0, "> 0"), ("sharp_eps", self.sharp_eps >= 0, ">= 0"),
+                  ("sample_every", self.sample_every >= 0, ">= 0"),
+                  ("n_samples", self.n_samples >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
+                  ("num_threads", self.num_threads >= 0, ">= 0"), ("fail_at_step", self.fail_at_step >= 0, ">= 0")]
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
+
+    @property
+    def dataset(self) -> DatasetSpec:
+        """The dataset this run trains on (its folder is ``data_dir / dataset.name``)."""
+        return DatasetSpec(n_images=self.n_images, size=self.image_size, min_lines=self.min_lines,
+                           max_lines=self.max_lines, seed=self.data_seed)
+
+    @property
+    def model(self) -> ModelConfig:
+        """The architecture of this run's VAE."""
+        return ModelConfig(encoder=self.encoder, latent_dim=self.latent_dim, image_size=self.image_size,
+                           pretrained=self.pretrained, base_channels=self.base_channels,
+                           hidden_dim=self.hidden_dim, decoder=self.decoder)
+
+    def split(self) -> dict[str, np.ndarray]:
+        """The train / val / test indices into the dataset (evaluation uses "test")."""
+        return split_indices(self.n_images, val_fraction=self.val_fraction,
+                             test_fraction=self.test_fraction, seed=self.data_seed)
+
+
+# Fields that may change when a run is resumed: they do not change the weights it ends with.
+RUNTIME_FIELDS = frozenset({"data_dir", "sample_every", "n_samples", "device", "num_workers", "num_threads",
+                            "tensorboard", "deterministic", "overwrite", "fail_at_step"})
+
+_SMOKE = dict(profile="smoke", n_images=256, image_size=32, encoder="conv", base_channels=16, epochs=2, seed=0,
+              sample_every=2, n_samples=4, num_threads=1)
+_CPU = dict(profile="cpu",
+            n_images=20000,   # 70 / 20 / 10 % train / validation / test: 14,000 training images
+            image_size=64,    # line thickness scales from 5-9 px at 224 to 1-3 px
+            encoder="conv",   # 4 stride-2 convs (32-256 channels) and their mirror, not a frozen ResNet-152
+            amp="auto")       # bfloat16 autocast where the CPU has it natively (AMX, AVX512-BF16), else float32
+
+PROFILES: dict[str, dict[str, TrainConfig]] = {
+    "smoke": {"spatial_stats": TrainConfig(loss="spatial_stats", **_SMOKE),
+              "data": TrainConfig(loss="data", **_SMOKE)},
+    # The loss changes of our VAE, and why: docs/experiments.md (the cpu profile's design).
+    "cpu": {
+        "spatial_stats": TrainConfig(
+            loss="spatial_stats", **_CPU,
+            normalize_stats=True,   # at 64² the raw summed statistics are tiny beside the KL term: grey collapse
+            alpha=10.0,             # ... so they are divided by the largest one and weighted 10x
+            beta=0.1,               # beta = 1 keeps ~9 nats and blurs 2-5 lines into one; 0.1 keeps ~27
+            sharp_eps=0.1,          # a second, narrow-indicator term darkens lines below the 0.05 threshold
+            epochs=45),             # trained longer than the vanilla VAE, as in the paper (1500 vs 400)
+        "data": TrainConfig(loss="data", **_CPU, epochs=30),
+    },
+    "paper": {
+        "spatial_stats": TrainConfig(loss="spatial_stats", profile="paper", sample_every=50, num_workers=4),
+        "data": TrainConfig(loss="data", profile="paper", sample_every=50, num_workers=4,
+                            epochs=400, seed=125),    # the paper's vanilla VAE: 400 epochs, seed 125
+    },
+}
+
+
+def config_for(profile: str, loss: str = "spatial_stats", *, lines: Sequence[int] | None = None,
+               **overrides: Any) -> TrainConfig:
+    """The TrainConfig of ``profile`` for ``loss`` (:data:`PROFILES`), on ``lines`` = (fewest, most)
+    lines per image when given, with ``overrides`` (TrainConfig field names) applied last."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
+    if loss not in PROFILES[profile]:
+        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    names = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"unknown TrainConfig fields {unknown}; valid names: {sorted(names)}")
+    if lines is not None:
+        overrides = {"min_lines": int(lines[0]), "max_lines": int(lines[1]), **overrides}
+    return replace(PROFILES[profile][loss], **overrides)
+
+
+def lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate of 0-based ``epoch``: ``lr``, times ``lr_decay_factor`` in the last fraction of epochs."""
+    n_decayed = math.floor(cfg.epochs * cfg.lr_decay_fraction + 0.5)
+    return cfg.lr * cfg.lr_decay_factor if epoch >= cfg.epochs - n_decayed else cfg.lr
+
+
+# ----------------------------------------------------------------------------- command line
+
+def _parse_bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _field_default_text(name: str) -> str:
+    """"default V", or the value of each profile (and loss, where the two losses differ)."""
+    parts = []
+    for profile, by_loss in PROFILES.items():
+        values = {loss: getattr(cfg, name) for loss, cfg in by_loss.items()}
+        if len(set(map(repr, values.values()))) == 1:
+            parts.append((profile, next(iter(values.values()))))
+        else:
+            parts += [(f"{profile}/{loss}", value) for loss, value in values.items()]
+    if len(set(repr(v) for _, v in parts)) == 1:
+        return f"default {parts[0][1]}"
+    return "default " + ", ".join(f"{k}: {v}" for k, v in parts)
+
+
+def build_parser(prog: str = "python -m utils.train", description: str = "") -> argparse.ArgumentParser:
+    """The command line of a training run: ``--profile``, ``--loss``, ``--out``, ``--resume``,
+    ``--quiet`` and one ``--name`` flag per TrainConfig field (its help, and each profile's value)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                        help="named set of settings (smoke: seconds, cpu: conv VAE at 64x64, paper: ResNet-152 "
+                             f"at 224x224; default {DEFAULT_PROFILE})")
+    parser.add_argument("--loss", choices=LOSSES, default="spatial_stats",
+                        help="spatial_stats: the paper's loss (default); data: the vanilla VAE's summed pixel MSE")
+    parser.add_argument("--out", default=None, help="run folder (default: runs/<profile>/<loss> in the repository)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from last.pt (or say it is finished)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    group = parser.add_argument_group("TrainConfig fields (override the profile's values)")
+    hints = typing.get_type_hints(TrainConfig)
+    for f in fields(TrainConfig):
+        if f.name in ("profile", "loss"):
+            continue
+        kind = hints[f.name]
+        convert = _parse_bool if kind is bool else kind
+        names = [f"--{f.name}"] + ([f"--{f.name.replace('_', '-')}"] if "_" in f.name else [])
+        group.add_argument(*names, dest=f.name, type=convert, default=None,
+                           metavar="true|false" if kind is bool else kind.__name__.upper(),
+                           help=f"{f.metadata['help']} ({_field_default_text(f.name)})".replace("%", "%%"))
+    return parser

@@ -1,0 +1,104 @@
+"""The project's names, defaults and folders: one definition each, imported everywhere.
+
+* **The two models.**  Each is named by the reconstruction loss it is trained with (``LOSSES``:
+  the ``loss`` of :class:`utils.config.TrainConfig` and the name of its run folder); ``MODEL_KEYS``
+  are their keys in ``results.json`` and ``MODEL_LABELS`` what figures and tables call them.
+* **Defaults.**  ``DEFAULT_PROFILE`` is what ``make figures`` and every notebook use unless told
+  otherwise; ``DEFAULT_LINES`` the paper's 1-5 lines per image.
+* **Folders** (all under the repository, all git-ignored except ``figures/``):
+  ``data/<dataset name>/``, ``runs/[lines<a>-<b>/]<profile>/<loss>/`` and
+  ``figures/[<profile>/][lines<a>-<b>/]``.  Only the default profile on the default line range
+  writes to ``figures/`` itself, so a ``smoke`` run never overwrites the committed figures
+  (:func:`figures_dir`).  What the project writes into committed files names folders relative
+  to the repository (:func:`repo_relative`), never a path of the machine that wrote it.
+
+>>> figures_dir("cpu") == REPO / "figures", figures_dir("smoke", (3, 7)) == REPO / "figures/smoke/lines3-7"
+(True, True)
+>>> repo_relative(REPO / "runs" / "cpu")
+'runs/cpu'
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "DEFAULT_PROFILE", "DEFAULT_LINES", "PAPER", "REPO",
+           "lines_tag", "data_dir", "runs_dir", "figures_dir", "Folders", "repo_relative"]
+
+LOSSES = ("spatial_stats", "data")           # the paper's statistics loss, the vanilla VAE's pixel loss
+MODEL_KEYS = {"spatial_stats": "spatial_stats_vae", "data": "vanilla_vae"}     # keys in results.json
+MODEL_LABELS = {"spatial_stats": "spatial-stats VAE", "data": "vanilla VAE"}    # in figures and tables
+
+DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
+DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))
+
+# The paper's results (its appendix B and its README), for comparison; never recomputed.
+PAPER = {
+    "n_test": 100,
+    "orientation_correct": 98,
+    "line_count_correct": 63,
+    "volume_fraction_diff_mean": 17.0,          # percent
+    "ratios": {"data_mse": 3.60, "spatial_stats_mse": 0.50},           # ours / vanilla, 1-5 lines
+    "ratios_lines_3_7": {"data_mse": 3.02, "spatial_stats_mse": 0.27},  # the harder dataset
+    "image_size": 224, "lines": [1, 5],
+}
+
+REPO = Path(__file__).resolve().parents[1]    # the checkout (utils is installed in editable mode)
+
+
+def lines_tag(lines: Sequence[int] = DEFAULT_LINES) -> str:
+    """``""`` for the default line range, else ``"lines<a>-<b>"``: the sub-folder of its runs and figures."""
+    lo, hi = (int(v) for v in lines)
+    return "" if (lo, hi) == DEFAULT_LINES else f"lines{lo}-{hi}"
+
+
+def data_dir(root: Path = REPO) -> Path:
+    """``data/``: one folder per generated dataset, named by its parameters."""
+    return Path(root) / "data"
+
+
+def runs_dir(lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
+    """``runs/`` (default line range) or ``runs/lines<a>-<b>/``; each holds ``<profile>/<loss>/``."""
+    return Path(root) / "runs" / lines_tag(lines)
+
+
+def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
+    """Where a notebook run of ``profile`` on ``lines`` writes its figures and summaries.
+
+    ``figures/`` for the default profile (the committed figures), ``figures/<profile>/`` for any
+    other, each with a ``lines<a>-<b>/`` sub-folder for another line range.
+    """
+    return Path(root) / "figures" / ("" if profile == DEFAULT_PROFILE else profile) / lines_tag(lines)
+
+
+@dataclass(frozen=True)
+class Folders:
+    """The data, runs and figures folders of a profile and line range (what every notebook uses)."""
+
+    data: Path
+    runs: Path
+    figures: Path
+
+    @classmethod
+    def of(cls, profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, *, root: Path = REPO,
+           data: str | os.PathLike | None = None, runs: str | os.PathLike | None = None,
+           figures: str | os.PathLike | None = None) -> "Folders":
+        """The folders of :func:`data_dir`, :func:`runs_dir` and :func:`figures_dir` under ``root``, or
+        the ones given (a notebook's DATA_DIR, RUNS_DIR and FIG_DIR parameters when not None)."""
+        return cls(Path(data) if data is not None else data_dir(root),
+                   Path(runs) if runs is not None else runs_dir(lines, root),
+                   Path(figures) if figures is not None else figures_dir(profile, lines, root))
+
+
+def repo_relative(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository when it lies inside it (POSIX separators), else its name.
+
+    What committed summaries store instead of an absolute path of the machine that wrote them.
+    """
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(REPO).as_posix()
+    except ValueError:
+        return path.name
