@@ -217,3 +217,27 @@ def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
     torch.testing.assert_close(out["recon"], expected)
     plain = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), stats_scale=0.3)
     assert out["recon"] > plain["recon"]
+
+
+def test_total_variation_is_the_boundary_length_and_ignores_position():
+    from utils.losses import total_variation
+    image = torch.ones(1, 1, 12, 12, dtype=torch.float64)
+    image[0, 0, 2:9, 4:6] = 0                                   # a 7 x 2 line: boundary 2 (7 + 2)
+    assert total_variation(image).item() == 18.0
+    moved = torch.roll(image, (5, 7), dims=(-2, -1))            # wraps around the border
+    assert total_variation(moved).item() == 18.0
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 1, 5, 6, generator=g, dtype=torch.float64)
+    direct = [sum(abs(float(x[b, 0, i, j] - x[b, 0, (i - 1) % 5, j])) + abs(float(x[b, 0, i, j] - x[b, 0, i, (j - 1) % 6]))
+                  for i in range(5) for j in range(6)) for b in range(3)]
+    assert total_variation(x).item() == pytest.approx(np.mean(direct), rel=1e-12)
+
+
+def test_the_tv_term_adds_its_weight_times_the_total_variation():
+    from utils.losses import total_variation
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(2, 1, 8, 8, generator=g) > 0.7).float()
+    recon, mu, logvar = torch.rand(2, 1, 8, 8, generator=g), torch.zeros(2, 3), torch.zeros(2, 3)
+    plain = vae_loss(recon, x, mu, logvar)["recon"]
+    with_tv = vae_loss(recon, x, mu, logvar, tv_weight=0.5)["recon"]
+    assert (with_tv - plain).item() == pytest.approx(0.5 * total_variation(recon).item(), rel=1e-6)

@@ -76,6 +76,14 @@ def test_notebook_04_writes_the_results(smoke_pipeline):
     assert results["overfit"]["spatial_stats_mean_mse_train"] == pytest.approx(0.00037791505522518715, rel=REL)
     markdown = (smoke_pipeline.folders.figures / "results.md").read_text()
     assert "| correct orientation | 0 / 26 | 0 / 26 | 98 / 100 |" in markdown
+    inference = results["inference"]          # beyond the paper: the first 8 test images three ways (smoke steps)
+    assert inference["n"] == 8 and set(inference) == {"n", "z_mu", "refined", "from_statistics"}
+    assert inference["refined"]["spatial_stats_mse"] == pytest.approx(0.0003487562437242041, rel=REL)
+    assert inference["refined"]["spatial_stats_mse"] < inference["z_mu"]["spatial_stats_mse"]
+    limit = inference["from_statistics"]      # 100 pixel steps already match the statistics better than the VAE
+    assert limit["spatial_stats_mse"] == pytest.approx(4.675080049497169e-06, rel=1e-3)
+    assert (limit["orientation_correct_pct"], limit["line_count_correct_pct"]) == (100.0, 25.0)
+    assert "| from statistics | 100 | 25 |" in markdown
 
 
 def _figure_cells(notebook: dict) -> list[tuple[str, list[dict]]]:

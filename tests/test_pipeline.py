@@ -15,7 +15,7 @@ from utils.project import REPO, Folders, figures_dir
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
                     "03_loss_curves.png", "03_reconstructions.png", "03_prior_samples.png",
                     "04_line_counts.png", "04_volume_fraction.png", "04_overfit_data_mse.png",
-                    "04_overfit_stats_mse.png", "04_examples_stats.png", "04_examples_neighbors.png",
+                    "04_overfit_stats_mse.png", "04_examples_stats.png", "04_examples_neighbors.png", "04_inference.png",
                     "results.json", "results.md"]
 
 
@@ -43,7 +43,7 @@ def test_every_notebook_gets_the_same_folders_it_would_pick_itself():
     assert figures_dir("cpu") == REPO / "figures" and figures_dir("paper") == REPO / "figures" / "paper"
 
 
-def test_a_second_run_reuses_and_force_retrains_keeping_the_old_runs(smoke_pipeline, tmp_path):
+def test_a_second_run_reuses_the_runs_and_force_moves_them_aside_first(smoke_pipeline, tmp_path):
     copy = Variant("smoke", root=tmp_path)                 # a copy, to leave the shared run alone
     for name in ("data", "runs"):
         shutil.copytree(smoke_pipeline.root / name, tmp_path / name)
@@ -52,10 +52,11 @@ def test_a_second_run_reuses_and_force_retrains_keeping_the_old_runs(smoke_pipel
     run_pipeline(copy, only=["03"], log_output=False)
     assert (run / "last.pt").stat().st_mtime_ns == stamp    # reused, not rewritten
 
-    run_pipeline(copy, force=True, only=["03"], log_output=False)
-    kept = sorted(p.name for p in run.parent.iterdir())
-    assert any(name.startswith("spatial_stats.old-") for name in kept), kept
-    assert (run / "last.pt").stat().st_mtime_ns != stamp
+    checkpoint = (run / "last.pt").read_bytes()
+    run_pipeline(copy, force=True, only=["none"], log_output=False)     # --force, then no notebook
+    kept = sorted(p.name for p in run.parent.iterdir() if p.name != "executed")
+    assert not run.exists() and len(kept) == 2 and all(".old-" in name for name in kept), kept
+    assert (run.parent / [k for k in kept if k.startswith("spatial_stats")][0] / "last.pt").read_bytes() == checkpoint
 
 
 @pytest.mark.parametrize("bad", ["5-1", "x", "0-3"])

@@ -401,3 +401,29 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
     assert sorted(p.name for p in (out / "samples").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
     model, cfg = load_run(out)
     assert cfg.loss == "data" and not any(k.startswith("module.") for k in model.state_dict())
+
+
+def test_a_warm_up_trains_the_first_epochs_with_the_pixel_loss_and_picks_the_best_after_it(smoke_cfg, tmp_path):
+    cfg = dataclasses.replace(smoke_cfg, epochs=3, warmup_epochs=2, sample_every=0)
+    run = train(cfg, tmp_path / "warm", progress=False)
+    history = read_history(run)
+    plain = read_history(train(dataclasses.replace(cfg, warmup_epochs=0, epochs=1), tmp_path / "plain", progress=False))
+    # epoch 1: the vanilla VAE's summed pixel error (hundreds per image), not the statistics (< 1 here)
+    assert history["train_recon"].iloc[0] > 50 > 1 > plain["train_recon"].iloc[0]
+    assert history["train_recon"].iloc[2] < 1
+    assert json.loads((run / "finished.json").read_text())["best_epoch"] == 3     # a warm-up epoch never wins
+    with pytest.raises(ValueError, match="warmup_epochs=3 needs"):
+        config_for("smoke", epochs=3, warmup_epochs=3)
+    with pytest.raises(ValueError, match="warmup_epochs=1 needs"):
+        config_for("smoke", "data", warmup_epochs=1)
+
+
+def test_random_translations_move_each_image_and_keep_its_statistics():
+    from utils.stats import spatial_statistics
+    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
+    moved = utils.data.random_translations(x, torch.Generator().manual_seed(1))
+    assert not torch.equal(moved, x) and torch.equal(moved.flatten(1).sort().values, x.flatten(1).sort().values)
+    torch.testing.assert_close(spatial_statistics(moved), spatial_statistics(x), rtol=1e-5, atol=1e-6)
+    assert torch.equal(moved, utils.data.random_translations(x, torch.Generator().manual_seed(1)))   # seeded
+    with pytest.raises(ValueError, match="shift_augment needs loss='spatial_stats'"):
+        config_for("smoke", "data", shift_augment=True)

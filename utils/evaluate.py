@@ -22,6 +22,11 @@ How (:func:`evaluate_test_set`)
    space (for the first ``n_nearest`` test images and the sample); how often it has the
    original's count says how well the statistics alone determine it.
 
+Beyond the paper (:func:`evaluate_inference`), on the first ``n`` test images: our VAE at z = mu
+(the paper's protocol), the same with its latent code refined under the statistics loss (the
+decoder frozen: how much the encoder leaves on the table), and images reconstructed from the
+statistics alone, no VAE at all (the per-image limit of the method); :mod:`utils.inversion`.
+
 :func:`overfit_check` is the paper's figs 4-5.  The scalars of ``results.json`` are assembled in
 :mod:`utils.report`.
 """
@@ -38,15 +43,16 @@ import torch
 
 from utils.config import TrainConfig
 from utils.data import load_dataset
+from utils.inversion import reconstruct_from_statistics, refine_latent
 from utils.lines import DatasetSpec
 from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batch, threshold_image,
                            volume_fraction_differences)
 from utils.progress import progress_bar
-from utils.project import LOSSES
+from utils.project import INFERENCE, LOSSES
 from utils.search import nearest_neighbors
 
 __all__ = ["EvalData", "Scored", "TestSetEvaluation", "load_models", "load_eval_data", "pick", "reconstruct",
-           "per_image_table", "evaluate_test_set", "overfit_check"]
+           "per_image_table", "evaluate_test_set", "evaluate_inference", "overfit_check"]
 
 
 # ----------------------------------------------------------------------------- loading
@@ -145,12 +151,13 @@ def per_image_table(originals: np.ndarray, labels: pd.DataFrame, recons: np.ndar
 
 @dataclass
 class Scored:
-    """Some test images, their reconstructions and per-image scores, per model (keyed by loss)."""
+    """Some test images, their reconstructions and per-image scores, per model (keyed by loss) or
+    per way of reconstructing them (keyed as :data:`utils.project.INFERENCE`)."""
 
     indices: np.ndarray                      # (n,) dataset indices
     originals: np.ndarray                    # (n, H, W) uint8
-    recons: dict[str, np.ndarray]            # loss -> (n, H, W) float32 reconstructions (z = mu)
-    tables: dict[str, pd.DataFrame]          # loss -> per_image_table (+ neighbour columns in a sample)
+    recons: dict[str, np.ndarray]            # key -> (n, H, W) float32 reconstructions
+    tables: dict[str, pd.DataFrame]          # key -> per_image_table (+ neighbour columns in a sample)
 
     def rows(self, positions: np.ndarray) -> "Scored":
         """The same for the images at ``positions`` (tables re-indexed from 0)."""
@@ -222,6 +229,30 @@ def evaluate_test_set(models: dict[str, tuple[torch.nn.Module, Any]], data: Eval
     nearest = train[by_stats.indices[len(models) * len(sample):, 0]]
     return TestSetEvaluation(split, sample, chosen, pd.Series(counts[nearest], index=searched),
                              int(min(n_nearest, len(indices))))
+
+
+def evaluate_inference(evaluation: TestSetEvaluation, model: torch.nn.Module, cfg: TrainConfig, *, n: int = 500,
+                       refine_steps: int = 200, limit_steps: int = 1500, limit_restarts: int = 4, seed: int = 0,
+                       progress: bool = True) -> Scored:
+    """The first ``n`` test images three ways (keys of :data:`utils.project.INFERENCE`).
+
+    ``"z_mu"``: our VAE's reconstructions as the paper's protocol makes them (taken from
+    ``evaluation``); ``"refined"``: its z refined for ``refine_steps`` Adam steps (rate 0.05) under
+    the training's statistics loss, decoder frozen; ``"from_statistics"``: no VAE, the pixels
+    optimised to the statistics of the paper's loss (eps = 0.25, one term; ``limit_steps`` steps of
+    rate 0.1, ``limit_restarts`` seeded starts per image, the closest kept, recentred).
+    """
+    first = evaluation.split.rows(np.arange(min(n, len(evaluation.split.indices))))
+    originals = first.originals
+    labels = pd.DataFrame({k: first.tables["spatial_stats"][k] for k in ("orientation", "n_lines")})
+    refined = refine_latent(model, originals, phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps,
+                            coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, steps=refine_steps, progress=progress)
+    limit = reconstruct_from_statistics(originals, steps=limit_steps, lr=0.1, restarts=limit_restarts, seed=seed,
+                                        progress=progress)
+    recons = {"z_mu": first.recons["spatial_stats"], "refined": refined.images, "from_statistics": limit.images}
+    tables = {key: first.tables["spatial_stats"] if key == "z_mu" else per_image_table(originals, labels, r)
+              for key, r in recons.items()}
+    return Scored(first.indices, originals, recons, tables)
 
 
 def overfit_check(model: torch.nn.Module, data: EvalData, *, n: int = 1000, seed: int = 0,

@@ -48,10 +48,10 @@ from __future__ import annotations
 import torch
 
 from utils.project import LOSSES
-from utils.spectral import binary_spectrum_at_eps, power_spectrum, spatial_statistics_sq_distance
+from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
 from utils.stats import spatial_statistics
 
-__all__ = ["REDUCTIONS", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
+__all__ = ["REDUCTIONS", "total_variation", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
 
 REDUCTIONS = ("sum", "mean")
 
@@ -67,7 +67,8 @@ def _reduce(per_element: torch.Tensor, reduction: str) -> torch.Tensor:
 
 def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = None, *, reduction: str = "sum",
                        scale: float = 1.0, phase: float = 0.0, eps: float = 0.25,
-                       target_spectrum: torch.Tensor | None = None) -> torch.Tensor:
+                       target_spectrum: torch.Tensor | None = None,
+                       frequency_weight: torch.Tensor | None = None) -> torch.Tensor:
     """|| f(recon) / scale - f(x) / scale ||^2 per image, reduced over the batch.
 
     ``recon``: (B, 1, H, W) or (B, H, W) reconstructions in [0, 1].  The target f(x) is given by
@@ -79,8 +80,10 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
       ``power_spectrum(x, phase=phase, eps=eps)``, (B, 1, H, W//2 + 1) or (B, H, W//2 + 1).
 
     ``scale``: divide both statistics by it (equivalently both spectra), e.g. the dataset's
-    largest statistic so that values lie in [0, 1] (1 = the paper's runs).  Returns a scalar
-    tensor (see the module docstring for ``reduction``).
+    largest statistic so that values lie in [0, 1] (1 = the paper's runs).  ``frequency_weight``
+    (fast path only): weight the spectrum's differences, e.g. ``utils.spectral.coarse_weight`` to
+    also compare blurred statistics.  Returns a scalar tensor (see the module docstring for
+    ``reduction``).
     """
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale}")
@@ -88,7 +91,9 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
         raise ValueError("pass exactly one of target_stats (real-space statistics) and target_spectrum "
                          "(their power spectra, the fast path)")
     if target_spectrum is not None:
-        return _spectral_loss(recon, target_spectrum, reduction, scale, phase, eps)
+        return _spectral_loss(recon, target_spectrum, reduction, scale, phase, eps, frequency_weight)
+    if frequency_weight is not None:
+        raise ValueError("frequency_weight needs target_spectrum (the fast path), not target_stats")
     if recon.shape[0] != target_stats.shape[0] or recon[0].numel() != target_stats[0].numel():
         raise ValueError(f"recon {tuple(recon.shape)} and target_stats {tuple(target_stats.shape)} "
                          "must hold the same number of images of the same size")
@@ -100,7 +105,7 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
 
 
 def _spectral_loss(recon: torch.Tensor, target_spectrum: torch.Tensor, reduction: str, scale: float,
-                   phase: float, eps: float) -> torch.Tensor:
+                   phase: float, eps: float, frequency_weight: torch.Tensor | None = None) -> torch.Tensor:
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     h, w = recon.shape[-2:]
@@ -111,13 +116,26 @@ def _spectral_loss(recon: torch.Tensor, target_spectrum: torch.Tensor, reduction
                          f"the same number of images; the half spectrum of a {h}x{w} image is {half[0]}x{half[1]} "
                          "(power_spectrum(x))")
     per_image = spatial_statistics_sq_distance(recon, target_spectrum.reshape(*recon.shape[:-1], half[1]),
-                                               phase=phase, eps=eps)
+                                               phase=phase, eps=eps, frequency_weight=frequency_weight)
     per_image = per_image.reshape(per_image.shape[0], -1).sum(dim=1)   # sum over r (and channels): (B,)
     if reduction == "mean":
         per_image = per_image / recon[0].numel()
     if scale != 1.0:
         per_image = per_image / (scale * scale)
     return per_image.mean()
+
+
+def total_variation(x: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
+    """Σ |x(i+1, j) - x(i, j)| + |x(i, j+1) - x(i, j)| over the pixels of each image (periodic: the
+    differences wrap around, so it does not change when the image is translated), reduced.
+
+    For a binary image it is the length of the boundary between the phases (in pixel edges): a
+    line of length L and thickness t costs 2 (L + t), a speck of one pixel 4, a dotted line about
+    as much as its dots.  ``x``: (B, ..., H, W).
+    """
+    dy = x - torch.roll(x, 1, dims=-2)
+    dx = x - torch.roll(x, 1, dims=-1)
+    return _reduce(dy.abs() + dx.abs(), reduction)
 
 
 def data_loss(recon: torch.Tensor, x: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
@@ -142,7 +160,8 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
              loss: str = "spatial_stats", target_stats: torch.Tensor | None = None, alpha: float = 1.0,
              beta: float = 1.0, reduction: str = "sum", stats_scale: float = 1.0, phase: float = 0.0,
              eps: float = 0.25, target_spectrum: torch.Tensor | None = None,
-             sharp_eps: float = 0.0) -> dict[str, torch.Tensor]:
+             sharp_eps: float = 0.0, tv_weight: float = 0.0, coarse_sigma: float = 0.0,
+             coarse: float = 0.0) -> dict[str, torch.Tensor]:
     """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``.
 
     ``loss="spatial_stats"`` uses :func:`spatial_stats_loss` against ``target_spectrum`` (the fast
@@ -153,22 +172,30 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
 
     ``sharp_eps > 0`` adds a second statistics term with a narrower indicator (width
     ``sharp_eps``), whose target is derived exactly from the ``eps`` one for binary inputs
-    (:func:`utils.spectral.binary_spectrum_at_eps`), so nothing more is cached.  Why the ``cpu``
-    profile uses it: docs/experiments.md.
+    (:func:`utils.spectral.binary_spectrum_at_eps`), so nothing more is cached.  ``tv_weight > 0``
+    adds ``tv_weight`` times the :func:`total_variation` of the reconstruction to the statistics
+    term: a prior that microstructures are made of solid regions (it, too, ignores where they are).
+    ``coarse > 0`` also compares the statistics blurred by a Gaussian of ``coarse_sigma`` px,
+    weighted ``coarse`` (:func:`utils.spectral.coarse_weight`; both statistics terms).  Why the
+    ``cpu`` profile uses what it uses: docs/experiments.md.
     """
     if loss == "spatial_stats":
         if target_stats is None and target_spectrum is None:
             with torch.no_grad():
                 target_spectrum = power_spectrum(x, phase=phase, eps=eps)
+        weight = (coarse_weight(tuple(recon.shape[-2:]), coarse_sigma, coarse, device=recon.device)
+                  if coarse > 0 else None)
         rec = spatial_stats_loss(recon, target_stats, reduction=reduction, scale=stats_scale,
-                                 phase=phase, eps=eps, target_spectrum=target_spectrum)
+                                 phase=phase, eps=eps, target_spectrum=target_spectrum, frequency_weight=weight)
         if sharp_eps > 0:
             if target_spectrum is None:
                 raise ValueError("sharp_eps needs target_spectrum (or neither target), not target_stats")
             sharp = binary_spectrum_at_eps(target_spectrum, tuple(recon.shape[-2:]), phase=phase,
                                            eps_from=eps, eps_to=sharp_eps)
             rec = rec + spatial_stats_loss(recon, reduction=reduction, scale=stats_scale, phase=phase,
-                                           eps=sharp_eps, target_spectrum=sharp)
+                                           eps=sharp_eps, target_spectrum=sharp, frequency_weight=weight)
+        if tv_weight > 0:
+            rec = rec + tv_weight * total_variation(recon, reduction=reduction)
     elif loss == "data":
         rec = data_loss(recon, x, reduction=reduction)
     else:

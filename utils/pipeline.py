@@ -29,6 +29,8 @@ __all__ = ["NOTEBOOKS", "Variant", "notebook_parameters", "move_runs_aside", "Ou
 
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
+# the smoke profile is a dry run of seconds: its evaluation takes few optimisation steps too
+SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "LIMIT_RESTARTS": 2}
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
         "01_dataset_synthesis": {k: v for k, v in common.items() if k != "RUNS_DIR"},
         "02_autocorrelation": {"FIG_DIR": where["FIG_DIR"]},
         "03_train_vae": {**common, "REUSE": True},
-        "04_evaluation": common,
+        "04_evaluation": {**common, **(SMOKE_EVALUATION if variant.profile == "smoke" else {})},
     }
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pandas as pd
 
-from utils.evaluate import EvalData, TestSetEvaluation
+from utils.evaluate import EvalData, Scored, TestSetEvaluation
 from utils.files import write_json, write_text
-from utils.project import MODEL_KEYS, MODEL_LABELS, PAPER
+from utils.project import INFERENCE, MODEL_KEYS, MODEL_LABELS, PAPER
 
 __all__ = ["summarise", "whole_split_scores", "build_results", "results_markdown", "write_results",
            "comparison_table"]
@@ -81,7 +81,7 @@ def whole_split_scores(evaluation: TestSetEvaluation, data: EvalData) -> dict[st
 
 
 def build_results(profile: str, evaluation: TestSetEvaluation, data: EvalData,
-                  overfit: pd.DataFrame | None = None) -> dict[str, Any]:
+                  overfit: pd.DataFrame | None = None, inference: Scored | None = None) -> dict[str, Any]:
     """The dict written to results.json.  Headline numbers are the spatial-statistics VAE's.
 
     Keys: profile, n_test, orientation_correct, line_count_correct, volume_fraction_diff_mean
@@ -91,7 +91,9 @@ def build_results(profile: str, evaluation: TestSetEvaluation, data: EvalData,
     per-pixel MSEs), ratios (ours / vanilla), models (every scalar per model), dataset (name,
     image_size, lines, n_images, n_train, n_val, n_test_split), paper (the paper's numbers,
     :data:`utils.project.PAPER`), overfit (means of the per-reconstruction mean MSEs per
-    split and space, when given) and whole_split (:func:`whole_split_scores`).
+    split and space, when given), whole_split (:func:`whole_split_scores`) and, when given,
+    inference (:func:`utils.evaluate.evaluate_inference`: n and the scores, as percentages, of
+    each way of reconstructing the first n test images).
     """
     per_model = {MODEL_KEYS[loss]: summarise(t) for loss, t in evaluation.sample.tables.items()}
     ours = per_model[OURS]
@@ -119,6 +121,9 @@ def build_results(profile: str, evaluation: TestSetEvaluation, data: EvalData,
         results["overfit"] = {"n_per_split": int((overfit["space"] == "data").sum() // 2),
                               **{f"{space}_mean_mse_{split}": float(v) for (space, split), v in means.items()}}
     results["whole_split"] = whole_split_scores(evaluation, data)
+    if inference is not None:
+        results["inference"] = {"n": int(len(inference.indices)),
+                                **{key: summarise(t, percent=True) for key, t in inference.tables.items()}}
     return results
 
 
@@ -207,6 +212,16 @@ def results_markdown(results: dict[str, Any]) -> str:
             lines += ["", f"Sanity check on {near['n']} images of the {w['split']} split: the training image nearest "
                       f"to the *original* in statistics space has the original's line count for "
                       f"{_fmt(near['count_correct_pct'])} % of them."]
+    if "inference" in results:
+        inf = results["inference"]
+        lines += ["", f"Beyond the paper's protocol, on the first {inf['n']} test images: our VAE's reconstructions "
+                  "(z = mu), the same with the code refined under the statistics loss (z refined, decoder frozen), "
+                  "and images reconstructed from the statistics alone (no VAE: the per-image limit of the method):", "",
+                  "| reconstruction | orientation (%) | line count (%) | volume-fraction difference (%) | "
+                  "spatial-statistics MSE |", "|---|---|---|---|---|"]
+        lines += [f"| {label} | {_fmt(inf[key]['orientation_correct_pct'])} | {_fmt(inf[key]['line_count_correct_pct'])} "
+                  f"| {_fmt(inf[key]['volume_fraction_diff_mean'])} | {_fmt(inf[key]['spatial_stats_mse'])} |"
+                  for key, label in INFERENCE.items() if key in inf]
     if "overfit" in results:
         o = results["overfit"]
         lines += ["", f"Overfitting check (spatial-stats VAE, {o['n_per_split']} reconstructions per split, "

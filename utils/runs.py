@@ -47,12 +47,14 @@ def write_history(run_dir: Path, history: list[dict[str, Any]]) -> None:
 
 
 def save_epoch(run_dir: Path, *, cfg: TrainConfig, net: nn.Module, optimizer: torch.optim.Optimizer, step: int,
-               history: list[dict[str, Any]], best: tuple[float, int], stats_scale: float) -> tuple[float, int]:
+               history: list[dict[str, Any]], best: tuple[float, int], stats_scale: float,
+               eligible: bool = True) -> tuple[float, int]:
     """After an epoch (``history[-1]``): ``best.pt`` when its validation total is the lowest so far
-    (without the optimiser), ``last.pt`` (with it, to resume) and ``history.csv``.  Returns the new
-    ``best`` = (lowest validation total, its epoch)."""
+    (without the optimiser; only ``eligible`` epochs count: not those of a warm-up with another
+    loss), ``last.pt`` (with it, to resume) and ``history.csv``.  Returns the new ``best`` =
+    (lowest validation total, its epoch)."""
     row = history[-1]
-    if row["val_total"] < best[0]:
+    if eligible and row["val_total"] < best[0]:
         best = (row["val_total"], row["epoch"])
     checkpoint = {"format": 1, "epoch": row["epoch"], "step": step, "model": net.state_dict(),
                   "config": asdict(cfg), "history": history, "best_val": best[0], "best_epoch": best[1],

@@ -48,7 +48,7 @@ import torch
 from torch.autograd.function import once_differentiable
 
 __all__ = ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics",
-           "autocorrelation_by_direct_sum", "check_spatial"]
+           "normalised_autocovariance", "autocorrelation_by_direct_sum", "check_spatial"]
 
 
 def phase_indicator(x: torch.Tensor, phase: float = 0.0, eps: float = 0.25) -> torch.Tensor:
@@ -247,3 +247,27 @@ def autocorrelation_by_direct_sum(m: np.ndarray) -> np.ndarray:
             shifted = np.roll(m, shift=(-(i - h // 2), -(j - w // 2)), axis=(0, 1))
             f[i, j] = (m * shifted).mean()
     return f
+
+
+def normalised_autocovariance(f: torch.Tensor, *, ndim: int = 2) -> torch.Tensor:
+    """(f(r) - phi²) / (phi (1 - phi)) of centred statistics ``f``, phi = f(0) of each item.
+
+    For a binary image phi is the volume fraction, f(0) = phi and f(r) -> phi² for offsets far
+    apart, so the result is 1 at r = 0 and ~0 where two points are uncorrelated, whatever the
+    volume fraction (a correlation coefficient).  Shape in = shape out; raises ValueError for an
+    item whose phase is empty or fills it (phi (1 - phi) ~ 0: the ratio is undefined).
+
+    >>> f = autocorrelation(torch.tensor([[1., 0.], [0., 0.]], dtype=torch.float64))
+    >>> normalised_autocovariance(f)          # one pixel of four: uncorrelated with the others
+    tensor([[-0.3333, -0.3333],
+            [-0.3333,  1.0000]], dtype=torch.float64)
+    """
+    check_spatial(f, ndim, "f")
+    centre = (Ellipsis,) + tuple(n // 2 for n in f.shape[-ndim:])
+    phi = f[centre][(Ellipsis,) + (None,) * ndim]
+    spread = phi * (1 - phi)
+    if bool((spread < 1e-12).any()):
+        raise ValueError("an item's phase is empty or fills the whole image (f(0) = 0 or 1), so its "
+                         "autocovariance is undefined; drop such images or pick the other phase")
+    return (f - phi * phi) / spread
+

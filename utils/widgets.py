@@ -19,7 +19,7 @@ from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
 
-__all__ = ["draw_lines", "lines_figure", "lines_explorer"]
+__all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer"]
 
 
 def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: int | None = None,
@@ -86,3 +86,49 @@ def lines_explorer(size: int, *, phase: float = 0.0, eps: float = 0.25
                                              description="orientation"),
     }
     return update, controls
+
+
+def latent_figure(model: torch.nn.Module, z: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
+                  title: str = "") -> NotebookFigure:
+    """The image a VAE decodes from one code ``z`` (latent_dim,), beside its statistics."""
+    with torch.no_grad():
+        image = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32))[None])[0, 0].float()
+        stats = spatial_statistics(image, phase=phase, eps=eps)
+    fig = new_figure((9, 4))
+    image_and_statistics(fig.subplots(1, 2), image.numpy(), stats.numpy(), title=title or "decoded z")
+    fig.tight_layout()
+    return fig
+
+
+def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
+                    limit: float = 3.0) -> tuple[Callable[..., None], dict[str, Any]]:
+    """Sliders for the coordinates of z, and a choice of test image whose code they start from.
+
+    ``starts``: (n, latent_dim) codes (e.g. the posterior means of test images).  Returns
+    ``(update, controls)`` for ``ipywidgets.interactive(update, **controls)``: ``update(z0=..,
+    z1=.., ...)`` displays :func:`latent_figure`; ``controls`` holds one FloatSlider per coordinate
+    (``-limit .. limit``) and ``start``, a Dropdown whose choice moves the sliders to that code.
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    starts = np.asarray(starts, dtype=np.float32)
+    if starts.ndim != 2 or starts.shape[1] != model.latent_dim or len(starts) == 0:
+        raise ValueError(f"starts must be (n >= 1, {model.latent_dim}) codes, got shape {starts.shape}")
+    names = [f"z{i}" for i in range(model.latent_dim)]
+
+    def update(start: int = 0, **coords: float) -> None:
+        z = np.array([coords.get(n, float(starts[start][i])) for i, n in enumerate(names)], dtype=np.float32)
+        display(latent_figure(model, z, phase=phase, eps=eps, title=f"z from test image {start}, moved"))
+
+    sliders = {n: widgets.FloatSlider(value=float(np.clip(starts[0][i], -limit, limit)), min=-limit, max=limit,
+                                      step=0.05, description=n, continuous_update=False)
+               for i, n in enumerate(names)}
+    start = widgets.Dropdown(options=list(range(len(starts))), value=0, description="start")
+
+    def move_sliders(change: dict) -> None:
+        for i, n in enumerate(names):
+            sliders[n].value = float(np.clip(starts[change["new"]][i], -limit, limit))
+
+    start.observe(move_sliders, names="value")
+    return update, {"start": start, **sliders}

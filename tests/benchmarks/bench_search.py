@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from utils.data import generate_lines  # noqa: E402
+from utils.lines import generate_lines  # noqa: E402
 from utils.search import nearest_neighbors  # noqa: E402
 
 EPS, PHASE = 0.25, 0.0

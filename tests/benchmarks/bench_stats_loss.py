@@ -45,7 +45,8 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from utils.losses import spatial_stats_loss  # noqa: E402
-from utils.stats import power_spectrum, spatial_statistics  # noqa: E402
+from utils.spectral import power_spectrum  # noqa: E402
+from utils.stats import spatial_statistics  # noqa: E402
 
 EPS = 0.25  # width of the soft indicator, as in the paper
 PHASE = 0.0  # the black line phase

@@ -22,10 +22,12 @@ import time
 import numpy as np
 import torch
 
-from utils.data import compute_spectra_cache, generate_lines
+from utils.data import compute_spectra_cache
+from utils.lines import generate_lines
 from utils.losses import data_loss, spatial_stats_loss, vae_loss
 from utils.models import ModelConfig, build_vae
-from utils.train import autocast_dtype, config_for
+from utils.config import config_for
+from utils.device import autocast_dtype
 
 SHARP_EPS = config_for("cpu", "spatial_stats").sharp_eps   # the cpu profile's loss
 

