@@ -3,13 +3,13 @@
 * **The two models.**  Each is named by the reconstruction loss it is trained with (``LOSSES``:
   the ``loss`` of :class:`utils.config.TrainConfig` and the name of its run folder); ``MODEL_KEYS``
   are their keys in ``results.json`` and ``MODEL_LABELS`` what figures and tables call them.
+  ``INFERENCE`` names the three ways notebook 04 reconstructs a test image from its statistics.
 * **Defaults.**  ``DEFAULT_PROFILE`` is what ``make figures`` and every notebook use unless told
   otherwise; ``DEFAULT_LINES`` the paper's 1-5 lines per image.
 * **Folders** (all under the repository, all git-ignored except ``figures/``):
   ``data/<dataset name>/``, ``runs/[lines<a>-<b>/]<profile>/<loss>/`` and
-  ``figures/[<profile>/][lines<a>-<b>/]``.  Only the default profile on the default line range
-  writes to ``figures/`` itself, so a ``smoke`` run never overwrites the committed figures
-  (:func:`figures_dir`).  What the project writes into committed files names folders relative
+  ``figures/[<profile>/][lines<a>-<b>/]``.  Only the profiles whose figures are committed write to
+  ``figures/`` itself, so a ``smoke`` run never overwrites them (:func:`figures_dir`).  What the project writes into committed files names folders relative
   to the repository (:func:`repo_relative`), never a path of the machine that wrote it.
 
 >>> figures_dir("cpu") == REPO / "figures", figures_dir("smoke", (3, 7)) == REPO / "figures/smoke/lines3-7"
@@ -24,14 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "DEFAULT_PROFILE", "DEFAULT_LINES", "PAPER", "REPO",
+__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE",
+           "COMMITTED_PROFILES", "DEFAULT_LINES", "PAPER", "REPO",
            "lines_tag", "data_dir", "runs_dir", "figures_dir", "Folders", "repo_relative"]
 
 LOSSES = ("spatial_stats", "data")           # the paper's statistics loss, the vanilla VAE's pixel loss
 MODEL_KEYS = {"spatial_stats": "spatial_stats_vae", "data": "vanilla_vae"}     # keys in results.json
 MODEL_LABELS = {"spatial_stats": "spatial-stats VAE", "data": "vanilla VAE"}    # in figures and tables
+# Beyond the paper's protocol: three ways to reconstruct a test image from its statistics (notebook 04)
+# (our VAE at z = mu, the paper's protocol; its z refined under the statistics loss, decoder frozen;
+# the pixels optimised to the statistics alone, no VAE: the per-image limit)
+INFERENCE = {"z_mu": "z = mu", "refined": "z refined", "from_statistics": "from statistics"}
 
 DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
+SWEEP_PROFILE = "sweep"        # the latent-size sweep of notebook 05 (`make sweep`)
+COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE)   # whose figures go to figures/ itself
 DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))
 
 # The paper's results (its appendix B and its README), for comparison; never recomputed.
@@ -67,10 +74,11 @@ def runs_dir(lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
 def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
     """Where a notebook run of ``profile`` on ``lines`` writes its figures and summaries.
 
-    ``figures/`` for the default profile (the committed figures), ``figures/<profile>/`` for any
-    other, each with a ``lines<a>-<b>/`` sub-folder for another line range.
+    ``figures/`` for the profiles whose figures are committed (``cpu`` for notebooks 01-04, ``sweep``
+    for notebook 05), ``figures/<profile>/`` for any other, each with a ``lines<a>-<b>/``
+    sub-folder for another line range.
     """
-    return Path(root) / "figures" / ("" if profile == DEFAULT_PROFILE else profile) / lines_tag(lines)
+    return Path(root) / "figures" / ("" if profile in COMMITTED_PROFILES else profile) / lines_tag(lines)
 
 
 @dataclass(frozen=True)
