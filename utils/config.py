@@ -173,7 +173,8 @@ _CPU = dict(profile="cpu",
             n_images=20000,   # 70 / 20 / 10 % train / validation / test: 14,000 training images
             image_size=64,    # line thickness scales from 5-9 px at 224 to 1-3 px
             encoder="conv",   # 4 stride-2 convs and their mirror, not a frozen ResNet-152 ...
-            base_channels=16, # ... of 16-128 channels: as good as 32-256 after 15 epochs, 3x faster a step
+            base_channels=16, # ... of 16-128 channels: a third of the step time of 32-256, whose free-code
+                              # decoder cap is only 3 points higher (docs/experiments.md, issue 13)
             amp="auto")       # bfloat16 autocast where the CPU has it natively (AMX, AVX512-BF16), else float32
 
 PROFILES: dict[str, dict[str, TrainConfig]] = {

@@ -1,0 +1,88 @@
+"""How well can a decoder family draw the lines at all?  Train a decoder with free per-image codes.
+
+    .venv/bin/python scripts/decoder_capacity.py conv --channels 16 --epochs 100
+    .venv/bin/python scripts/decoder_capacity.py broadcast --channels 16 --epochs 100 --warmup 30
+
+No encoder and no KL term: each of the first ``--images`` training images of the cpu profile's
+dataset gets its own 9-number code (a free parameter, weight decay 1e-3), learnt together with the
+decoder under the cpu profile's statistics loss (both terms, normalised as in training; ``--coarse``
+adds the blurred term; ``--warmup`` epochs use the pixel loss first).  The line count of the
+decoded images *on those same images* is then an upper bound on what the VAE's amortised encoder
+can get out of this decoder family and loss: docs/experiments.md (issue 13) reports it as the
+decoder cap.  Prints one JSON line with the scores and the line count by number of lines.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from utils.config import config_for
+from utils.data import load_dataset, spectra_cache
+from utils.evaluate import per_image_table
+from utils.inversion import statistics_loss
+from utils.models import BroadcastDecoder, ConvDecoder
+from utils.project import data_dir
+from utils.report import summarise
+
+DECODERS = {"conv": ConvDecoder, "broadcast": BroadcastDecoder}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("decoder", choices=sorted(DECODERS))
+    parser.add_argument("--channels", type=int, default=16, help="base channels of the decoder")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--images", type=int, default=2000, help="first training images used")
+    parser.add_argument("--coarse", type=float, default=0.0, help="weight of the blurred statistics term")
+    parser.add_argument("--coarse-sigma", type=float, default=0.0, help="its Gaussian blur in pixels")
+    parser.add_argument("--warmup", type=int, default=0, help="first epochs with the pixel loss")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    cfg = config_for("cpu")
+    folder = Path(data_dir()) / cfg.dataset.name
+    images, labels = load_dataset(folder)
+    train = cfg.split()["train"]
+    idx = train[:args.images]
+    x = torch.as_tensor(np.asarray(images[idx], dtype=np.float32))
+    spectra, peaks = spectra_cache(folder, images, progress=False)
+    target = torch.as_tensor(np.asarray(spectra[idx]))
+    scale = float(peaks[train].max())          # normalize_stats, as the training does
+    torch.manual_seed(args.seed)
+    decoder = DECODERS[args.decoder](cfg.latent_dim, cfg.image_size, args.channels)
+    codes = torch.nn.Parameter(0.1 * torch.randn(len(idx), cfg.latent_dim))
+    opt = torch.optim.Adam([{"params": decoder.parameters(), "lr": 1e-3}, {"params": [codes], "lr": 1e-2}])
+    order = torch.Generator().manual_seed(args.seed)
+    start = time.perf_counter()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(len(idx), generator=order)
+        for s in range(0, len(idx) - cfg.batch_size + 1, cfg.batch_size):
+            b = perm[s:s + cfg.batch_size]
+            recon = decoder(codes[b])[:, 0]
+            if epoch < args.warmup:
+                fit = (recon - x[b]).square().sum((-2, -1))
+            else:
+                fit = statistics_loss(recon, target[b], eps=cfg.eps, sharp_eps=cfg.sharp_eps,
+                                      coarse=args.coarse, coarse_sigma=args.coarse_sigma) / scale ** 2
+            loss = (fit + 1e-3 * codes[b].square().sum(1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    decoder.eval()
+    with torch.no_grad():
+        recon = torch.cat([decoder(codes[s:s + 256])[:, 0] for s in range(0, len(idx), 256)]).numpy()
+    table = per_image_table(np.asarray(images[idx]), labels.iloc[idx].reset_index(drop=True), recon)
+    by_n = table.groupby("n_lines")["line_count_correct"].mean().round(2).to_dict()
+    print(json.dumps({**vars(args), "minutes": round((time.perf_counter() - start) / 60, 1),
+                      **{k: round(float(v), 4) for k, v in summarise(table, percent=True).items()},
+                      "by_n": {int(k): v for k, v in by_n.items()}}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
