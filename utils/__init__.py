@@ -3,30 +3,31 @@
 The flat public API of the project.  Each name lives in a small module of its own, readable top
 to bottom; ``import utils`` stays cheap because the names are loaded on first use.
 
-==================  ==========================================================================
-module              what it holds
-==================  ==========================================================================
-``utils.project``   the names, defaults and folders of the project (one definition each)
-``utils.stats``     phase_indicator, autocorrelation, cross_correlation, spatial_statistics
-``utils.spectral``  power_spectrum and distances between statistics in Fourier space
-``utils.lines``     generate_lines, DatasetSpec: the "multiple lines" images
-``utils.data``      a dataset on disk, its split, its torch view and its cached spectra
-``utils.models``    ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
-``utils.losses``    spatial_stats_loss, data_loss, kl_divergence, vae_loss
-``utils.config``    TrainConfig and PROFILES: one explicit setting per profile and loss
-``utils.train``     the training loop (command line: ``python -m utils.train``)
-``utils.runs``      the run folder: checkpoints, history, load_run
-``utils.device``    device, torchrun and bfloat16 autocast
-``utils.metrics``   volume_fraction_difference, count_lines, line_orientation, data/stats MSE
-``utils.search``    nearest_neighbors (exact, streamed, in data or statistics space)
-``utils.inversion`` reconstruct_from_statistics (the per-image limit), refine_latent
-``utils.latent``    PCA of the statistics, codes and their decoding (notebook 05; plots in
-                    ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
-``utils.evaluate``  the evaluation of notebook 04; ``utils.report`` its results.json / .md
-``utils.plots``     figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04
-``utils.widgets``   the interactive demos; ``utils.pipeline`` the job behind ``make figures``
-``utils.files``     atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
-==================  ==========================================================================
+====================  ==========================================================================
+module                what it holds
+====================  ==========================================================================
+``utils.project``     the names, defaults and folders of the project (one definition each)
+``utils.stats``       phase_indicator, autocorrelation, cross_correlation, spatial_statistics
+``utils.spectral``    power_spectrum and distances between statistics in Fourier space
+``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
+``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
+``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
+``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
+``utils.losses``      spatial_stats_loss, data_loss, kl_divergence, vae_loss
+``utils.config``      TrainConfig and PROFILES: one explicit setting per profile and loss
+``utils.train``       the training loop (command line: ``python -m utils.train``)
+``utils.runs``        the run folder: checkpoints, history, load_run
+``utils.device``      device, torchrun and bfloat16 autocast
+``utils.metrics``     volume_fraction_difference, count_lines, line_orientation, data/stats MSE
+``utils.search``      nearest_neighbors (exact, streamed, in data or statistics space)
+``utils.inversion``   reconstruct_from_statistics (the per-image limit), refine_latent
+``utils.latent``      PCA of the statistics, codes and their decoding (notebook 05; plots in
+                      ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
+``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
+``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04
+``utils.widgets``     the interactive demos; ``utils.pipeline`` the job behind ``make figures``
+``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
+====================  ==========================================================================
 
 >>> import torch, utils
 >>> images, labels = utils.generate_lines(1, size=32, seed=0)     # uint8, 0 = line, 1 = background
@@ -45,6 +46,7 @@ _EXPORTS = {
     "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
     "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
     "lines": ["generate_lines", "DatasetSpec"],
+    "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment"],
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],

@@ -1,0 +1,199 @@
+"""Real microstructures and a user's own images, cut into crops for training and held-out testing.
+
+A *micrograph* here is a segmented image: a ``(H, W)`` ``uint8`` array of phase labels 0, 1, ...
+(phase 0 is the one whose statistics the models compare, as the lines' black phase is; rows run
+top to bottom, columns left to right).  Seven of them ship with the repository in
+``microstructures/`` (256 × 256, from Li et al., Scientific Reports 8, 13461 (2018), CC BY 4.0; the
+attribution is in ``microstructures/README.md``).
+
+**Held-out region.**  Crops of one micrograph are correlated: they are views of one piece of
+material, not independent samples of it.  So each micrograph is split by columns: the right-most
+``test_fraction`` of its width is the *test region*, the rest the *training region*, and every crop
+lies inside one region, so that no test crop shares a pixel with a training crop.  What a test
+score then says: how well the model does on unseen parts of the *same* specimens, not on new
+specimens of the material.
+
+>>> image = np.zeros((8, 12), dtype=np.uint8)
+>>> crops, where = random_crops(image, 3, size=4, columns=(8, 12), seed=0)
+>>> crops.shape, sorted(set(where["x"]))
+((3, 4, 4), [8])
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from utils.project import REPO
+
+__all__ = ["MICROGRAPH_DIR", "MATERIALS", "IMAGE_SUFFIXES", "SEGMENTED_LEVELS", "load_micrograph", "split_columns", "random_crops",
+           "micrograph_crops", "segment", "read_image", "load_image_folder"]
+
+MICROGRAPH_DIR = REPO / "microstructures"
+MATERIALS = {   # file stem -> what the micrograph shows (microstructures/README.md)
+    "alloy": "metallic alloy, grain boundaries",
+    "carbonate": "carbonate rock, pore space",
+    "ceramics": "ceramic, two-phase",
+    "composite": "composite, three phases",
+    "copolymer": "block copolymer, lamellar",
+    "pmma": "PMMA, sparse particles",
+    "sandstone": "sandstone, pore space",
+}
+IMAGE_SUFFIXES = (".png", ".tif", ".tiff", ".npy")
+SEGMENTED_LEVELS = 8   # an integer image with this few grey levels is a segmentation, not a grey micrograph
+
+
+def load_micrograph(name: str, folder: str | os.PathLike = MICROGRAPH_DIR) -> np.ndarray:
+    """The shipped micrograph ``name`` (a key of :data:`MATERIALS`): ``(256, 256)`` uint8 phase labels."""
+    if name not in MATERIALS:
+        raise ValueError(f"unknown micrograph {name!r}; choose one of {sorted(MATERIALS)}")
+    path = Path(folder) / f"{name}.npy"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing; the micrographs ship in microstructures/ of the repository "
+                                "(restore it with git checkout -- microstructures)")
+    return segment(read_image(path), phases=3)
+
+
+def split_columns(width: int, size: int, test_fraction: float = 0.25) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Column ranges ``(start, stop)`` of the training and the test region of an image ``width`` wide.
+
+    The test region is the right-most ``round(test_fraction * width)`` columns; both regions must
+    hold at least one crop of ``size``.
+
+    >>> split_columns(256, 64)
+    ((0, 192), (192, 256))
+    """
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie in (0, 1), got {test_fraction}")
+    cut = width - int(round(test_fraction * width))
+    if cut < size or width - cut < size:
+        raise ValueError(f"an image {width} px wide cannot hold a training and a test crop of {size} px with "
+                         f"test_fraction={test_fraction}; use smaller crops or wider images")
+    return (0, cut), (cut, width)
+
+
+def random_crops(image: np.ndarray, n: int, *, size: int, columns: tuple[int, int] | None = None,
+                 seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """``n`` seeded random ``size`` × ``size`` crops of ``image`` lying inside ``columns`` = (start, stop).
+
+    Returns the crops ``(n, size, size)`` (same dtype) and their top-left corners (columns ``y``, ``x``).
+    """
+    h, w = image.shape
+    start, stop = columns if columns is not None else (0, w)
+    if h < size or stop - start < size:
+        raise ValueError(f"a {size} px crop does not fit a region of {h} x {stop - start} px; "
+                         f"use crops of at most {min(h, stop - start)} px")
+    rng = np.random.default_rng(seed)
+    ys = rng.integers(0, h - size + 1, n)
+    xs = rng.integers(start, stop - size + 1, n)
+    crops = np.stack([image[y:y + size, x:x + size] for y, x in zip(ys, xs)]) if n else \
+        np.zeros((0, size, size), image.dtype)
+    return crops, pd.DataFrame({"y": ys, "x": xs})
+
+
+def micrograph_crops(images: dict[str, np.ndarray], *, size: int = 64, n_train: int = 500, n_test: int = 100,
+                     test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """Crops of each named image: ``n_train`` from its training region, ``n_test`` from its test region.
+
+    Returns the crops ``(k, size, size)`` and a table with one row per crop: ``source`` (the name),
+    ``split`` ("train" or "test"), ``y``, ``x`` (its top-left corner in the source).  Seeded per image
+    and split, so adding an image leaves the crops of the others unchanged.
+    """
+    crops, rows = [], []
+    for i, (name, image) in enumerate(images.items()):
+        regions = dict(zip(("train", "test"), split_columns(image.shape[1], size, test_fraction)))
+        for j, (split, n) in enumerate((("train", n_train), ("test", n_test))):
+            c, where = random_crops(image, n, size=size, columns=regions[split], seed=seed + 1000 * i + j)
+            crops.append(c)
+            rows.append(where.assign(source=name, split=split))
+    table = pd.concat(rows, ignore_index=True)[["source", "split", "y", "x"]]
+    return np.concatenate(crops), table
+
+
+def segment(image: np.ndarray, *, phases: int = 2, threshold: float | None = None, name: str = "image") -> np.ndarray:
+    """Phase labels 0 .. phases - 1 (uint8) of ``image`` ``(H, W)``.
+
+    An image of integers with at most ``max(phases, SEGMENTED_LEVELS)`` distinct values is taken as
+    already segmented: its values, in increasing order, become 0, 1, ... (more than ``phases`` of
+    them is an error).  Any other (grey) image is thresholded: at ``threshold``
+    when given (two phases: 0 below it, 1 at or above), else by Otsu's method (scikit-image's
+    ``threshold_otsu``; ``threshold_multiotsu`` for more than two phases), so that the darkest
+    phase is 0.
+
+    >>> segment(np.array([[3, 7], [7, 3]]))
+    array([[0, 1],
+           [1, 0]], dtype=uint8)
+    """
+    a = np.asarray(image)
+    if a.ndim != 2 or a.size == 0:
+        raise ValueError(f"{name} must be one 2-D image, got shape {a.shape}")
+    if np.issubdtype(a.dtype, np.floating) and not np.isfinite(a).all():
+        raise ValueError(f"{name} contains NaN or inf values; clean it first")
+    values = np.unique(a)
+    integral = np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.bool_) or \
+        bool(np.all(values == np.round(values)))
+    if threshold is None and integral and len(values) <= max(phases, SEGMENTED_LEVELS):
+        if len(values) > phases:
+            raise ValueError(f"{name} is segmented into {len(values)} phases ({values.tolist()}), more than "
+                             f"phases={phases}; ask for phases={len(values)} or merge phases first")
+        return np.searchsorted(values, a).astype(np.uint8)
+    if len(values) < 2:
+        raise ValueError(f"{name} has a single grey level; there is nothing to segment")
+    if threshold is not None:
+        if phases != 2:
+            raise ValueError(f"a single threshold makes two phases, not {phases}; leave threshold=None")
+        return (a >= threshold).astype(np.uint8)
+    from skimage.filters import threshold_multiotsu, threshold_otsu
+    cuts = [threshold_otsu(a)] if phases == 2 else list(threshold_multiotsu(a, classes=phases))
+    return np.digitize(a, cuts).astype(np.uint8)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """The 2-D array stored in a PNG, TIFF or NPY file (colour images are turned grey)."""
+    path = Path(path)
+    if path.suffix.lower() not in IMAGE_SUFFIXES:
+        raise ValueError(f"{path}: unsupported file type; use one of {', '.join(IMAGE_SUFFIXES)}")
+    try:
+        if path.suffix.lower() == ".npy":
+            a = np.load(path, allow_pickle=False)
+        else:
+            from PIL import Image
+            with Image.open(path) as im:
+                a = np.asarray(im.convert("L") if im.mode in ("RGB", "RGBA", "P", "LA") else im)
+    except Exception as err:     # PIL and numpy raise several kinds for a damaged file
+        raise ValueError(f"{path} could not be read ({type(err).__name__}: {err}); is the file complete?") from None
+    if a.ndim == 3 and a.shape[-1] in (3, 4):
+        a = a[..., :3].mean(axis=-1)
+    if a.ndim != 2:
+        raise ValueError(f"{path} holds an array of shape {a.shape}; expected one 2-D image")
+    return a
+
+
+def load_image_folder(path: str | os.PathLike, *, size: int = 64, n_train: int = 500, n_test: int = 100,
+                      phases: int = 2, threshold: float | None = None, test_fraction: float = 0.25,
+                      seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """A user's micrographs, segmented and cut into training and held-out crops.
+
+    Reads every PNG, TIFF and NPY file of the folder ``path`` (sorted by name), segments each with
+    :func:`segment` (``phases``, ``threshold``), then cuts :func:`micrograph_crops` from it.  Returns
+    the crops ``(k, size, size)`` uint8 and their table (``source`` = the file's stem, ``split``,
+    ``y``, ``x``).  Raises a clear error for a missing or empty folder, a file that cannot be read,
+    an image smaller than the crops, or an image with more phases than ``phases``.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"{folder} holds no image ({', '.join(IMAGE_SUFFIXES)} files); put the micrographs there")
+    images = {}
+    for file in files:
+        a = read_image(file)
+        if min(a.shape) < size:
+            raise ValueError(f"{file} is {a.shape[0]} x {a.shape[1]} px, smaller than the {size} px crops; "
+                             "use smaller crops")
+        images[file.stem] = segment(a, phases=phases, threshold=threshold, name=str(file))
+    return micrograph_crops(images, size=size, n_train=n_train, n_test=n_test, test_fraction=test_fraction,
+                            seed=seed)
