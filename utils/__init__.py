@@ -9,8 +9,10 @@ module                what it holds
 ``utils.project``     the names, defaults and folders of the project (one definition each)
 ``utils.stats``       phase_indicator, autocorrelation, cross_correlation, spatial_statistics
 ``utils.spectral``    power_spectrum and distances between statistics in Fourier space
+``utils.profiles``    cutoff window, radial and directional profiles of a statistics map
 ``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
 ``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
+``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
 ``utils.losses``      spatial_stats_loss, data_loss, kl_divergence, vae_loss
@@ -46,6 +48,8 @@ _EXPORTS = {
     "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
     "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
     "lines": ["generate_lines", "DatasetSpec"],
+    "profiles": ["cutoff_window", "radial_profile", "directional_profiles"],
+    "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
     "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment"],
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],

@@ -1,0 +1,93 @@
+"""Reading a statistics map: the cutoff window, radial and directional profiles (issue 15).
+
+A statistics map ``f`` here is what :mod:`utils.stats` returns: shape ``(..., H, W)``, the zero
+offset r = 0 at index ``(H // 2, W // 2)``, the offset r = (r_y, r_x) at index
+``(H // 2 + r_y, W // 2 + r_x)``, r_y pointing **down** the rows and r_x right along the columns.
+Every function reads the *whole* map, all four quadrants: a cross-correlation is not symmetric,
+f_ab(r) = f_ba(-r), so a profile read from one quadrant only would be wrong for it.
+
+* :func:`cutoff_window`: the offsets |r_y| <= c and |r_x| <= c only (PyMKS's ``cutoff``): beyond
+  a few correlation lengths a micrograph's statistics are noise, and a crop of side n has few
+  pairs at offsets near n.
+* :func:`radial_profile`: the mean of f over the offsets of each distance k = round(|r|).
+* :func:`directional_profiles`: f along the four lattice directions through r = 0, each the mean of
+  the two opposite half-lines (k, -k): "x" (r = (0, ±k)), "y" (r = (±k, 0)), "diagonal" (r = ±(k, k),
+  down-right) and "antidiagonal" (r = ±(k, -k), down-left), k = 0 .. the longest that fits.
+
+>>> import torch
+>>> f = torch.zeros(5, 5); f[2, 2] = 1.0; f[2, 3] = f[2, 1] = 0.5   # r = 0 and r = (0, ±1)
+>>> cutoff_window(f, 1)
+tensor([[0.0000, 0.0000, 0.0000],
+        [0.5000, 1.0000, 0.5000],
+        [0.0000, 0.0000, 0.0000]])
+>>> directional_profiles(f)["x"], directional_profiles(f)["y"]
+(tensor([1.0000, 0.5000, 0.0000]), tensor([1., 0., 0.]))
+>>> radial_profile(f)[1]            # k = 1: eight offsets (|r| = 1 and √2), two of them 0.5
+tensor([1.0000, 0.1250, 0.0000])
+"""
+from __future__ import annotations
+
+import torch
+
+from utils.stats import check_spatial
+
+__all__ = ["cutoff_window", "offset_distances", "radial_profile", "directional_profiles"]
+
+
+def cutoff_window(f: torch.Tensor, cutoff: int) -> torch.Tensor:
+    """The offsets |r_y|, |r_x| <= ``cutoff`` of ``f`` ``(..., H, W)``: shape ``(..., 2c + 1, 2c + 1)``, r = 0 at (c, c)."""
+    check_spatial(f, 2, "f")
+    h, w = f.shape[-2:]
+    largest = min((h - 1) // 2, (w - 1) // 2)
+    if not 0 <= cutoff <= largest:
+        raise ValueError(f"cutoff must lie in 0..{largest} for statistics of {h} x {w} (both signs of every "
+                         f"offset must exist), got {cutoff}")
+    cy, cx = h // 2, w // 2
+    return f[..., cy - cutoff:cy + cutoff + 1, cx - cutoff:cx + cutoff + 1]
+
+
+def offset_distances(h: int, w: int) -> torch.Tensor:
+    """|r| (pixels, float64) of every offset of an ``h`` x ``w`` statistics map, r = 0 at (h // 2, w // 2)."""
+    ry = torch.arange(h, dtype=torch.float64) - h // 2
+    rx = torch.arange(w, dtype=torch.float64) - w // 2
+    return torch.sqrt(ry[:, None] ** 2 + rx[None, :] ** 2)
+
+
+def radial_profile(f: torch.Tensor, max_distance: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(distances k, profile (..., K))``: the mean of ``f`` over the offsets with round(|r|) = k.
+
+    k runs from 0 to ``max_distance`` (default: the largest distance whose circle fits the map
+    whole, ``min(H, W) // 2 - 1`` for even sides), so that every k averages a full ring.
+    """
+    check_spatial(f, 2, "f")
+    h, w = f.shape[-2:]
+    fits = min((h - 1) // 2, (w - 1) // 2)
+    k_max = fits if max_distance is None else max_distance
+    if not 0 <= k_max <= fits:
+        raise ValueError(f"max_distance must lie in 0..{fits} for statistics of {h} x {w}, got {max_distance}")
+    ring = torch.round(offset_distances(h, w)).long().flatten()
+    keep = ring <= k_max
+    flat = f.reshape(*f.shape[:-2], h * w)[..., keep]
+    index = ring[keep]
+    sums = torch.zeros(*f.shape[:-2], k_max + 1, dtype=f.dtype, device=f.device)
+    sums.index_add_(-1, index.to(f.device), flat)
+    counts = torch.bincount(index, minlength=k_max + 1).to(f.dtype).to(f.device)
+    return torch.arange(k_max + 1), sums / counts
+
+
+def directional_profiles(f: torch.Tensor) -> dict[str, torch.Tensor]:
+    """f along "x", "y", "diagonal" and "antidiagonal" (module docstring), each ``(..., K)``,
+    k = 0 .. the largest offset whose both signs exist; each value the mean of f(k d) and f(-k d)."""
+    check_spatial(f, 2, "f")
+    h, w = f.shape[-2:]
+    cy, cx = h // 2, w // 2
+    ky, kx = (h - 1) // 2, (w - 1) // 2          # the largest |r_y|, |r_x| present with both signs
+    directions = {"x": (0, 1, kx), "y": (1, 0, ky), "diagonal": (1, 1, min(ky, kx)),
+                  "antidiagonal": (1, -1, min(ky, kx))}
+    out = {}
+    for name, (dy, dx, k_max) in directions.items():
+        k = torch.arange(k_max + 1, device=f.device)
+        forward = f[..., cy + dy * k, cx + dx * k]
+        backward = f[..., cy - dy * k, cx - dx * k]
+        out[name] = (forward + backward) / 2
+    return out
