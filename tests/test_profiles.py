@@ -8,7 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from utils.profiles import cutoff_window, directional_profiles, radial_profile
+from utils.profiles import correlation_length, cutoff_window, directional_profiles, phase_correlations, radial_profile
 from utils.stats import autocorrelation, cross_correlation
 from utils.synthetic import disc_two_point, gaussian_blobs, overlapping_discs
 
@@ -97,3 +97,22 @@ def test_generators_refuse_impossible_settings():
         overlapping_discs(1, 32, radius=4, matrix_fraction=1.2)
     with pytest.raises(ValueError, match="fraction"):
         gaussian_blobs(1, 32, fraction=0.0)
+
+
+def test_phase_correlations_of_three_phases_sum_to_each_volume_fraction():
+    labels = np.random.default_rng(0).integers(0, 3, (2, 16, 16))
+    f = phase_correlations(labels, [0, 1, 2], periodic=True)
+    assert sorted(f) == [(0, 0), (0, 1), (0, 2), (1, 1), (1, 2), (2, 2)]
+    for a in range(3):             # Σ_b f_ab(r) = φ_a at every offset (periodic), with f_ba(r) = f_ab(-r)
+        total = sum(f[(a, b)] if a <= b else torch.flip(f[(b, a)], (-2, -1)).roll((1, 1), (-2, -1))
+                    for b in range(3))
+        phi = torch.as_tensor((labels == a).mean(axis=(1, 2)))[:, None, None]
+        torch.testing.assert_close(total, phi.expand_as(total))
+    with pytest.raises(ValueError, match=r"phases \[3\] do not occur"):
+        phase_correlations(labels, [0, 3])
+
+
+def test_correlation_length_of_an_exponential_is_its_decay_length():
+    k = np.arange(40)
+    assert correlation_length(np.exp(-k / 5.0)) == pytest.approx(5.0, abs=0.05)
+    assert correlation_length(np.ones(5)) == math.inf

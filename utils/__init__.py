@@ -26,7 +26,8 @@ module                what it holds
 ``utils.latent``      PCA of the statistics, codes and their decoding (notebook 05; plots in
                       ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
-``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04
+``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
+                      ``utils.micro_plots`` those of notebook 06
 ``utils.widgets``     the interactive demos; ``utils.pipeline`` the job behind ``make figures``
 ``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
 ====================  ==========================================================================
@@ -48,7 +49,8 @@ _EXPORTS = {
     "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
     "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
     "lines": ["generate_lines", "DatasetSpec"],
-    "profiles": ["cutoff_window", "radial_profile", "directional_profiles"],
+    "profiles": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
+                 "correlation_length"],
     "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
     "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment"],
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "LinesDataset",

@@ -27,11 +27,16 @@ tensor([1.0000, 0.1250, 0.0000])
 """
 from __future__ import annotations
 
+import math
+from typing import Sequence
+
+import numpy as np
 import torch
 
-from utils.stats import check_spatial
+from utils.stats import autocorrelation, check_spatial, cross_correlation
 
-__all__ = ["cutoff_window", "offset_distances", "radial_profile", "directional_profiles"]
+__all__ = ["cutoff_window", "offset_distances", "radial_profile", "directional_profiles", "phase_correlations",
+           "correlation_length"]
 
 
 def cutoff_window(f: torch.Tensor, cutoff: int) -> torch.Tensor:
@@ -91,3 +96,39 @@ def directional_profiles(f: torch.Tensor) -> dict[str, torch.Tensor]:
         backward = f[..., cy - dy * k, cx - dx * k]
         out[name] = (forward + backward) / 2
     return out
+
+
+def phase_correlations(labels: np.ndarray, phases: Sequence[int], *, periodic: bool = False) -> dict[tuple[int, int], torch.Tensor]:
+    """Two-point statistics of the hard indicators of segmented images ``labels`` ``(..., H, W)``.
+
+    Returns ``{(a, b): f_ab}`` for every pair a <= b of ``phases``: f_aa the autocorrelation of
+    phase a, f_ab (a < b) the cross-correlation (1/S) Σ_x 1[x in a] 1[x + r in b] (f_ba(r) =
+    f_ab(-r), so it is not returned); float64, r = 0 at (H // 2, W // 2).  ``periodic=False`` (the
+    default here, unlike the lines): a micrograph does not wrap around, so each offset is
+    averaged over the pairs that lie inside the image.  Raises ValueError for a phase that is absent.
+    """
+    a = np.asarray(labels)
+    missing = [p for p in phases if not (a == p).any()]
+    if missing:
+        raise ValueError(f"phases {missing} do not occur in the images (labels present: {np.unique(a).tolist()})")
+    m = {p: torch.as_tensor((a == p).astype(np.float64)) for p in phases}
+    return {(p, q): autocorrelation(m[p], periodic=periodic) if p == q else
+            cross_correlation(m[p], m[q], periodic=periodic)
+            for i, p in enumerate(phases) for q in phases[i:]}
+
+
+def correlation_length(profile: torch.Tensor | np.ndarray, level: float = math.exp(-1)) -> float:
+    """The first distance (px, linearly interpolated) at which a normalised autocovariance profile,
+    1 at k = 0, falls to ``level`` (1/e by default); ``inf`` when it never does within the profile.
+
+    >>> correlation_length(np.array([1.0, 0.5, 0.25]), level=0.375)
+    1.5
+    """
+    p = np.asarray(profile, dtype=np.float64)
+    below = np.flatnonzero(p <= level)
+    if len(below) == 0:
+        return math.inf
+    k = int(below[0])
+    if k == 0:
+        return 0.0
+    return float(k - 1 + (p[k - 1] - level) / (p[k - 1] - p[k]))

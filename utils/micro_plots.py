@@ -1,0 +1,137 @@
+"""The figures of notebook 06 (real microstructures), shown as PNGs in Jupyter like every figure here.
+
+Conventions as in :mod:`utils.plots`: images drawn grey with phase 0 black (a three-phase image
+0 black, 1 grey, 2 white), rows down and columns right; statistics maps with r = 0 at the centre,
+r_y down, r_x right (:func:`utils.plots.statistics_panel`).
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_figure, statistics_panel
+
+__all__ = ["materials_and_statistics", "profiles_by_material", "autocovariance_by_material",
+           "correlation_matrix", "closed_form_check", "held_out_regions"]
+
+
+def _grey(image: np.ndarray) -> np.ndarray:
+    """Phase labels 0 .. k-1 as grey levels in [0, 1] (0 black, k-1 white)."""
+    image = np.asarray(image, dtype=np.float64)
+    top = image.max()
+    return image / top if top > 0 else image
+
+
+def materials_and_statistics(images: Mapping[str, np.ndarray], stats: Mapping[str, np.ndarray], *,
+                             title: str = "") -> NotebookFigure:
+    """Each image over its statistics map (each map on its own colour scale: volume fractions differ)."""
+    n = len(images)
+    fig = new_figure((2.0 * n, 4.3))
+    axes = fig.subplots(2, n, squeeze=False)
+    for i, name in enumerate(images):
+        image_and_statistics(axes[:, i], _grey(images[name]), np.asarray(stats[name]), title=name, colorbar=False,
+                             axes_labels=False)
+        axes[0, i].set_title(name, fontsize=9)
+        axes[1, i].set_title("")
+    axes[1, 0].set_ylabel("f(r), phase 0")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def profiles_by_material(directional: Mapping[str, Mapping[str, np.ndarray]], radial: Mapping[str, np.ndarray], *,
+                         ylabel: str = "f(r)") -> NotebookFigure:
+    """One small panel per material: f along x and y (and both diagonals) and its radial mean, against |r| in px."""
+    n = len(radial)
+    ncols = min(n, 5)
+    nrows = -(-n // ncols)
+    fig = new_figure((2.6 * ncols, 2.3 * nrows))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    styles = {"x": "-", "y": "--", "diagonal": ":", "antidiagonal": "-."}
+    for ax, name in zip(axes, radial):
+        ax.plot(np.arange(len(radial[name])), radial[name], color="black", lw=2, label="radial mean")
+        for direction, values in directional[name].items():
+            step = np.sqrt(2.0) if "diagonal" in direction else 1.0      # |r| of the k-th diagonal offset
+            ax.plot(step * np.arange(len(values)), values, styles[direction], lw=1, label=direction)
+        ax.set_xlim(0, len(radial[name]) - 1)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("|r| (px)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel(ylabel)
+    axes[0].legend(fontsize=6)
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def autocovariance_by_material(radial: Mapping[str, np.ndarray], lengths: Mapping[str, float]) -> NotebookFigure:
+    """The radial profiles of the normalised autocovariance of every material on one axis (1 at r = 0)."""
+    fig = new_figure((6.5, 3.8))
+    ax = fig.subplots()
+    for name, values in radial.items():
+        ax.plot(np.arange(len(values)), values, label=f"{name} (ξ = {lengths[name]:.1f} px)")
+    ax.axhline(np.exp(-1), color="grey", lw=0.8, ls=":")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("|r| (px)")
+    ax.set_ylabel("(f - φ²) / (φ (1 - φ))")
+    ax.set_title("normalised autocovariance: the shape of each structure, whatever its volume fraction", fontsize=9)
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def correlation_matrix(image: np.ndarray, stats: Mapping[tuple[int, int], np.ndarray]) -> NotebookFigure:
+    """A three-phase image beside its auto- (diagonal) and cross-correlations (above it), one colour scale each."""
+    phases = sorted({p for pair in stats for p in pair})
+    k = len(phases)
+    fig = new_figure((2.3 * (k + 1), 2.3 * k))
+    axes = fig.subplots(k, k + 1, squeeze=False)
+    image_panel(axes[0, 0], _grey(image), "phases 0 / 1 / 2")
+    for row in range(1, k):
+        axes[row, 0].set_axis_off()
+    for i, p in enumerate(phases):
+        for j, q in enumerate(phases):
+            ax = axes[i, j + 1]
+            if (p, q) in stats:
+                statistics_panel(ax, np.asarray(stats[(p, q)]), f"f_{p}{q}", colorbar=False, axes_labels=False)
+            else:
+                ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def closed_form_check(k: np.ndarray, measured: np.ndarray, exact: np.ndarray, *, title: str = "") -> NotebookFigure:
+    """Measured radial f of the overlapping discs against the Boolean model's closed form."""
+    fig = new_figure((5.0, 3.4))
+    ax = fig.subplots()
+    ax.plot(k, exact, color="black", lw=2, label="closed form")
+    ax.plot(k, measured, "o", ms=3, label="measured (radial mean)")
+    ax.set_xlabel("|r| (px)")
+    ax.set_ylabel("P(x and x + r in a disc)")
+    ax.set_title(title or "overlapping discs: measured against exact", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def held_out_regions(image: np.ndarray, train_columns: tuple[int, int], test_columns: tuple[int, int],
+                     corners: Mapping[str, np.ndarray], size: int, *, title: str = "") -> NotebookFigure:
+    """A micrograph with its training (blue) and test (orange) column regions and some crops outlined.
+
+    ``corners``: ``{"train": (n, 2) array of (y, x), "test": ...}`` top-left corners of crops of ``size``.
+    """
+    fig = new_figure((4.6, 4.6))
+    ax = fig.subplots()
+    image_panel(ax, _grey(image), title or "held-out region", axes_labels=True)
+    colours = {"train": "tab:blue", "test": "tab:orange"}
+    for split, (start, stop) in (("train", train_columns), ("test", test_columns)):
+        ax.axvspan(start - 0.5, stop - 0.5, color=colours[split], alpha=0.12, label=f"{split} region")
+        for y, x in np.asarray(corners.get(split, np.zeros((0, 2))), dtype=int):
+            ax.add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, lw=1, ec=colours[split]))
+    ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
