@@ -7,9 +7,10 @@ first interactive widget and check that its image redraws.
 
 Needs Debian's ``chromium`` and ``chromium-driver`` and ``pip install selenium`` (none of them
 project dependencies: this is a manual check, the tests read the executed notebooks instead).
-Writes a screenshot to ``browser_check.png`` in the current folder.
+Writes a screenshot to ``browser_check.png`` in the current folder; ``CHROMIUM`` names the browser
+when it is not ``chromium`` on the PATH.
 """
-import sys, time, base64
+import os, shutil, sys, time
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -19,7 +20,7 @@ url = sys.argv[1]
 o = Options()
 for a in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,1000"]:
     o.add_argument(a)
-o.binary_location = "/usr/bin/chromium"
+o.binary_location = os.environ.get("CHROMIUM", shutil.which("chromium") or "chromium")
 d = webdriver.Chrome(options=o)
 d.get(url)
 time.sleep(20)

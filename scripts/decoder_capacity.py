@@ -4,7 +4,7 @@
     .venv/bin/python scripts/decoder_capacity.py broadcast --channels 16 --epochs 100 --warmup 30
 
 No encoder and no KL term: each of the first ``--images`` training images of the cpu profile's
-dataset gets its own 9-number code (a free parameter, weight decay 1e-3), learnt together with the
+dataset gets its own 9-number code (a free parameter; 1e-3 |z|² is added to its loss), learnt with the
 decoder under the cpu profile's statistics loss (both terms, normalised as in training; ``--coarse``
 adds the blurred term; ``--warmup`` epochs use the pixel loss first).  The line count of the
 decoded images *on those same images* is then an upper bound on what the VAE's amortised encoder

@@ -1,7 +1,7 @@
 """Screen a VAE design: a short, fixed training of our VAE on the cpu profile's dataset, scored on
 the first test images at z = mu and with the latent refined (utils.inversion.refine_latent).
 
-    .venv/bin/python scripts/screen.py NAME --seed 1 --epochs 20 decoder=broadcast sharp_eps=0
+    .venv/bin/python scripts/screen.py NAME --seed 1 decoder=broadcast sharp_eps=0
     .venv/bin/python scripts/screen.py --table            # every result so far, one row each
 
 NAME labels the variant; the words after it are TrainConfig fields (``key=value``) changed from
@@ -85,7 +85,7 @@ def main() -> None:
     parser.add_argument("name", nargs="?", help="label of the variant")
     parser.add_argument("overrides", nargs="*", help="TrainConfig fields, key=value")
     parser.add_argument("--seed", type=int, default=127)
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=15, help="epochs of the screen (docs/experiments.md: 15)")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--n-test", type=int, default=500, help="first test images scored")
     parser.add_argument("--refine-steps", type=int, default=200, help="Adam steps on z (0: no refined row)")

@@ -7,7 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils.inversion import minimise, recentre, reconstruct_from_statistics, refine_latent, statistics_loss
+from utils.inversion import (minimise, recentre, reconstruct_from_statistics, refine_latent, statistics_loss,
+                             target_spectra)
 from utils.lines import generate_lines
 from utils.metrics import count_lines, threshold_image
 from utils.models import ModelConfig, build_vae
@@ -95,6 +96,15 @@ def test_refining_z_lowers_the_statistics_loss_and_leaves_the_decoder_alone(mode
     out = refine_latent(model, lines, steps=60, lr=0.1, progress=False)
     assert out.z.shape == (4, 3) and out.images.shape == (4, 32, 32)
     assert (out.loss <= out.start_loss).all() and (out.loss < out.start_loss).any()
+    # the same, measured independently of refine_latent's own bookkeeping: the loss at z = mu and at z
+    spectra = target_spectra(lines)
+    with torch.no_grad():
+        mu = model.encode(torch.as_tensor(lines, dtype=torch.float32)[:, None])[0]
+        at_mu = statistics_loss(model.decode(mu)[:, 0], spectra).double().numpy()
+        at_z = statistics_loss(model.decode(torch.as_tensor(out.z))[:, 0], spectra).double().numpy()
+    assert (at_z <= at_mu * (1 + 1e-6)).all() and (at_z < 0.99 * at_mu).any()
+    np.testing.assert_allclose(out.loss, at_z, rtol=1e-4)
+    np.testing.assert_allclose(out.start_loss, at_mu, rtol=1e-4)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert [p.requires_grad for p in model.parameters()] == flags
     with torch.no_grad():

@@ -24,9 +24,8 @@ def test_no_test_crop_shares_a_pixel_with_a_training_crop(width, size, fraction,
         (a, b), (c, d) = split_columns(width, size, fraction)
     except ValueError:
         return                                   # too narrow for both regions: refused, tested below
-    image = np.arange(20 * width).reshape(20, width) if size <= 20 else None
-    if image is None:
-        return
+    height = max(size, 20)
+    image = np.arange(height * width).reshape(height, width)
     crops, table = micrograph_crops({"x": image}, size=size, n_train=20, n_test=10, test_fraction=fraction, seed=seed)
     train = set(crops[(table["split"] == "train").to_numpy()].ravel())
     test = set(crops[(table["split"] == "test").to_numpy()].ravel())
@@ -40,6 +39,18 @@ def test_a_crop_is_the_pixels_at_its_corner_and_is_seeded():
         np.testing.assert_array_equal(crop, image[y:y + 8, x:x + 8])
         assert 10 <= x and x + 8 <= 40
     np.testing.assert_array_equal(random_crops(image, 5, size=8, columns=(10, 40), seed=3)[0], crops)
+
+
+def test_adding_an_image_leaves_the_crops_of_the_others_unchanged():
+    a, b = np.arange(64 * 128).reshape(64, 128), np.zeros((64, 128), np.int64)
+    alone, _ = micrograph_crops({"a": a}, size=16, n_train=5, n_test=3)
+    both, table = micrograph_crops({"0": b, "a": a}, size=16, n_train=5, n_test=3)
+    np.testing.assert_array_equal(both[(table["source"] == "a").to_numpy()], alone)
+
+
+def test_an_antialiased_binary_image_is_thresholded_not_refused():
+    image = np.repeat(np.array([[0] * 10 + [90, 170] + [255] * 10], np.uint8), 4, axis=0)   # grey edge pixels
+    np.testing.assert_array_equal(segment(image)[0], [0] * 11 + [1] * 11)
 
 
 def test_regions_too_narrow_for_the_crops_are_refused():

@@ -68,8 +68,8 @@ def test_overlapping_discs_follow_the_closed_form_two_point_function(radius, mat
     f = autocorrelation(torch.as_tensor((images == 0).astype(np.float64))).mean(0)
     k, measured = radial_profile(f, 3 * radius)
     exact = disc_two_point(k.numpy().astype(float), radius=radius, matrix_fraction=matrix_fraction)
-    # sampling error of 8 images and pixelated discs: measured ~0.005 here
-    np.testing.assert_allclose(measured.numpy(), exact, atol=0.015)
+    # sampling error of 8 seeded images and pixelated discs: 0.0045 and 0.0050 measured here
+    np.testing.assert_allclose(measured.numpy(), exact, atol=0.008)
     assert exact[0] == pytest.approx(1 - matrix_fraction) and exact[-1] == pytest.approx((1 - matrix_fraction) ** 2)
 
 

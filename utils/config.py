@@ -49,7 +49,7 @@ class TrainConfig:
     """
 
     # --- what is trained
-    profile: str = _f("paper", "profile these settings started from: smoke | cpu | paper")
+    profile: str = _f("paper", "profile these settings started from: smoke | cpu | sweep | paper")
     loss: str = _f("spatial_stats", "reconstruction loss: spatial_stats (the paper's) or data "
                                     "(the vanilla VAE's summed pixel MSE)")
     # --- the dataset (utils.data.DatasetSpec) and its split

@@ -43,12 +43,12 @@ import torch
 
 from utils.config import TrainConfig
 from utils.data import load_dataset
-from utils.inversion import reconstruct_from_statistics, refine_latent
+from utils.inversion import LIMIT_LR, LIMIT_RESTARTS, LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
 from utils.lines import DatasetSpec
 from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batch, threshold_image,
                            volume_fraction_differences)
 from utils.progress import progress_bar
-from utils.project import INFERENCE, LOSSES
+from utils.project import LOSSES
 from utils.search import nearest_neighbors
 
 __all__ = ["EvalData", "Scored", "TestSetEvaluation", "load_models", "load_eval_data", "pick", "reconstruct",
@@ -232,7 +232,8 @@ def evaluate_test_set(models: dict[str, tuple[torch.nn.Module, Any]], data: Eval
 
 
 def evaluate_inference(evaluation: TestSetEvaluation, model: torch.nn.Module, cfg: TrainConfig, *, n: int = 500,
-                       refine_steps: int = 200, limit_steps: int = 1500, limit_restarts: int = 4, seed: int = 0,
+                       refine_steps: int = REFINE_STEPS, limit_steps: int = LIMIT_STEPS,
+                       limit_restarts: int = LIMIT_RESTARTS, seed: int = 0,
                        progress: bool = True) -> Scored:
     """The first ``n`` test images three ways (keys of :data:`utils.project.INFERENCE`).
 
@@ -247,7 +248,7 @@ def evaluate_inference(evaluation: TestSetEvaluation, model: torch.nn.Module, cf
     labels = pd.DataFrame({k: first.tables["spatial_stats"][k] for k in ("orientation", "n_lines")})
     refined = refine_latent(model, originals, phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps,
                             coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, steps=refine_steps, progress=progress)
-    limit = reconstruct_from_statistics(originals, steps=limit_steps, lr=0.1, restarts=limit_restarts, seed=seed,
+    limit = reconstruct_from_statistics(originals, steps=limit_steps, lr=LIMIT_LR, restarts=limit_restarts, seed=seed,
                                         progress=progress)
     recons = {"z_mu": first.recons["spatial_stats"], "refined": refined.images, "from_statistics": limit.images}
     tables = {key: first.tables["spatial_stats"] if key == "z_mu" else per_image_table(originals, labels, r)

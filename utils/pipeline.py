@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from utils.progress import ENV_VAR as PROGRESS_ENV
-from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, REPO, Folders
+from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, PIPELINE_PROFILES, REPO, SWEEP_PROFILE, Folders
 
 __all__ = ["NOTEBOOKS", "Variant", "notebook_parameters", "move_runs_aside", "OutdatedRuns", "outdated_runs",
            "run_pipeline", "main"]
@@ -37,7 +37,7 @@ SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "L
 class Variant:
     """One end-to-end configuration of the pipeline: a profile on a line range, under ``root``."""
 
-    profile: str = DEFAULT_PROFILE                 # training profile (smoke | cpu | paper)
+    profile: str = DEFAULT_PROFILE                 # training profile (one of PIPELINE_PROFILES)
     lines: tuple[int, int] = DEFAULT_LINES         # fewest and most lines per image
     root: Path = REPO                              # data/, runs/ and figures/ live under it
 
@@ -65,15 +65,10 @@ def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
 
 def move_runs_aside(variant: Variant) -> list[Path]:
     """Rename the variant's finished or partial training runs to ``<run>.old-<time>``; return the new names."""
+    from utils.runs import move_aside
+
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    moved = []
-    for loss in LOSSES:
-        run = variant.runs_of(loss)
-        if run.exists():
-            target = run.with_name(f"{run.name}.old-{stamp}")
-            run.rename(target)
-            moved.append(target)
-    return moved
+    return [move_aside(variant.runs_of(loss), stamp) for loss in LOSSES if variant.runs_of(loss).exists()]
 
 
 class OutdatedRuns(ValueError):
@@ -143,8 +138,9 @@ def _parse_lines(text: str) -> tuple[int, int]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=DEFAULT_PROFILE,
-                        help=f"training profile: smoke | cpu | paper (default {DEFAULT_PROFILE})")
+    parser.add_argument("--profile", default=DEFAULT_PROFILE, choices=PIPELINE_PROFILES,
+                        help=f"training profile (default {DEFAULT_PROFILE}; the {SWEEP_PROFILE!r} profile is "
+                             "notebook 05's: make sweep)")
     parser.add_argument("--lines", type=_parse_lines, default=DEFAULT_LINES,
                         help="range of lines per image, e.g. 1-5 (default, the paper's) or 3-7 (harder)")
     parser.add_argument("--force", action="store_true",

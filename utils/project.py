@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE",
+__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "PIPELINE_PROFILES",
            "COMMITTED_PROFILES", "DEFAULT_LINES", "PAPER", "REPO",
            "lines_tag", "data_dir", "runs_dir", "figures_dir", "Folders", "repo_relative"]
 
@@ -38,6 +38,9 @@ INFERENCE = {"z_mu": "z = mu", "refined": "z refined", "from_statistics": "from 
 
 DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
 SWEEP_PROFILE = "sweep"        # the latent-size sweep of notebook 05 (`make sweep`)
+# the profiles `make figures` runs notebooks 01-04 with (not the sweep's: its 10-epoch runs would
+# write their results over the cpu profile's committed figures/)
+PIPELINE_PROFILES = ("smoke", DEFAULT_PROFILE, "paper")
 COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE)   # whose figures go to figures/ itself
 DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))
 

@@ -29,7 +29,8 @@ from utils.files import atomic_path, write_text
 from utils.models import VAE, build_vae
 
 __all__ = ["RUN_FILES", "RUN_DIRS", "save_checkpoint", "write_history", "save_epoch", "load_checkpoint", "load_state", "read_config",
-           "read_history", "is_finished", "load_run", "config_differences", "inspect_run_dir", "clear_run_dir"]
+           "read_history", "is_finished", "load_run", "config_differences", "inspect_run_dir", "clear_run_dir",
+           "move_aside"]
 
 RUN_FILES = ("config.json", "history.csv", "last.pt", "best.pt", "finished.json")
 RUN_DIRS = ("samples", "tensorboard")
@@ -195,3 +196,11 @@ def clear_run_dir(run_dir: Path) -> None:
         (run_dir / name).unlink(missing_ok=True)
     for name in RUN_DIRS:
         shutil.rmtree(run_dir / name, ignore_errors=True)
+
+
+def move_aside(run: str | os.PathLike, stamp: str) -> Path:
+    """Rename the run folder ``run`` to ``<run>.old-<stamp>`` (never deleting it); return the new path."""
+    run = Path(run)
+    target = run.with_name(f"{run.name}.old-{stamp}")
+    run.rename(target)
+    return target

@@ -7,7 +7,8 @@ Each training is ``config_for(profile, loss, latent_dim=d)`` in ``runs/<profile>
 finished runs are reused and interrupted ones resumed, as ``make figures`` does.  A run made with
 other settings than the profile now gives stops the sweep before anything trains (``--force``
 moves the sweep's runs aside, never deleting them).  Notebook 05 then runs under papermill and
-writes ``figures/05_*`` (``figures/<profile>/`` for other profiles than ``sweep``).
+writes ``figures/05_*`` (``utils.project.figures_dir``: ``figures/`` for the ``sweep`` profile,
+``figures/<profile>/`` for ``smoke``).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from pathlib import Path
 from utils.config import config_for
 from utils.project import DEFAULT_LINES, LOSSES, REPO, SWEEP_PROFILE, Folders
 
-__all__ = ["LATENT_SIZES", "sweep_runs", "run_sweep", "main"]
+__all__ = ["LATENT_SIZES", "sweep_runs", "run_sweep", "score_sweep", "main"]
 
 LATENT_SIZES = (1, 2, 3, 5, 7, 9)
 
@@ -30,7 +31,7 @@ def sweep_runs(profile: str, runs_dir: Path) -> dict[tuple[str, int], Path]:
 
 def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True) -> None:
     """Train (or reuse, or resume) every run of the sweep, one after the other."""
-    from utils.runs import config_differences
+    from utils.runs import config_differences, move_aside
     from utils.train import train
 
     folders = Folders.of(profile, DEFAULT_LINES, root=root)
@@ -45,9 +46,46 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
     for i, (key, cfg) in enumerate(plan.items(), 1):
         run = runs[key]
         if force and run.exists():
-            run.rename(run.with_name(f"{run.name}.old-{stamp}"))
+            move_aside(run, stamp)
         print(f"--- [{i}/{len(plan)}] {key[0]} VAE, latent size {key[1]}", flush=True)
         train(cfg, run, resume=True, progress=progress)
+
+
+def score_sweep(runs: dict[tuple[str, int], Path], data_dir: Path, *, n_test: int = 500,
+                progress: bool = True) -> "pd.DataFrame":
+    """One row per finished run of the sweep: loss, latent size, and on the first ``n_test`` test
+    images the scores of :func:`utils.report.summarise` (percentages) plus the mean squared error
+    of the reconstructions' normalised autocovariance (``autocovariance_mse``; of the grey
+    reconstructions as the loss sees them, through the soft indicator, so their f(0) is not a volume
+    fraction and the normalisation is only approximate for them)."""
+    import numpy as np
+    import pandas as pd
+
+    from utils.data import load_dataset
+    from utils.evaluate import per_image_table, reconstruct
+    from utils.latent import statistics_features
+    from utils.progress import progress_bar
+    from utils.report import summarise
+    from utils.runs import is_finished, load_run
+
+    missing = [str(run) for run in runs.values() if not is_finished(run)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} sweep runs are missing or unfinished (e.g. {missing[0]}); "
+                                "train them with `make sweep` (python -m utils.sweep), then run this again")
+    rows, originals = [], None
+    for (loss, size), run in progress_bar(list(runs.items()), desc="scoring the sweep", disable=not progress):
+        model, cfg = load_run(run)
+        if originals is None:
+            images, labels = load_dataset(Path(data_dir) / cfg.dataset.name)
+            test = cfg.split()["test"][:n_test]
+            originals, truth = np.asarray(images[test]), labels.iloc[test].reset_index(drop=True)
+            target_cov = statistics_features(originals, space="autocovariance")
+        recons = reconstruct(model, originals)
+        scores = summarise(per_image_table(originals, truth, recons), percent=True)
+        cov = statistics_features(np.clip(recons, 0, 1), space="autocovariance")
+        rows.append({"loss": loss, "latent_dim": size, **scores,
+                     "autocovariance_mse": float(((cov - target_cov) ** 2).mean())})
+    return pd.DataFrame(rows)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,37 +117,3 @@ def main(argv: list[str] | None = None) -> None:
 if __name__ == "__main__":
     main()
 
-
-def score_sweep(runs: dict[tuple[str, int], Path], data_dir: Path, *, n_test: int = 500,
-                progress: bool = True) -> "pd.DataFrame":
-    """One row per finished run of the sweep: loss, latent size, and on the first ``n_test`` test
-    images the scores of :func:`utils.report.summarise` (percentages) plus the mean squared error
-    of the reconstructions' normalised autocovariance (``autocovariance_mse``)."""
-    import numpy as np
-    import pandas as pd
-
-    from utils.data import load_dataset
-    from utils.evaluate import per_image_table, reconstruct
-    from utils.latent import statistics_features
-    from utils.progress import progress_bar
-    from utils.report import summarise
-    from utils.runs import is_finished, load_run
-
-    missing = [str(run) for run in runs.values() if not is_finished(run)]
-    if missing:
-        raise FileNotFoundError(f"{len(missing)} sweep runs are missing or unfinished (e.g. {missing[0]}); "
-                                "train them with `make sweep` (python -m utils.sweep), then run this again")
-    rows, originals = [], None
-    for (loss, size), run in progress_bar(list(runs.items()), desc="scoring the sweep", disable=not progress):
-        model, cfg = load_run(run)
-        if originals is None:
-            images, labels = load_dataset(Path(data_dir) / cfg.dataset.name)
-            test = cfg.split()["test"][:n_test]
-            originals, truth = np.asarray(images[test]), labels.iloc[test].reset_index(drop=True)
-            target_cov = statistics_features(originals, space="autocovariance")
-        recons = reconstruct(model, originals)
-        scores = summarise(per_image_table(originals, truth, recons), percent=True)
-        cov = statistics_features(np.clip(recons, 0, 1), space="autocovariance")
-        rows.append({"loss": loss, "latent_dim": size, **scores,
-                     "autocovariance_mse": float(((cov - target_cov) ** 2).mean())})
-    return pd.DataFrame(rows)

@@ -1,6 +1,6 @@
 """Benchmark: utils.lines.generate_lines (+ optional PNG writing) vs a paper-style PIL generator.
 
-Run:  cd /work/main && .venv/bin/python tests/benchmarks/bench_generate.py [--n 2000] [--size 224]
+Run (from the repository root):  .venv/bin/python tests/benchmarks/bench_generate.py [--n 2000] [--size 224]
 
 Prints ms per image for
   * generate_lines alone (numpy slicing into one preallocated uint8 array),

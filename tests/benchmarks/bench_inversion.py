@@ -9,8 +9,8 @@ On the same batch of cpu-profile images (64², 1-5 lines), side by side in one r
 * ``refined``: :func:`utils.inversion.refine_latent`, 200 Adam steps on z with the decoder frozen;
 * ``limit``: :func:`utils.inversion.reconstruct_from_statistics`, 1500 Adam steps on the pixels.
 
-Step counts are notebook 04's (``REFINE_STEPS``, ``LIMIT_STEPS``; the limit there also restarts 4
-times, which multiplies its cost by 4).  Prints milliseconds per image and each one's ratio to
+Step counts and rates are utils.inversion's (``REFINE_STEPS``, ``LIMIT_STEPS``, notebook 04's
+defaults; the limit there also restarts ``LIMIT_RESTARTS`` = 4 times, which multiplies its cost by 4).  Prints milliseconds per image and each one's ratio to
 the forward pass (median of ``--rounds``).  Not collected by pytest; the README quotes it.
 """
 from __future__ import annotations
@@ -22,11 +22,9 @@ import time
 import torch
 
 from utils.config import config_for
-from utils.inversion import reconstruct_from_statistics, refine_latent
+from utils.inversion import LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
 from utils.lines import generate_lines
 from utils.models import build_vae
-
-REFINE_STEPS, LIMIT_STEPS = 200, 1500   # notebook 04's parameters
 
 
 def seconds(fn) -> float:
@@ -59,7 +57,7 @@ def main() -> None:
         f"refined ({REFINE_STEPS} steps on z)": lambda: refine_latent(
             model, images, eps=cfg.eps, sharp_eps=cfg.sharp_eps, steps=REFINE_STEPS, progress=False),
         f"limit ({LIMIT_STEPS} steps on pixels)": lambda: reconstruct_from_statistics(
-            images, steps=LIMIT_STEPS, lr=0.1, progress=False),
+            images, steps=LIMIT_STEPS, progress=False),
     }
     timings = {name: [] for name in jobs}
     for _ in range(args.rounds):
