@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from utils.plots import NotebookFigure, image_and_statistics, new_figure, statistics_of
+from utils.plots import NotebookFigure, new_figure, statistics_of, statistics_row
 from utils.project import MODEL_LABELS
 
 __all__ = ["error_against_dimension", "latent_map", "correlation_heatmap", "robustness_curves",
@@ -101,17 +101,4 @@ def images_with_statistics(images: np.ndarray, titles: Sequence[str], *, suptitl
     """A row of images over their statistics (the project's panel, one colour scale for the row):
     prior samples, or the steps of an interpolation."""
     images = np.asarray(images, dtype=np.float32)
-    stats = statistics_of(images)
-    lo, hi = float(stats.min()), float(stats.max())
-    fig = new_figure((1.7 * len(images), 3.8))
-    axes = fig.subplots(2, len(images), squeeze=False)
-    for i, image in enumerate(images):
-        image_and_statistics(axes[:, i], image, stats[i], title=titles[i], vmin=lo, vmax=hi, colorbar=False,
-                             axes_labels=False)
-        axes[0, i].set_title(titles[i], fontsize=8)
-        axes[1, i].set_title("")
-    axes[1, 0].set_ylabel("f(r)")
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return statistics_row(images, statistics_of(images), titles, suptitle=suptitle)

@@ -11,7 +11,7 @@ from typing import Mapping
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_figure, statistics_panel
+from utils.plots import NotebookFigure, image_panel, new_figure, statistics_panel, statistics_row
 
 __all__ = ["materials_and_statistics", "profiles_by_material", "autocovariance_by_material",
            "correlation_matrix", "closed_form_check", "held_out_regions"]
@@ -27,19 +27,8 @@ def _grey(image: np.ndarray) -> np.ndarray:
 def materials_and_statistics(images: Mapping[str, np.ndarray], stats: Mapping[str, np.ndarray], *,
                              title: str = "") -> NotebookFigure:
     """Each image over its statistics map (each map on its own colour scale: volume fractions differ)."""
-    n = len(images)
-    fig = new_figure((2.0 * n, 4.3))
-    axes = fig.subplots(2, n, squeeze=False)
-    for i, name in enumerate(images):
-        image_and_statistics(axes[:, i], _grey(images[name]), np.asarray(stats[name]), title=name, colorbar=False,
-                             axes_labels=False)
-        axes[0, i].set_title(name, fontsize=9)
-        axes[1, i].set_title("")
-    axes[1, 0].set_ylabel("f(r), phase 0")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return statistics_row([_grey(a) for a in images.values()], [stats[name] for name in images], list(images),
+                          shared_scale=False, ylabel="f(r), phase 0", suptitle=title, cell=(2.0, 4.3))
 
 
 def profiles_by_material(directional: Mapping[str, Mapping[str, np.ndarray]], radial: Mapping[str, np.ndarray], *,

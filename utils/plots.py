@@ -33,7 +33,7 @@ from utils.files import atomic_path
 from utils.stats import spatial_statistics
 
 __all__ = ["NotebookFigure", "new_figure", "save_figure", "to_images", "statistics_of", "offset_extent",
-           "image_panel", "statistics_panel", "image_and_statistics", "image_grid", "reconstruction_grid",
+           "image_panel", "statistics_panel", "image_and_statistics", "statistics_row", "image_grid", "reconstruction_grid",
            "loss_curves", "profiles_through_origin"]
 
 
@@ -121,6 +121,27 @@ def image_and_statistics(axes: Sequence[Axes], image: np.ndarray, stats: np.ndar
     image_panel(axes[0], image, title or "image", axes_labels=axes_labels)
     statistics_panel(axes[1], stats, f"f(r) of {title}" if title else "f(r)", vmin=vmin, vmax=vmax,
                      colorbar=colorbar, axes_labels=axes_labels)
+
+
+def statistics_row(images: Sequence[np.ndarray], stats: Sequence[np.ndarray], titles: Sequence[str], *,
+                   shared_scale: bool = True, ylabel: str = "f(r)", suptitle: str = "",
+                   cell: tuple[float, float] = (1.7, 3.8)) -> NotebookFigure:
+    """A row of images (grey, in [0, 1]) over their statistics maps, the project's panel for each; one
+    colour scale for the row when ``shared_scale``, else each map on its own (volume fractions differ)."""
+    stats = [np.asarray(f) for f in stats]
+    lo, hi = (min(float(f.min()) for f in stats), max(float(f.max()) for f in stats)) if shared_scale else (None, None)
+    fig = new_figure((cell[0] * len(images), cell[1]))
+    axes = fig.subplots(2, len(images), squeeze=False)
+    for i, (image, f) in enumerate(zip(images, stats)):
+        image_and_statistics(axes[:, i], np.asarray(image), f, title=titles[i], vmin=lo, vmax=hi, colorbar=False,
+                             axes_labels=False)
+        axes[0, i].set_title(titles[i], fontsize=8)
+        axes[1, i].set_title("")
+    axes[1, 0].set_ylabel(ylabel)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
 
 
 def image_grid(images: ArrayLike, *, ncols: int = 8, titles: Sequence[str] | None = None,
