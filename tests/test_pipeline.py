@@ -94,3 +94,11 @@ def test_the_command_line_reports_outdated_runs_without_a_traceback(monkeypatch,
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: these training runs") and "FORCE=1" in err and "Traceback" not in err
+
+
+def test_the_sweep_profile_cannot_overwrite_the_committed_figures(capsys):
+    """`make figures PROFILE=sweep` would write 10-epoch results over figures/ (the sweep's figures folder)."""
+    assert figures_dir("sweep") == figures_dir("cpu")
+    with pytest.raises(SystemExit):
+        main(["--profile", "sweep"])
+    assert "invalid choice: 'sweep'" in capsys.readouterr().err
