@@ -82,7 +82,11 @@ def test_profiles_follow_the_paper_and_the_issue():
     cpu = config_for("cpu", "data")
     assert (cpu.encoder, cpu.image_size, cpu.n_images, cpu.batch_size, cpu.lr) == ("conv", 64, 20000, 32, 1e-3)
     ours = config_for("cpu", "spatial_stats")   # trains longer than the vanilla VAE, as in the paper
-    assert (ours.epochs, cpu.epochs, ours.beta, cpu.beta) == (45, 30, 0.1, 1.0)
+    assert (ours.epochs, cpu.epochs, ours.beta, cpu.beta) == (40, 25, 0.1, 1.0)
+    assert ours.base_channels == cpu.base_channels == 16      # issue 13: 3x faster a step than 32
+    sweep = config_for("sweep", "spatial_stats")
+    assert (sweep.epochs, sweep.sample_every, sweep.profile) == (10, 0, "sweep")
+    assert dataclasses.replace(sweep, epochs=ours.epochs, sample_every=ours.sample_every, profile="cpu") == ours
     assert PROFILES["smoke"]["data"].dataset.name == "lines_n256_s32_l1-5_seed0"
     assert config_for("cpu", lines=(3, 7)).dataset == config_for("cpu", min_lines=3, max_lines=7).dataset
     assert config_for("cpu", lines=(3, 7)).dataset.name == "lines_n20000_s64_l3-7_seed0"

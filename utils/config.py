@@ -7,10 +7,11 @@
 * ``smoke``: seconds on a CPU, for the tests and for trying the code (it learns little);
 * ``cpu``: the small conv VAE at 64x64 that ``make figures`` trains on a 2-core laptop;
 * ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
+* ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``).
 
 >>> cfg = config_for("cpu", "data", lines=(3, 7))
 >>> cfg.dataset.name, cfg.epochs, cfg.loss
-('lines_n20000_s64_l3-7_seed0', 30, 'data')
+('lines_n20000_s64_l3-7_seed0', 25, 'data')
 """
 from __future__ import annotations
 
