@@ -12,7 +12,7 @@ from utils.models import ModelConfig, build_vae
 from utils.pipeline import KERNEL, NOTEBOOKS
 from utils.stats import normalised_autocovariance, spatial_statistics
 from utils.sweep import LATENT_SIZES, run_sweep, sweep_runs
-from utils.widgets import latent_explorer, latent_figure
+from utils.widgets import latent_explorer
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])

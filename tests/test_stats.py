@@ -9,7 +9,6 @@ laid out with offset r = i - n // 2 at index i of every spatial axis.
 """
 from __future__ import annotations
 
-import doctest
 import itertools
 import math
 
