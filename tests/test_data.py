@@ -233,7 +233,7 @@ def test_ensure_dataset_creates_then_reuses(tmp_path, monkeypatch):
     def must_not_generate(*args, **kwargs):
         raise AssertionError("ensure_dataset regenerated a complete dataset")
 
-    monkeypatch.setattr(utils.data, "generate_lines", must_not_generate)
+    monkeypatch.setattr(DatasetSpec, "generate", must_not_generate)
     assert ensure_dataset(spec, tmp_path, progress=False) == folder
     (folder / "labels.csv").unlink()  # incomplete now -> regenerated
     with pytest.raises(AssertionError, match="regenerated"):

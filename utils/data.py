@@ -2,9 +2,10 @@
 
 On disk
 -------
-``folder/labels.csv`` (columns ``file, orientation, n_lines``), ``folder/images.npy`` (the
-``uint8`` array, read back memory-mapped) and, optionally, ``folder/images/000000.png ...``
-(1-bit PNGs, black lines on white).  A dataset folder is written atomically: it is built in
+``folder/labels.csv`` (a column ``file`` and what the images are: ``orientation, n_lines`` for the
+lines, ``material, source, split, y, x`` for micrograph crops), ``folder/images.npy`` (the ``uint8``
+array of 0 = the phase of interest, 1 = the rest, read back memory-mapped) and, optionally,
+``folder/images/000000.png ...`` (1-bit PNGs, that phase black on white).  A dataset folder is written atomically: it is built in
 ``<folder>.tmp-<pid>`` next to it and renamed at the end, so a folder holding ``labels.csv``
 and ``images.npy`` with the same number of images is always complete.
 
@@ -27,13 +28,14 @@ import pandas as pd
 import torch
 
 from utils.files import atomic_path, write_json
-from utils.lines import LABEL_COLUMNS, DatasetSpec, generate_lines
+from utils.lines import DatasetSpec
+from utils.micrographs import MicrographSpec
 from utils.progress import progress_bar
 from utils.spectral import power_spectrum
 from utils.stats import phase_indicator, spatial_statistics
 
 __all__ = ["save_dataset", "load_dataset", "is_complete_dataset", "ensure_dataset", "split_indices",
-           "LinesDataset", "random_translations", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
+           "split_from_labels", "statistic_peaks", "LinesDataset", "random_translations", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
            "dataset_summary"]
 
 _HOW_TO_CREATE = ("run notebooks/01_dataset_synthesis.ipynb or "
@@ -61,10 +63,9 @@ def _check_images_labels(images: np.ndarray, labels: pd.DataFrame) -> None:
         raise ValueError("images must be a uint8 numpy array of shape (n, H, W), got "
                          f"{type(images).__name__} {getattr(images, 'dtype', '')} "
                          f"{getattr(images, 'shape', '')}; use the output of generate_lines")
-    missing = [c for c in LABEL_COLUMNS if c not in labels.columns]
-    if missing:
-        raise ValueError(f"labels lack the columns {missing}; expected {list(LABEL_COLUMNS)} "
-                         "as made by generate_lines")
+    if "file" not in labels.columns:
+        raise ValueError(f"labels lack the column 'file' (columns: {list(labels.columns)}); make them with "
+                         "generate_lines or MicrographSpec.generate")
     if len(labels) != len(images):
         raise ValueError(f"{len(images)} images but {len(labels)} label rows; pass matching "
                          "images and labels")
@@ -103,7 +104,7 @@ def save_dataset(folder: str | os.PathLike, images: np.ndarray, labels: pd.DataF
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        labels = labels.loc[:, list(LABEL_COLUMNS)]
+        labels = labels.loc[:, ["file"] + [c for c in labels.columns if c != "file"]]
         if write_png:
             _write_pngs(tmp / "images", images, labels["file"].tolist(), progress)
         np.save(tmp / "images.npy", np.ascontiguousarray(images))
@@ -124,7 +125,7 @@ def load_dataset(folder: str | os.PathLike, *, mmap: bool = True) -> tuple[np.nd
     """Read a dataset written by :func:`save_dataset`.
 
     Returns ``images`` (``uint8``, shape (n, H, W), read-only memory map when ``mmap``) and
-    ``labels`` (columns ``file, orientation, n_lines``).  Raises FileNotFoundError when the
+    ``labels`` (``file`` and the columns it was saved with).  Raises FileNotFoundError when the
     folder or one of its files is missing, ValueError when they disagree.
     """
     folder = Path(folder)
@@ -140,23 +141,25 @@ def load_dataset(folder: str | os.PathLike, *, mmap: bool = True) -> tuple[np.nd
         _check_images_labels(images, labels)
     except ValueError as err:
         raise ValueError(f"{folder} is inconsistent: {err}; delete it and {_HOW_TO_CREATE}") from None
-    labels["n_lines"] = labels["n_lines"].astype(np.int64)
+    if "n_lines" in labels.columns:
+        labels["n_lines"] = labels["n_lines"].astype(np.int64)
     return images, labels
 
 
-def ensure_dataset(spec: DatasetSpec, root: str | os.PathLike = "data", *, progress: bool = True,
+def ensure_dataset(spec: DatasetSpec | MicrographSpec, root: str | os.PathLike = "data", *, progress: bool = True,
                    write_png: bool = True) -> Path:
     """Return ``root / spec.name``, generating and saving the dataset there first if needed.
 
-    A complete dataset of the right number of images is reused as is (its PNGs are not
-    checked); anything else in that folder is replaced.
+    ``spec``: generated lines (:class:`utils.lines.DatasetSpec`) or crops of the shipped
+    micrographs (:class:`utils.micrographs.MicrographSpec`).  A complete dataset of the right
+    number of images is reused as is (its PNGs are not checked); anything else in that folder is
+    replaced.
     """
     folder = Path(root) / spec.name
     if is_complete_dataset(folder) and np.load(folder / "images.npy", mmap_mode="r").shape == (
             spec.n_images, spec.size, spec.size):
         return folder
-    images, labels = generate_lines(spec.n_images, size=spec.size, min_lines=spec.min_lines,
-                                    max_lines=spec.max_lines, seed=spec.seed, progress=progress)
+    images, labels = spec.generate(progress=progress)
     return save_dataset(folder, images, labels, write_png=write_png, overwrite=True, progress=progress)
 
 
@@ -182,6 +185,30 @@ def split_indices(n: int, *, val_fraction: float = 0.2, test_fraction: float = 0
     perm = np.random.default_rng(seed).permutation(n)
     return {"train": np.sort(perm[n_val + n_test:]), "val": np.sort(perm[n_test:n_test + n_val]),
             "test": np.sort(perm[:n_test])}
+
+
+def split_from_labels(labels: pd.DataFrame, *, val_fraction: float = 0.2, seed: int = 0) -> dict[str, np.ndarray]:
+    """Train / val / test indices of a dataset whose labels carry a ``split`` column ("train" / "test").
+
+    The "test" rows are the test split as they are (e.g. crops from each micrograph's held-out
+    region); ``round(val_fraction * n)`` of the "train" rows, drawn by ``seed``, are the validation
+    split (for the best checkpoint: they come from the same region as the training rows, so they
+    may overlap them), the rest the training split.  Sorted ``int64`` arrays, disjoint.
+
+    >>> labels = pd.DataFrame({"split": ["train"] * 8 + ["test"] * 2})
+    >>> {k: v.tolist() for k, v in split_from_labels(labels, val_fraction=0.25).items()}
+    {'train': [0, 1, 3, 5, 6, 7], 'val': [2, 4], 'test': [8, 9]}
+    """
+    if "split" not in labels.columns:
+        raise ValueError(f"the labels have no 'split' column (columns: {list(labels.columns)}); "
+                         "use split_indices for a dataset without one")
+    unknown = sorted(set(labels["split"]) - {"train", "test"})
+    if unknown:
+        raise ValueError(f"the 'split' column holds {unknown}; expected only 'train' and 'test'")
+    pool = np.flatnonzero(labels["split"].to_numpy() == "train")
+    parts = split_indices(len(pool), val_fraction=val_fraction, test_fraction=0.0, seed=seed)
+    return {"train": pool[parts["train"]], "val": pool[parts["val"]],
+            "test": np.flatnonzero(labels["split"].to_numpy() == "test")}
 
 
 class LinesDataset(torch.utils.data.Dataset):
@@ -260,8 +287,16 @@ def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: f
         for a in progress_bar(starts, desc="power spectra", disable=not progress, unit="batch"):
             x = torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float64))
             spectra[a:a + batch_size] = power_spectrum(x, phase=phase, eps=eps).numpy()
-            peaks[a:a + batch_size] = phase_indicator(x, phase, eps).square().mean(dim=(-2, -1)).numpy()
+            peaks[a:a + batch_size] = statistic_peaks(images[a:a + batch_size], phase=phase, eps=eps)
     return spectra, peaks
+
+
+def statistic_peaks(images: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
+                    batch_size: int = 4096) -> np.ndarray:
+    """f(0) = mean(m²) of each image's soft indicator m: its largest statistic (periodic or not), float64 (n,)."""
+    return np.concatenate([phase_indicator(torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float64)),
+                                           phase, eps).square().mean(dim=(-2, -1)).numpy()
+                           for a in range(0, len(images), batch_size)] or [np.empty(0)])
 
 
 def spectra_cache(folder: str | os.PathLike, images: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,

@@ -198,3 +198,8 @@ class DatasetSpec:
         """Folder name built from the parameters, e.g. ``lines_n1000_s64_l1-5_seed0``."""
         return (f"lines_n{self.n_images}_s{self.size}_l{self.min_lines}-{self.max_lines}"
                 f"_seed{self.seed}")
+
+    def generate(self, *, progress: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
+        """The images and labels of this dataset (:func:`generate_lines`)."""
+        return generate_lines(self.n_images, size=self.size, min_lines=self.min_lines, max_lines=self.max_lines,
+                              seed=self.seed, progress=progress)

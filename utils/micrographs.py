@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ from utils.checks import check_finite
 from utils.project import REPO
 
 __all__ = ["MICROGRAPH_DIR", "MATERIALS", "IMAGE_SUFFIXES", "SEGMENTED_LEVELS", "load_micrograph", "split_columns", "random_crops",
-           "micrograph_crops", "segment", "read_image", "load_image_folder"]
+           "micrograph_crops", "segment", "read_image", "load_image_folder", "as_vae_images", "MicrographSpec"]
 
 MICROGRAPH_DIR = REPO / "microstructures"
 MATERIALS = {   # file stem -> what the micrograph shows (microstructures/README.md)
@@ -204,3 +205,49 @@ def load_image_folder(path: str | os.PathLike, *, size: int = 64, n_train: int =
         images[file.stem] = segment(a, phases=phases, threshold=threshold, name=str(file))
     return micrograph_crops(images, size=size, n_train=n_train, n_test=n_test, test_fraction=test_fraction,
                             seed=seed)
+
+
+def as_vae_images(labels: np.ndarray) -> np.ndarray:
+    """Phase labels (n, H, W) -> the images the VAE sees: uint8, 0 where the phase is 0, 1 elsewhere.
+
+    The convention of the lines (0 = the phase whose statistics are compared, 1 = the rest).  A
+    three-phase image keeps phase 0 against the other two merged (its full statistics: notebook 06).
+    """
+    return (np.asarray(labels) != 0).astype(np.uint8)
+
+
+@dataclass(frozen=True)
+class MicrographSpec:
+    """A dataset of crops of the shipped micrographs (the ``micro`` profile's); :attr:`name` is its folder."""
+
+    size: int = 64               # crop side (px)
+    n_train: int = 800           # crops per micrograph from its training region (validation is drawn from them)
+    n_test: int = 100            # crops per micrograph from its held-out region
+    test_fraction: float = 0.25  # right-most fraction of each micrograph's width that is held out
+    seed: int = 0                # seed of the crop positions (with each micrograph's name)
+
+    def __post_init__(self) -> None:
+        if self.n_train < 1 or self.n_test < 1:
+            raise ValueError(f"need n_train >= 1 and n_test >= 1 crops per micrograph, got {self.n_train}, {self.n_test}")
+        split_columns(256, self.size, self.test_fraction)      # the crops must fit both regions
+
+    @property
+    def n_images(self) -> int:
+        return len(MATERIALS) * (self.n_train + self.n_test)
+
+    @property
+    def name(self) -> str:
+        """Folder name built from the parameters, e.g. ``micrographs_s64_n800+100_t0.25_seed0``."""
+        return f"micrographs_s{self.size}_n{self.n_train}+{self.n_test}_t{self.test_fraction:g}_seed{self.seed}"
+
+    def generate(self, *, progress: bool = False) -> tuple[np.ndarray, pd.DataFrame]:
+        """The crops as VAE images (:func:`as_vae_images`) and their labels table: ``file`` (PNG name),
+        ``material`` (micrograph name), ``source`` (its file in microstructures/), ``split`` ("train" or
+        "test": the region), ``y``, ``x`` (top-left corner in the micrograph)."""
+        crops, table = micrograph_crops({name: load_micrograph(name) for name in MATERIALS}, size=self.size,
+                                        n_train=self.n_train, n_test=self.n_test,
+                                        test_fraction=self.test_fraction, seed=self.seed)
+        labels = pd.DataFrame({"file": [f"{i:06d}.png" for i in range(len(crops))], "material": table["source"],
+                               "source": table["source"] + ".npy", "split": table["split"],
+                               "y": table["y"], "x": table["x"]})
+        return as_vae_images(crops), labels
