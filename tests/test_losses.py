@@ -96,7 +96,7 @@ def test_normalisation_divides_both_statistics_and_both_spectra():
 
 def test_fast_path_float32_agrees_with_real_space_on_lines_images():
     """The float32 training case: both paths agree to ~1e-6 relative (loss and gradient)."""
-    from utils.data import generate_lines
+    from utils.lines import generate_lines
     images, _ = generate_lines(8, size=64, seed=3)
     x = torch.from_numpy(images).float()[:, None]
     recon = torch.rand(x.shape, generator=torch.Generator().manual_seed(7)).requires_grad_(True)

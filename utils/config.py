@@ -7,7 +7,9 @@
 * ``smoke``: seconds on a CPU, for the tests and for trying the code (it learns little);
 * ``cpu``: the small conv VAE at 64x64 that ``make figures`` trains on a 2-core laptop;
 * ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
-* ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``).
+* ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``);
+* ``micro``: the cpu model on 64-px crops of the seven shipped micrographs, non-periodic statistics
+  (notebook 06, ``make micro``); ``micro-smoke``: the same in seconds, for the tests.
 
 >>> cfg = config_for("cpu", "data", lines=(3, 7))
 >>> cfg.dataset.name, cfg.epochs, cfg.loss
@@ -19,19 +21,22 @@ import argparse
 import math
 import typing
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from utils.data import split_indices
+from utils.data import load_dataset, split_from_labels, split_indices
 from utils.lines import DatasetSpec
+from utils.micrographs import MicrographSpec
 from utils.losses import REDUCTIONS
 from utils.models import ModelConfig
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
 
-__all__ = ["TrainConfig", "PROFILES", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
+__all__ = ["TrainConfig", "PROFILES", "DATA_KINDS", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
 
 AMP_MODES = ("off", "bf16", "auto")
+DATA_KINDS = ("lines", "micrographs")
 
 
 def _f(default: Any, help: str) -> Any:
@@ -50,18 +55,23 @@ class TrainConfig:
     """
 
     # --- what is trained
-    profile: str = _f("paper", "profile these settings started from: smoke | cpu | sweep | paper")
+    profile: str = _f("paper", "profile these settings started from: smoke | cpu | sweep | micro | micro-smoke | paper")
     loss: str = _f("spatial_stats", "reconstruction loss: spatial_stats (the paper's) or data "
                                     "(the vanilla VAE's summed pixel MSE)")
-    # --- the dataset (utils.data.DatasetSpec) and its split
-    n_images: int = _f(100_000, "images in the dataset, train + validation + test")
+    # --- the dataset (utils.lines.DatasetSpec or utils.micrographs.MicrographSpec) and its split
+    data_kind: str = _f("lines", "the images: lines (generated, the paper's) or micrographs (crops of the seven "
+                                 "shipped micrographs, utils.micrographs)")
+    n_images: int = _f(100_000, "lines: images in the dataset, train + validation + test")
+    n_crops: int = _f(800, "micrographs: crops per micrograph from its training region (validation included)")
+    n_test_crops: int = _f(100, "micrographs: crops per micrograph from its held-out region")
     image_size: int = _f(224, "image height = width in pixels, of the dataset and of the model")
     min_lines: int = _f(DEFAULT_LINES[0], "fewest lines per image")
     max_lines: int = _f(DEFAULT_LINES[1], "most lines per image (the paper's harder variant: 3..7)")
     data_seed: int = _f(0, "seed of the dataset generator and of the train/val/test split")
     data_dir: str = _f("data", "folder holding the datasets; the profile's dataset is generated there if missing")
     val_fraction: float = _f(0.2, "fraction of the images used for validation (best checkpoint)")
-    test_fraction: float = _f(0.1, "fraction of the images held out for evaluation (never trained on)")
+    test_fraction: float = _f(0.1, "fraction of the images held out for evaluation (never trained on); micrographs: "
+                                   "the right-most fraction of each micrograph's width, where the test crops lie")
     # --- the model (utils.models.ModelConfig)
     encoder: str = _f("resnet152", "encoder: resnet152 (the paper's) or conv (small, fast on a CPU)")
     latent_dim: int = _f(9, "size of the latent code z (the paper: 9)")
@@ -69,7 +79,7 @@ class TrainConfig:
     base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
     hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
     decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
-                              "encoder), paper (32x32 transposed convs, bilinear resize, 1x1 conv) or broadcast "
+                              "encoder), resize (the same with upsampling + 3x3 convs: no checkerboard), paper (32x32 transposed convs, bilinear resize, 1x1 conv) or broadcast "
                               "(z tiled beside coordinate channels, circular convs: utils.models)")
     encoder_input: str = _f("image", "what the encoder reads: image (the paper) or statistics (the image's own "
                                      "two-point statistics, blind to where things are, like the loss)")
@@ -78,6 +88,10 @@ class TrainConfig:
     beta: float = _f(1.0, "weight of the KL term (the paper: 1)")
     reduction: str = _f("sum", "per image: sum (the paper's) or mean over pixels and latent dimensions")
     normalize_stats: bool = _f(False, "divide the statistics by the training set's largest one (values in [0, 1])")
+    periodic: bool = _f(True, "statistics wrap around the border (the paper: its lines are periodic); false: "
+                              "zero-padded, each offset divided by its number of pairs (micrograph crops)")
+    cutoff: int = _f(0, "non-periodic statistics only: compare the offsets |r_y|, |r_x| <= cutoff px (0 = all; the "
+                        "far offsets of a crop rest on few pairs of pixels)")
     phase: float = _f(0.0, "grey level of the phase whose statistics are compared (0 = black lines)")
     eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
     sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
@@ -128,6 +142,14 @@ class TrainConfig:
         if self.shift_augment and self.loss != "spatial_stats":
             raise ValueError("shift_augment needs loss='spatial_stats': a translated image has the same statistics "
                              "but not the same pixels, so the data loss's target would move")
+        if self.data_kind not in DATA_KINDS:
+            raise ValueError(f"data_kind must be one of {DATA_KINDS}, got {self.data_kind!r}")
+        if not self.periodic and (self.coarse or self.shift_augment or self.tv_weight):
+            raise ValueError("periodic=false works with the plain and the sharp statistics terms only: coarse, "
+                             "tv_weight and shift_augment assume statistics that wrap around the border")
+        if self.cutoff and (self.periodic or not 0 < self.cutoff <= (self.image_size - 1) // 2):
+            raise ValueError(f"cutoff={self.cutoff} needs periodic=false and 0 < cutoff <= {(self.image_size - 1) // 2} "
+                             f"(offsets of a {self.image_size}-px image); cutoff=0 compares every offset")
         _ = self.dataset, self.model          # validate both (ValueError naming the problem)
         checks = [("epochs", self.epochs >= 1, ">= 1"), ("batch_size", self.batch_size >= 2, ">= 2 (BatchNorm)"),
                   ("lr", self.lr > 0, "> 0"), ("lr_decay_fraction", 0 <= self.lr_decay_fraction <= 1, "in [0, 1]"),
@@ -146,8 +168,11 @@ class TrainConfig:
                 raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
 
     @property
-    def dataset(self) -> DatasetSpec:
+    def dataset(self) -> DatasetSpec | MicrographSpec:
         """The dataset this run trains on (its folder is ``data_dir / dataset.name``)."""
+        if self.data_kind == "micrographs":
+            return MicrographSpec(size=self.image_size, n_train=self.n_crops, n_test=self.n_test_crops,
+                                  test_fraction=self.test_fraction, seed=self.data_seed)
         return DatasetSpec(n_images=self.n_images, size=self.image_size, min_lines=self.min_lines,
                            max_lines=self.max_lines, seed=self.data_seed)
 
@@ -159,7 +184,15 @@ class TrainConfig:
                            hidden_dim=self.hidden_dim, decoder=self.decoder, encoder_input=self.encoder_input)
 
     def split(self) -> dict[str, np.ndarray]:
-        """The train / val / test indices into the dataset (evaluation uses "test")."""
+        """The train / val / test indices into the dataset (evaluation uses "test").
+
+        Lines: a seeded random split.  Micrographs: the dataset's ``split`` column (test = the crops of
+        the held-out regions, :func:`utils.data.split_from_labels`), so the dataset must exist in
+        ``data_dir`` (training creates it).
+        """
+        if self.data_kind == "micrographs":
+            _, labels = load_dataset(Path(self.data_dir) / self.dataset.name)
+            return split_from_labels(labels, val_fraction=self.val_fraction, seed=self.data_seed)
         return split_indices(self.n_images, val_fraction=self.val_fraction,
                              test_fraction=self.test_fraction, seed=self.data_seed)
 
@@ -203,6 +236,21 @@ PROFILES: dict[str, dict[str, TrainConfig]] = {
 # trained 10 epochs (so that the sweep fits an hour on 2 cores) and writing no sample images.
 PROFILES["sweep"] = {loss: replace(cfg, profile="sweep", epochs=10, sample_every=0)
                      for loss, cfg in PROFILES["cpu"].items()}
+
+# Notebook 06: the cpu profile's model and losses on crops of the seven micrographs (`make micro`).
+_MICRO = dict(data_kind="micrographs",
+              n_crops=800, n_test_crops=100,   # per micrograph: 7 x 640 training, 7 x 160 validation, 7 x 100 test
+              test_fraction=0.25,  # the right-most 64 px of each 256-px micrograph are held out
+              periodic=False)      # a crop is a window of a larger piece of material: its statistics do not wrap
+PROFILES["micro"] = {
+    # 140 steps an epoch (~14 s for ours, which computes its statistics in real space; ~5 s vanilla):
+    # both models train in about 18 min on 2 cores, inside the 30 min the issue allows
+    "spatial_stats": replace(PROFILES["cpu"]["spatial_stats"], profile="micro", **_MICRO, epochs=60),
+    "data": replace(PROFILES["cpu"]["data"], profile="micro", **_MICRO, epochs=40),
+}
+PROFILES["micro-smoke"] = {loss: replace(cfg, profile="micro-smoke", image_size=32, n_crops=24, n_test_crops=4,
+                                         epochs=2, seed=0, sample_every=2, n_samples=4, num_threads=1)
+                           for loss, cfg in PROFILES["micro"].items()}
 
 
 def config_for(profile: str, loss: str = "spatial_stats", *, lines: Sequence[int] | None = None,

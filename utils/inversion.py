@@ -31,8 +31,9 @@ given as images (binary or grey; their spectra are computed here) or as power sp
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -40,9 +41,11 @@ import torch
 from utils.checks import ArrayLike, as_array, check_finite, image_batch
 from utils.progress import progress_bar
 from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
+from utils.profiles import cutoff_window
+from utils.stats import spatial_statistics
 
-__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "REFINE_STEPS", "REFINE_LR", "Inversion", "minimise",
-           "target_spectra", "statistics_loss", "recentre", "reconstruct_from_statistics", "refine_latent"]
+__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise",
+           "target_spectra", "statistics_loss", "nonperiodic_targets", "nonperiodic_statistics_loss", "recentre", "reconstruct_from_statistics", "refine_latent"]
 
 # The settings measured best for the limit on 200 test images of the cpu dataset (docs/experiments.md,
 # issue 13: 97.5 % of line counts right with them, 85.5-87 % at lr 0.05 with one start) and for refinement.
@@ -93,6 +96,50 @@ def statistics_loss(x: torch.Tensor, spectra: torch.Tensor, *, phase: float = 0.
         sharp = binary_spectrum_at_eps(spectra, tuple(x.shape[-2:]), phase=phase, eps_from=eps, eps_to=sharp_eps)
         loss = loss + spatial_statistics_sq_distance(x, sharp, phase=phase, eps=sharp_eps, frequency_weight=weight)
     return loss
+
+
+def nonperiodic_targets(target: ArrayLike, widths: tuple[float, ...], *, phase: float = 0.0,
+                        cutoff: int = 0) -> list[torch.Tensor]:
+    """The non-periodic statistics (n, H, W) float32 of target images at each indicator width of ``widths``
+    (their offsets |r_y|, |r_x| <= ``cutoff`` only, (n, 2c + 1, 2c + 1), when it is > 0).
+
+    Power spectra (n, H, H//2 + 1) are refused, recognised by their shape as :func:`target_spectra`
+    does: they hold periodic statistics, from which the non-periodic ones cannot be had."""
+    a = as_array(target, "target")
+    if a.ndim == 3 and a.shape[-1] == a.shape[-2] // 2 + 1 and a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"target of shape {a.shape} looks like power spectra, which hold periodic statistics; "
+                         "pass the target images for periodic=False")
+    images = torch.as_tensor(np.asarray(image_batch(a, "target"), dtype=np.float64))
+    if len(images) == 0:
+        raise ValueError("target is empty; pass at least one image")
+    stats = [spatial_statistics(images, phase=phase, eps=w, periodic=False).float() for w in widths]
+    return [cutoff_window(f, cutoff) for f in stats] if cutoff else stats
+
+
+def nonperiodic_statistics_loss(x: torch.Tensor, targets: list[torch.Tensor], widths: tuple[float, ...], *,
+                                phase: float = 0.0, cutoff: int = 0) -> torch.Tensor:
+    """Per image (n,): Σ over ``widths`` and the offsets r (|r_y|, |r_x| <= ``cutoff`` when > 0) of
+    (f(x)(r) - f_t(r))², f the non-periodic statistics (zero-padded, each offset divided by its pair
+    count) of images x (n, H, W): the reconstruction term of a ``periodic=False`` training
+    (``utils.losses.vae_loss``), per image."""
+    total = x.new_zeros(x.shape[0])
+    for w, t in zip(widths, targets):
+        f = spatial_statistics(x, phase=phase, eps=w, periodic=False)
+        total = total + ((cutoff_window(f, cutoff) if cutoff else f) - t).square().sum(dim=(-2, -1))
+    return total
+
+
+@contextmanager
+def frozen(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """``model`` with no parameter requiring a gradient inside the block; each one's flag restored after."""
+    trainable = [p.requires_grad for p in model.parameters()]
+    for p in model.parameters():
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(model.parameters(), trainable):
+            p.requires_grad_(flag)
 
 
 def minimise(params: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tensor], *, steps: int, lr: float,
@@ -168,7 +215,8 @@ def _check_steps(steps: int, lr: float, batch_size: int) -> None:
 def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25,
                                 sharp_eps: float = 0.0, steps: int = LIMIT_STEPS, lr: float = LIMIT_LR, restarts: int = 1,
                                 batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
-                                recentred: bool = True, progress: bool = True) -> Inversion:
+                                recentred: bool = True, periodic: bool = True, cutoff: int = 0,
+                                image_shape: tuple[int, int] | None = None, progress: bool = True) -> Inversion:
     """Images whose spatial statistics match those of ``target``: the method's per-image limit.
 
     ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
@@ -176,30 +224,53 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     N(0, 1) noise (seeded by ``seed`` and the image's position, so the batch size changes the
     result only by the rounding of batched FFTs), and ``steps`` Adam steps of rate ``lr`` minimise :func:`statistics_loss`;
     ``restarts`` independent starts per image, the lowest final loss wins; ``recentred``: translate
-    it so that the border runs through background (:func:`recentre`).  Batched (``batch_size``
+    it so that the border runs through background (:func:`recentre`; periodic statistics only).
+    ``periodic=False``: match the non-periodic statistics of target *images* instead
+    (:func:`nonperiodic_statistics_loss`, for windows of a larger structure such as micrograph
+    crops), over the offsets |r_y|, |r_x| <= ``cutoff`` when it is > 0; nothing wraps, so nothing is
+    recentred.  With ``image_shape`` (H, W), ``target`` holds such statistics themselves, (n, 2c + 1,
+    2c + 1) windows of f of phase 0 at ``eps`` (e.g. a PCA's), and images of that shape are drawn
+    (no sharp term: its target cannot be had from them).  Batched (``batch_size``
     images x restarts at a time), on ``device``.  Returns an :class:`Inversion` (float32 images in
     (0, 1); threshold them like reconstructions).
     """
     _check_steps(steps, lr, batch_size)
+    if (cutoff or image_shape is not None) and periodic:
+        raise ValueError("cutoff and image_shape apply to the non-periodic statistics; pass periodic=False")
     if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
         raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
-    spectra = target_spectra(target, phase=phase, eps=eps)
-    n, h = spectra.shape[0], spectra.shape[1]
-    given = as_array(target, "target")       # images give their width; spectra stand for square images
-    w = h if given.shape[-1] == spectra.shape[-1] else given.shape[-1]
+    widths = (eps, sharp_eps) if sharp_eps > 0 else (eps,)
+    if periodic:
+        blocks = [target_spectra(target, phase=phase, eps=eps)]
+        given = as_array(target, "target")       # images give their width; spectra stand for square images
+        n, h = blocks[0].shape[0], blocks[0].shape[1]
+        w = h if given.shape[-1] == blocks[0].shape[-1] else given.shape[-1]
+    elif image_shape is not None:
+        stats = as_array(target, "target statistics")
+        check_finite(stats, "target statistics")
+        if sharp_eps or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2 or 2 * cutoff + 1 > min(image_shape):
+            raise ValueError(f"target statistics must be (n, {2 * cutoff + 1}, {2 * cutoff + 1}) windows of cutoff={cutoff} "
+                             f"for images {image_shape} and sharp_eps=0, got shape {stats.shape}, sharp_eps={sharp_eps}")
+        widths, blocks = (eps,), [torch.as_tensor(np.asarray(stats, dtype=np.float32))]
+        n, (h, w) = len(stats), image_shape
+    else:
+        blocks = nonperiodic_targets(target, widths, phase=phase, cutoff=cutoff)
+        n = blocks[0].shape[0]
+        h, w = image_batch(as_array(target, "target"), "target").shape[1:]
     images, losses, starts = np.empty((n, h, w), np.float32), np.empty(n), np.empty(n)
     bar = progress_bar(range(0, n, batch_size), desc="reconstructing from statistics", unit="batch",
                        disable=not progress)
     for a in bar:
-        block = spectra[a:a + batch_size].to(device)
-        m = len(block)
+        m = len(blocks[0][a:a + batch_size])
         noise = torch.stack([torch.randn(restarts, h, w, generator=torch.Generator().manual_seed(seed * 1_000_003 + a + i))
                              for i in range(m)]).reshape(m * restarts, h, w)
         theta0 = (3.0 + noise).to(device)
-        targets = block.repeat_interleave(restarts, dim=0)
+        targets = [b[a:a + batch_size].to(device).repeat_interleave(restarts, dim=0) for b in blocks]
 
         def loss_of(theta: torch.Tensor) -> torch.Tensor:
-            return statistics_loss(torch.sigmoid(theta), targets, phase=phase, eps=eps, sharp_eps=sharp_eps)
+            if not periodic:
+                return nonperiodic_statistics_loss(torch.sigmoid(theta), targets, widths, phase=phase, cutoff=cutoff)
+            return statistics_loss(torch.sigmoid(theta), targets[0], phase=phase, eps=eps, sharp_eps=sharp_eps)
 
         with torch.no_grad():
             start = loss_of(theta0).double().reshape(m, restarts)
@@ -211,7 +282,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         images[a:a + m] = torch.sigmoid(chosen).float().cpu().numpy()
         losses[a:a + m] = loss[torch.arange(m), pick].cpu().numpy()
         starts[a:a + m] = start[torch.arange(m), pick].cpu().numpy()
-    return Inversion(recentre(images) if recentred else images, losses, starts)
+    return Inversion(recentre(images) if recentred and periodic else images, losses, starts)
 
 
 def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | None = None, phase: float = 0.0,
@@ -239,10 +310,7 @@ def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | 
     z0 = torch.as_tensor(as_array(z0, "z0"), dtype=torch.float32)
     if z0.shape[0] != spectra.shape[0]:
         raise ValueError(f"z0 holds {z0.shape[0]} codes but target {spectra.shape[0]} images")
-    trainable = [p.requires_grad for p in model.parameters()]
-    for p in model.parameters():
-        p.requires_grad_(False)
-    try:
+    with frozen(model):
         out_z, images, losses, starts = [], [], [], []
         for s in progress_bar(range(0, len(z0), batch_size), desc="refining z", unit="batch", disable=not progress):
             block = spectra[s:s + batch_size].to(device)
@@ -260,8 +328,5 @@ def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | 
                 images.append(model.decode(z)[:, 0].float().cpu())
             out_z.append(z.cpu())
             losses.append(loss.cpu())
-    finally:
-        for p, flag in zip(model.parameters(), trainable):
-            p.requires_grad_(flag)
     return Inversion(torch.cat(images).numpy(), torch.cat(losses).numpy(), torch.cat(starts).numpy(),
                      torch.cat(out_z).numpy())

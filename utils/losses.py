@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import torch
 
+from utils.profiles import cutoff_window
 from utils.project import LOSSES
 from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
 from utils.stats import spatial_statistics
@@ -68,14 +69,16 @@ def _reduce(per_element: torch.Tensor, reduction: str) -> torch.Tensor:
 def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = None, *, reduction: str = "sum",
                        scale: float = 1.0, phase: float = 0.0, eps: float = 0.25,
                        target_spectrum: torch.Tensor | None = None,
-                       frequency_weight: torch.Tensor | None = None) -> torch.Tensor:
+                       frequency_weight: torch.Tensor | None = None, periodic: bool = True) -> torch.Tensor:
     """|| f(recon) / scale - f(x) / scale ||^2 per image, reduced over the batch.
 
     ``recon``: (B, 1, H, W) or (B, H, W) reconstructions in [0, 1].  The target f(x) is given by
     exactly one of
 
-    * ``target_stats``: the precomputed ``spatial_statistics(x, phase=phase, eps=eps)`` of the
-      inputs, same number of elements per image ((B, 1, H, W) or (B, H, W));
+    * ``target_stats``: the precomputed ``spatial_statistics(x, phase=phase, eps=eps,
+      periodic=periodic)`` of the inputs, same number of elements per image ((B, 1, H, W) or
+      (B, H, W)); ``periodic=False`` compares the non-periodic statistics (zero-padded, each
+      offset divided by its number of pairs: micrograph crops), which only this path computes;
     * ``target_spectrum`` (fast path, see the module docstring): their power spectra
       ``power_spectrum(x, phase=phase, eps=eps)``, (B, 1, H, W//2 + 1) or (B, H, W//2 + 1).
 
@@ -91,13 +94,15 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
         raise ValueError("pass exactly one of target_stats (real-space statistics) and target_spectrum "
                          "(their power spectra, the fast path)")
     if target_spectrum is not None:
+        if not periodic:
+            raise ValueError("target_spectrum holds periodic statistics; pass target_stats with periodic=False")
         return _spectral_loss(recon, target_spectrum, reduction, scale, phase, eps, frequency_weight)
     if frequency_weight is not None:
         raise ValueError("frequency_weight needs target_spectrum (the fast path), not target_stats")
     if recon.shape[0] != target_stats.shape[0] or recon[0].numel() != target_stats[0].numel():
         raise ValueError(f"recon {tuple(recon.shape)} and target_stats {tuple(target_stats.shape)} "
                          "must hold the same number of images of the same size")
-    stats = spatial_statistics(recon, phase=phase, eps=eps)
+    stats = spatial_statistics(recon, phase=phase, eps=eps, periodic=periodic)
     diff = stats - target_stats.reshape(stats.shape)
     if scale != 1.0:
         diff = diff / scale
@@ -161,7 +166,7 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
              beta: float = 1.0, reduction: str = "sum", stats_scale: float = 1.0, phase: float = 0.0,
              eps: float = 0.25, target_spectrum: torch.Tensor | None = None,
              sharp_eps: float = 0.0, tv_weight: float = 0.0, coarse_sigma: float = 0.0,
-             coarse: float = 0.0) -> dict[str, torch.Tensor]:
+             coarse: float = 0.0, periodic: bool = True, cutoff: int = 0) -> dict[str, torch.Tensor]:
     """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``.
 
     ``loss="spatial_stats"`` uses :func:`spatial_stats_loss` against ``target_spectrum`` (the fast
@@ -178,8 +183,28 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     ``coarse > 0`` also compares the statistics blurred by a Gaussian of ``coarse_sigma`` px,
     weighted ``coarse`` (:func:`utils.spectral.coarse_weight`; both statistics terms).  Why the
     ``cpu`` profile uses what it uses: docs/experiments.md.
+
+    ``periodic=False``: the non-periodic statistics of ``recon`` against those of ``x`` (both
+    terms; computed here, in real space: no spectra, no coarse or TV term), for images that are
+    windows of a larger structure such as micrograph crops; ``cutoff > 0`` compares only the
+    offsets |r_y|, |r_x| <= cutoff (:func:`utils.profiles.cutoff_window`: the far offsets of a crop
+    rest on few pairs of pixels and are noisy).
     """
-    if loss == "spatial_stats":
+    if cutoff and periodic:
+        raise ValueError("cutoff applies to the non-periodic statistics; pass periodic=False or cutoff=0")
+    if loss == "spatial_stats" and not periodic:
+        if target_stats is not None or target_spectrum is not None or coarse > 0 or tv_weight > 0:
+            raise ValueError("periodic=False computes its targets from x and has no coarse or TV term; "
+                             "pass neither target_stats nor target_spectrum, and coarse = tv_weight = 0")
+        rec = recon.new_zeros(())
+        for width in (eps, sharp_eps) if sharp_eps > 0 else (eps,):
+            f = spatial_statistics(recon, phase=phase, eps=width, periodic=False)
+            with torch.no_grad():
+                target = spatial_statistics(x.float(), phase=phase, eps=width, periodic=False)
+            if cutoff:
+                f, target = cutoff_window(f, cutoff), cutoff_window(target, cutoff)
+            rec = rec + _reduce(((f - target) / stats_scale).square(), reduction)
+    elif loss == "spatial_stats":
         if target_stats is None and target_spectrum is None:
             with torch.no_grad():
                 target_spectrum = power_spectrum(x, phase=phase, eps=eps)

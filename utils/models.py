@@ -32,7 +32,10 @@ image's own two-point statistics f (:func:`utils.stats.spatial_statistics`, two 
 and f(0)), which do not change when the image is translated -- as the statistics loss does not --
 so the encoder need not learn that invariance.
 
-The decoders: ``"conv"`` (the mirror above), ``"paper"`` (above), and ``"broadcast"``, a spatial
+The decoders: ``"conv"`` (the mirror above), ``"resize"`` (the same widths, each transposed conv
+replaced by a nearest-neighbour doubling and a 3x3 conv: a transposed conv of stride 2 covers the
+output pixels unevenly and leaves a checkerboard of dots, Odena et al., Distill 2016), ``"paper"``
+(above), and ``"broadcast"``, a spatial
 broadcast decoder (Watters et al., 2019): z is tiled over a grid of side ``image_size // 4`` beside
 coordinate channels (periodic sines and cosines of the position, and the position itself), two 3x3
 circular convs of 2c channels let each cell see z and where it is, and two transposed convs double
@@ -56,7 +59,7 @@ __all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "Sta
 
 ENCODERS = ("conv", "resnet152")
 ENCODER_INPUTS = ("image", "statistics")
-DECODERS = ("auto", "conv", "paper", "broadcast")
+DECODERS = ("auto", "conv", "resize", "paper", "broadcast")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -71,7 +74,7 @@ class ModelConfig:
     pretrained: bool = True     # resnet152 only: start from torchvision's ImageNet weights
     base_channels: int = 32     # conv only: channels of the first conv, doubled at each of 4 stages
     hidden_dim: int = 1024      # resnet152 head and paper decoder: width of the hidden Linear layers
-    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "paper", "broadcast"
+    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "resize", "paper", "broadcast"
     encoder_input: str = "image"  # what the encoder reads: "image" (the paper) or "statistics" (f of the image)
 
     def __post_init__(self) -> None:
@@ -87,7 +90,7 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if ("conv" in (self.encoder, self.decoder_kind) or self.decoder_kind == "broadcast") and self.image_size % 16:
+        if ("conv" in (self.encoder, self.decoder_kind) or self.decoder_kind in ("broadcast", "resize")) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
                              f"be a multiple of 16, got {self.image_size}; use e.g. "
                              f"{max(16, round(self.image_size / 16) * 16)}")
@@ -138,9 +141,10 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, latent_dim) -> (B, 1, S, S) in (0, 1); the mirror of :class:`ConvEncoder`."""
+    """(B, latent_dim) -> (B, 1, S, S) in (0, 1); the mirror of :class:`ConvEncoder` (``resize``: each
+    transposed conv replaced by a nearest-neighbour doubling and a 3x3 conv, no checkerboard)."""
 
-    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32) -> None:
+    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32, resize: bool = False) -> None:
         super().__init__()
         widths = [base_channels * 2 ** k for k in reversed(range(4))] + [1]   # 8c, 4c, 2c, c, 1
         self.side = image_size // 16
@@ -148,7 +152,8 @@ class ConvDecoder(nn.Module):
         layers: list[nn.Module] = [nn.Unflatten(1, (widths[0], self.side, self.side)),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for k, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(_deconv(c_in, c_out, 4))
+            layers += ([nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1)] if resize
+                       else [_deconv(c_in, c_out, 4)])
             if k < 3:
                 layers += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
         self.features = nn.Sequential(*layers)
@@ -350,5 +355,5 @@ def build_vae(cfg: ModelConfig) -> VAE:
     elif cfg.decoder_kind == "broadcast":
         decoder = BroadcastDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     else:
-        decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
+        decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels, resize=cfg.decoder_kind == "resize")
     return VAE(encoder, decoder, cfg)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "PIPELINE_PROFILES",
+__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE", "PIPELINE_PROFILES",
            "COMMITTED_PROFILES", "DEFAULT_LINES", "PAPER", "REPO",
            "lines_tag", "data_dir", "runs_dir", "figures_dir", "Folders", "repo_relative"]
 
@@ -38,10 +38,11 @@ INFERENCE = {"z_mu": "z = mu", "refined": "z refined", "from_statistics": "from 
 
 DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
 SWEEP_PROFILE = "sweep"        # the latent-size sweep of notebook 05 (`make sweep`)
+MICRO_PROFILE = "micro"        # the two VAEs on crops of the seven micrographs, notebook 06 (`make micro`)
 # the profiles `make figures` runs notebooks 01-04 with (not the sweep's: its 10-epoch runs would
 # write their results over the cpu profile's committed figures/)
 PIPELINE_PROFILES = ("smoke", DEFAULT_PROFILE, "paper")
-COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE)   # whose figures go to figures/ itself
+COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE, MICRO_PROFILE)   # whose figures go to figures/ itself
 DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))
 
 # The paper's results (its appendix B and its README), for comparison; never recomputed.
@@ -78,7 +79,7 @@ def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_L
     """Where a notebook run of ``profile`` on ``lines`` writes its figures and summaries.
 
     ``figures/`` for the profiles whose figures are committed (``cpu`` for notebooks 01-04, ``sweep``
-    for notebook 05), ``figures/<profile>/`` for any other, each with a ``lines<a>-<b>/``
+    for notebook 05, ``micro`` for notebook 06), ``figures/<profile>/`` for any other, each with a ``lines<a>-<b>/``
     sub-folder for another line range.
     """
     return Path(root) / "figures" / ("" if profile in COMMITTED_PROFILES else profile) / lines_tag(lines)

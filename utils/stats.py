@@ -249,13 +249,15 @@ def autocorrelation_by_direct_sum(m: np.ndarray) -> np.ndarray:
     return f
 
 
-def normalised_autocovariance(f: torch.Tensor, *, ndim: int = 2) -> torch.Tensor:
+def normalised_autocovariance(f: torch.Tensor, *, ndim: int = 2, uniform: str = "raise") -> torch.Tensor:
     """(f(r) - phi²) / (phi (1 - phi)) of centred statistics ``f``, phi = f(0) of each item.
 
     For a binary image phi is the volume fraction, f(0) = phi and f(r) -> phi² for offsets far
     apart, so the result is 1 at r = 0 and ~0 where two points are uncorrelated, whatever the
-    volume fraction (a correlation coefficient).  Shape in = shape out; raises ValueError for an
-    item whose phase is empty or fills it (phi (1 - phi) ~ 0: the ratio is undefined).
+    volume fraction (a correlation coefficient).  Shape in = shape out.  An item whose phase is
+    empty or fills it (phi (1 - phi) ~ 0) has no defined ratio: ``uniform="raise"`` raises
+    ValueError, ``uniform="zero"`` gives it a map of zeros (no structure: what a reconstruction
+    that lost its phase is scored against).
 
     >>> f = autocorrelation(torch.tensor([[1., 0.], [0., 0.]], dtype=torch.float64))
     >>> normalised_autocovariance(f)          # one pixel of four: uncorrelated with the others
@@ -266,6 +268,10 @@ def normalised_autocovariance(f: torch.Tensor, *, ndim: int = 2) -> torch.Tensor
     centre = (Ellipsis,) + tuple(n // 2 for n in f.shape[-ndim:])
     phi = f[centre][(Ellipsis,) + (None,) * ndim]
     spread = phi * (1 - phi)
+    if uniform == "zero":
+        return torch.where(spread < 1e-12, torch.zeros_like(f), (f - phi * phi) / spread.clamp_min(1e-12))
+    if uniform != "raise":
+        raise ValueError(f"uniform must be 'raise' or 'zero', got {uniform!r}")
     if bool((spread < 1e-12).any()):
         raise ValueError("an item's phase is empty or fills the whole image (f(0) = 0 or 1), so its "
                          "autocovariance is undefined; drop such images or pick the other phase")

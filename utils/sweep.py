@@ -31,24 +31,12 @@ def sweep_runs(profile: str, runs_dir: Path) -> dict[tuple[str, int], Path]:
 
 def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True) -> None:
     """Train (or reuse, or resume) every run of the sweep, one after the other."""
-    from utils.runs import config_differences, move_aside
-    from utils.train import train
+    from utils.runs import train_plan
 
     folders = Folders.of(profile, DEFAULT_LINES, root=root)
     runs = sweep_runs(profile, folders.runs)
-    plan = {key: config_for(profile, key[0], latent_dim=key[1], data_dir=str(folders.data)) for key in runs}
-    stale = {runs[key]: diffs for key, cfg in plan.items() if (diffs := config_differences(runs[key], cfg))}
-    if stale and not force:
-        lines = "\n".join(f"  {run}: " + "; ".join(diffs) for run, diffs in stale.items())
-        raise ValueError(f"these sweep runs were made with other settings than the {profile!r} profile now "
-                         f"gives:\n{lines}\nredo them with `make sweep FORCE=1` (they are moved aside, not deleted)")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for i, (key, cfg) in enumerate(plan.items(), 1):
-        run = runs[key]
-        if force and run.exists():
-            move_aside(run, stamp)
-        print(f"--- [{i}/{len(plan)}] {key[0]} VAE, latent size {key[1]}", flush=True)
-        train(cfg, run, resume=True, progress=progress)
+    train_plan({runs[key]: config_for(profile, key[0], latent_dim=key[1], data_dir=str(folders.data)) for key in runs},
+               force=force, redo="make sweep FORCE=1", progress=progress)
 
 
 def score_sweep(runs: dict[tuple[str, int], Path], data_dir: Path, *, n_test: int = 500,

@@ -38,7 +38,7 @@ from torch import nn
 
 from utils import losses
 from utils.config import TrainConfig, build_parser, config_for, lr_at
-from utils.data import LinesDataset, ensure_dataset, load_dataset, random_translations, spectra_cache
+from utils.data import LinesDataset, ensure_dataset, load_dataset, random_translations, spectra_cache, statistic_peaks
 from utils.device import Dist, autocast_dtype
 from utils.files import write_json
 from utils.models import VAE, build_vae
@@ -71,14 +71,17 @@ def _prepare_data(cfg: TrainConfig, dist: "Dist", progress: bool) -> _Data:
     """Generate the dataset and its spectra cache if missing (rank 0 only), then open them."""
     folder = Path(cfg.data_dir) / cfg.dataset.name
     need_stats = cfg.loss == "spatial_stats"
+    need_spectra = need_stats and cfg.periodic      # non-periodic statistics are computed in the loss
     if dist.is_main:
         folder = ensure_dataset(cfg.dataset, cfg.data_dir, progress=progress)
-        if need_stats:
+        if need_spectra:
             spectra_cache(folder, load_dataset(folder)[0], phase=cfg.phase, eps=cfg.eps, progress=progress)
     dist.barrier()
     images, _ = load_dataset(folder)
     spectra, peaks = (spectra_cache(folder, images, phase=cfg.phase, eps=cfg.eps, progress=False)
-                      if need_stats else (None, None))
+                      if need_spectra else (None, None))
+    if need_stats and not need_spectra:
+        peaks = statistic_peaks(images, phase=cfg.phase, eps=cfg.eps)
     split = cfg.split()
     if len(split["val"]) == 0:
         raise ValueError(f"the validation split is empty (n_images={cfg.n_images}, "
@@ -171,7 +174,8 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator
                             target_spectrum=target, sharp_eps=cfg.sharp_eps, tv_weight=cfg.tv_weight,
                             coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, alpha=cfg.alpha, beta=cfg.beta,
                             reduction=cfg.reduction,
-                            stats_scale=loop.data.stats_scale, phase=cfg.phase, eps=cfg.eps)
+                            stats_scale=loop.data.stats_scale, phase=cfg.phase, eps=cfg.eps,
+                            periodic=cfg.periodic, cutoff=cfg.cutoff)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
     return torch.cat([values, values.new_tensor([x.shape[0]]), finite.double()[None]]), parts
