@@ -2,6 +2,8 @@
 #   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
+#   make micro     notebooks 06-07: the two VAEs on crops of the seven micrographs, then design in their
+#                  latent space (about 27 minutes; finished runs are reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
@@ -12,7 +14,7 @@ STAMP := $(VENV)/.installed
 # makes them quick); the training notebooks run under papermill with smoke parameters in tests/
 NBMAKE_NOTEBOOKS := notebooks/01_dataset_synthesis.ipynb notebooks/02_autocorrelation.ipynb
 
-.PHONY: setup figures sweep test bench clean-runs
+.PHONY: setup figures sweep micro test bench clean-runs
 
 # (Re)create the venv when it is missing or older than the requirements.
 $(STAMP): requirements.txt pyproject.toml
@@ -31,6 +33,10 @@ figures: setup
 # notebook 05's latent-size sweep: 12 trainings (about an hour on 2 cores), then the notebook
 sweep: setup
 	$(PY) -m utils.sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
+
+# notebooks 06-07: both models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
+micro: setup
+	$(PY) -m utils.micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
 test: setup
 	$(PY) -m pytest --nbmake $(NBMAKE_NOTEBOOKS) tests utils

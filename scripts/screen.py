@@ -2,7 +2,12 @@
 the first test images at z = mu and with the latent refined (utils.inversion.refine_latent).
 
     .venv/bin/python scripts/screen.py NAME --seed 1 decoder=broadcast sharp_eps=0
+    .venv/bin/python scripts/screen.py NAME --profile micro beta=0.01   # on the micrograph crops
     .venv/bin/python scripts/screen.py --table            # every result so far, one row each
+
+With ``--profile micro`` the variant starts from ``config_for("micro", "spatial_stats")`` and is
+scored as notebook 06 scores it (utils.micro: autocovariance error and volume-fraction difference
+on the first held-out crops, no refinement); its run goes to ``runs/screen/micro-NAME-seed<S>/``.
 
 NAME labels the variant; the words after it are TrainConfig fields (``key=value``) changed from
 ``config_for("cpu", "spatial_stats")``.  The run goes to ``runs/screen/NAME-seed<S>/`` (an
@@ -43,12 +48,20 @@ def _value(name: str, text: str):
     return kind(text)
 
 
+def _micro_scores(originals: np.ndarray, recons: np.ndarray, materials: list[str]) -> dict[str, float]:
+    from utils.micro import crop_statistics, score
+
+    cutoff = originals.shape[1] // 4
+    rows = score(crop_statistics(originals, cutoff=cutoff), crop_statistics(recons, cutoff=cutoff), materials, "screen")
+    return {"autocovariance_mse": float(rows["autocovariance_mse"].mean()), "vf_diff": float(rows["vf_diff"].mean())}
+
+
 def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_steps: int,
-           overrides: dict) -> dict:
+           overrides: dict, profile: str = "cpu") -> dict:
     torch.set_num_threads(threads)
-    cfg = config_for("cpu", "spatial_stats", epochs=epochs, seed=seed, num_threads=threads,
+    cfg = config_for(profile, "spatial_stats", epochs=epochs, seed=seed, num_threads=threads,
                      data_dir=str(data_dir()), sample_every=0, **overrides)
-    run = SCREEN / f"{name}-seed{seed}"
+    run = SCREEN / (f"{name}-seed{seed}" if profile == "cpu" else f"{profile}-{name}-seed{seed}")
     start = time.perf_counter()
     train(cfg, run, resume=True, progress=False)
     train_minutes = float(read_history(run)["seconds"].sum() / 60)
@@ -56,14 +69,19 @@ def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_
     images, labels = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)
     test = cfg.split()["test"][:n_test]
     originals, truth = np.asarray(images[test]), labels.iloc[test].reset_index(drop=True)
-    scores = {"z = mu": summarise(per_image_table(originals, truth, reconstruct(model, originals)), percent=True)}
+    if profile != "cpu":
+        scores = {"z = mu": _micro_scores(originals, reconstruct(model, originals), list(truth["material"]))}
+        refine_steps = 0
+    else:
+        scores = {"z = mu": summarise(per_image_table(originals, truth, reconstruct(model, originals)),
+                                      percent=True)}
     if refine_steps:
         scale = json.loads((run / "finished.json").read_text())["stats_scale"]
         refined = refine_latent(model, originals, phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps,
                                 coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, scale=scale, steps=refine_steps,
                                 progress=False)
         scores["refined"] = summarise(per_image_table(originals, truth, refined.images), percent=True)
-    row = {"name": name, "seed": seed, "epochs": epochs, "overrides": overrides, "n_test": len(test),
+    row = {"name": name, "profile": profile, "seed": seed, "epochs": epochs, "overrides": overrides, "n_test": len(test),
            "train_minutes": round(train_minutes, 2), "minutes": round((time.perf_counter() - start) / 60, 2),
            **{f"{k} {m}": float(f"{v:.6g}") for k, s in scores.items() for m, v in s.items()}}
     write_json(run / "screen.json", row)
@@ -75,8 +93,9 @@ def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_
 def table() -> pd.DataFrame:
     rows = [json.loads(line) for line in (SCREEN / "results.jsonl").read_text().splitlines() if line.strip()]
     frame = pd.DataFrame(rows)
-    keep = ["name", "seed", "epochs", "train_minutes", "z = mu line_count_correct_pct", "refined line_count_correct_pct",
-            "z = mu orientation_correct_pct", "z = mu volume_fraction_diff_mean", "z = mu spatial_stats_mse"]
+    keep = ["name", "profile", "seed", "epochs", "train_minutes", "z = mu line_count_correct_pct", "refined line_count_correct_pct",
+            "z = mu orientation_correct_pct", "z = mu volume_fraction_diff_mean", "z = mu spatial_stats_mse",
+            "z = mu autocovariance_mse", "z = mu vf_diff"]
     return frame[[k for k in keep if k in frame]].drop_duplicates(["name", "seed", "epochs"], keep="last")
 
 
@@ -85,9 +104,11 @@ def main() -> None:
     parser.add_argument("name", nargs="?", help="label of the variant")
     parser.add_argument("overrides", nargs="*", help="TrainConfig fields, key=value")
     parser.add_argument("--seed", type=int, default=127)
+    parser.add_argument("--profile", default="cpu", choices=["cpu", "micro"], help="start from this profile")
     parser.add_argument("--epochs", type=int, default=15, help="epochs of the screen (docs/experiments.md: 15)")
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--n-test", type=int, default=500, help="first test images scored")
+    parser.add_argument("--n-test", type=int, default=None, help="first test images scored (default: 500 of the "
+                        "cpu profile, every held-out crop of micro)")
     parser.add_argument("--refine-steps", type=int, default=200, help="Adam steps on z (0: no refined row)")
     parser.add_argument("--table", action="store_true", help="print every result so far")
     args = parser.parse_intermixed_args()
@@ -101,8 +122,9 @@ def main() -> None:
         if key not in fields:
             parser.error(f"unknown TrainConfig field {key!r}")
         overrides[key] = _value(key, text)
-    print(json.dumps(screen(args.name, args.seed, args.epochs, args.threads, args.n_test, args.refine_steps,
-                            overrides)))
+    n_test = args.n_test or (500 if args.profile == "cpu" else 10 ** 9)
+    print(json.dumps(screen(args.name, args.seed, args.epochs, args.threads, n_test, args.refine_steps,
+                            overrides, args.profile)))
 
 
 if __name__ == "__main__":

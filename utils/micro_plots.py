@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import Mapping
 
 import numpy as np
+import pandas as pd
 from matplotlib.patches import Rectangle
 
-from utils.plots import NotebookFigure, image_panel, new_figure, statistics_panel, statistics_row
+from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_figure, statistics_panel, statistics_row
 
 __all__ = ["materials_and_statistics", "profiles_by_material", "autocovariance_by_material",
-           "correlation_matrix", "closed_form_check", "held_out_regions"]
+           "correlation_matrix", "closed_form_check", "held_out_regions", "reconstructions_by_material",
+           "scores_by_material", "confusion_table", "codes_map"]
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -122,5 +124,78 @@ def held_out_regions(image: np.ndarray, train_columns: tuple[int, int], test_col
         for y, x in np.asarray(corners.get(split, np.zeros((0, 2))), dtype=int):
             ax.add_patch(Rectangle((x - 0.5, y - 0.5), size, size, fill=False, lw=1, ec=colours[split]))
     ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def reconstructions_by_material(examples: Mapping[str, Mapping[str, np.ndarray]],
+                                stats: Mapping[str, Mapping[str, np.ndarray]], titles: Mapping[str, str]) -> NotebookFigure:
+    """One row per material: each method's image (``titles``: method -> column title) beside its
+    statistics map; one colour scale per row, so that a material's maps compare by eye."""
+    methods = list(titles)
+    fig = new_figure((2.9 * len(methods), 1.55 * len(examples) + 0.4))
+    axes = fig.subplots(len(examples), 2 * len(methods), squeeze=False)
+    for row, (material, images) in enumerate(examples.items()):
+        maps = [np.asarray(stats[material][m]) for m in methods]
+        lo, hi = min(float(f.min()) for f in maps), max(float(f.max()) for f in maps)
+        for col, (method, f) in enumerate(zip(methods, maps)):
+            image_and_statistics(axes[row, 2 * col:2 * col + 2], np.clip(images[method], 0, 1), f, title=titles[method],
+                                 vmin=lo, vmax=hi, colorbar=False, axes_labels=False)
+            for ax in axes[row, 2 * col:2 * col + 2]:
+                ax.set_title(ax.get_title() if row == 0 else "", fontsize=8)
+        axes[row, 0].set_ylabel(material, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def scores_by_material(scores: pd.DataFrame, labels: Mapping[str, str]) -> NotebookFigure:
+    """Mean autocovariance error and volume-fraction difference per material, one bar per method
+    (``labels``: method -> legend text; the rows of ``scores`` as utils.micro.score makes them)."""
+    import seaborn as sns
+
+    shown = scores.assign(method=scores["method"].map(labels))
+    fig = new_figure((11, 3.6))
+    axes = fig.subplots(1, 2)
+    for ax, column, name in zip(axes, ("autocovariance_mse", "vf_diff"),
+                                ("autocovariance error (mean square, lower is better)",
+                                 "volume-fraction difference (percentage points)")):
+        sns.barplot(data=shown, x="material", y=column, hue="method", hue_order=list(labels.values()), ax=ax,
+                    errorbar=None)
+        ax.set(title=name, xlabel="", ylabel="")
+        ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    axes[0].set_yscale("log")
+    axes[1].get_legend().remove()
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_table(tables: Mapping[str, pd.DataFrame], accuracy: Mapping[str, float]) -> NotebookFigure:
+    """The classifiers' confusion tables side by side (rows: true material, columns: predicted), titled
+    with their held-out accuracy."""
+    import seaborn as sns
+
+    fig = new_figure((4.2 * len(tables), 3.8))
+    axes = np.atleast_1d(fig.subplots(1, len(tables)))
+    for ax, (name, table) in zip(axes, tables.items()):
+        sns.heatmap(table, annot=True, fmt="d", cbar=False, cmap="Blues", ax=ax, annot_kws={"fontsize": 7})
+        ax.set_title(f"{name}: {100 * accuracy[name]:.1f} % right", fontsize=9)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def codes_map(codes: np.ndarray, materials: list[str], *, title: str = "") -> NotebookFigure:
+    """The codes (n, k) of the held-out crops on their first two principal axes, coloured by material."""
+    centred = codes - codes.mean(axis=0)
+    axes2 = np.linalg.svd(centred, full_matrices=False)[2][:2].T if codes.shape[1] > 1 else np.eye(1)
+    xy = centred @ axes2
+    fig = new_figure((5.2, 4.2))
+    ax = fig.subplots()
+    for name in sorted(set(materials)):
+        pick = np.asarray(materials) == name
+        ax.scatter(xy[pick, 0], xy[pick, -1], s=8, label=name)
+    ax.set(xlabel="first principal axis of the codes", ylabel="second", title=title)
+    ax.legend(fontsize=7, markerscale=2)
     fig.tight_layout()
     return fig

@@ -1,0 +1,171 @@
+"""The micrograph models' pieces: the dataset on disk and its split, the non-periodic loss and limit,
+and the scores of notebook 06 (utils.micro), each against a direct computation on small inputs."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from utils.config import config_for
+from utils.data import ensure_dataset, load_dataset, save_dataset, split_from_labels
+from utils.inversion import reconstruct_from_statistics
+from utils.losses import vae_loss
+from utils.micro import StatisticsPCA, classify, crop_statistics, score
+from utils.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_micrograph
+from utils.stats import phase_indicator
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def direct_nonperiodic(m: np.ndarray) -> np.ndarray:
+    """f(r) = sum over the pairs (x, x + r) inside the image of m(x) m(x + r), over their number;
+    r = 0 at (H // 2, W // 2), offsets -H//2 .. H - 1 - H//2 (the layout of utils.stats)."""
+    h, w = m.shape
+    f = np.zeros((h, w))
+    for i in range(h):
+        for j in range(w):
+            ry, rx = i - h // 2, j - w // 2
+            total, pairs = 0.0, 0
+            for y in range(h):
+                for x in range(w):
+                    if 0 <= y + ry < h and 0 <= x + rx < w:
+                        total += m[y, x] * m[y + ry, x + rx]
+                        pairs += 1
+            f[i, j] = total / pairs
+    return f
+
+
+small = arrays(np.float64, st.tuples(st.integers(3, 6), st.integers(3, 6)), elements=st.floats(0, 1))
+
+
+@settings(max_examples=15, deadline=None)
+@given(small, small, st.sampled_from([0.0, 0.1]))
+def test_the_nonperiodic_loss_is_the_direct_sum_over_offsets(x, recon, sharp_eps):
+    h, w = min(x.shape[0], recon.shape[0]), min(x.shape[1], recon.shape[1])
+    x, recon = (x[:h, :w] > 0.5).astype(np.float64), recon[:h, :w]
+    out = vae_loss(torch.tensor(recon)[None, None], torch.tensor(x)[None, None], torch.zeros(1, 2), torch.zeros(1, 2),
+                   periodic=False, sharp_eps=sharp_eps, alpha=1.0, beta=1.0)["recon"].item()
+    expected = 0.0
+    for width in (0.25, sharp_eps) if sharp_eps else (0.25,):
+        m = lambda a: phase_indicator(torch.tensor(a), 0.0, width).numpy()
+        expected += ((direct_nonperiodic(m(recon)) - direct_nonperiodic(m(x))) ** 2).sum()
+    assert out == pytest.approx(expected, rel=1e-4, abs=1e-9)
+
+
+def test_the_cutoff_compares_only_the_window_of_offsets():
+    rng = np.random.default_rng(1)
+    x = torch.tensor((rng.random((1, 1, 9, 9)) > 0.5).astype(np.float64))
+    recon = torch.tensor(rng.random((1, 1, 9, 9)))
+    out = vae_loss(recon, x, torch.zeros(1, 2), torch.zeros(1, 2), periodic=False, cutoff=2)["recon"].item()
+    m = lambda a: phase_indicator(torch.tensor(a), 0.0, 0.25).numpy()
+    window = np.s_[4 - 2:4 + 3, 4 - 2:4 + 3]
+    diff = direct_nonperiodic(m(recon.numpy()[0, 0])) - direct_nonperiodic(m(x.numpy()[0, 0]))
+    assert out == pytest.approx((diff[window] ** 2).sum(), rel=1e-6)
+    assert out < (diff ** 2).sum()
+    with pytest.raises(ValueError, match="non-periodic"):
+        vae_loss(recon, x, torch.zeros(1, 2), torch.zeros(1, 2), cutoff=2)
+    with pytest.raises(ValueError, match="cutoff=40"):
+        config_for("micro", cutoff=40)
+
+
+def test_the_nonperiodic_loss_sees_the_border_and_refuses_periodic_extras():
+    x = torch.ones(1, 1, 8, 8)
+    x[..., 3:5, :] = 0                               # a 2-px band in the middle
+    moved = torch.roll(x, 4, dims=-2)                # cut in two by the border: rows 0 and 7
+    kw = dict(mu=torch.zeros(1, 2), logvar=torch.zeros(1, 2))
+    assert vae_loss(moved, x, periodic=True, **kw)["recon"].item() < 1e-9        # wrapped: the same statistics
+    assert vae_loss(moved, x, periodic=False, **kw)["recon"].item() > 1e-3       # not wrapped: different
+    with pytest.raises(ValueError, match="coarse or TV"):
+        vae_loss(moved, x, periodic=False, tv_weight=1.0, **kw)
+    with pytest.raises(ValueError, match="periodic=false"):
+        config_for("micro", coarse=1.0, coarse_sigma=2.0)
+
+
+def test_the_micrograph_dataset_round_trips_with_its_labels(tmp_path):
+    spec = MicrographSpec(size=32, n_train=6, n_test=2)
+    folder = ensure_dataset(spec, tmp_path, progress=False)
+    images, labels = load_dataset(folder)
+    assert images.shape == (spec.n_images, 32, 32) and set(np.unique(images)) <= {0, 1}
+    assert list(labels.columns) == ["file", "material", "source", "split", "y", "x"]
+    first = labels.index[(labels["material"] == "sandstone") & (labels["split"] == "test")][0]
+    y, x = labels.loc[first, ["y", "x"]]
+    expected = as_vae_images(load_micrograph("sandstone")[y:y + 32, x:x + 32])
+    assert np.array_equal(images[first], expected)
+    assert (labels.loc[labels["split"] == "test", "x"] >= 192).all()       # the held-out quarter
+    assert (labels.loc[labels["split"] == "train", "x"] + 32 <= 192).all()
+    assert ensure_dataset(spec, tmp_path, progress=False) == folder       # reused, not rebuilt
+    with pytest.raises(ValueError, match="column 'file'"):
+        save_dataset(tmp_path / "bad", images, labels.drop(columns="file"))
+
+
+def test_the_split_follows_the_split_column():
+    labels = pd.DataFrame({"split": ["train"] * 10 + ["test"] * 3 + ["train"] * 10})
+    parts = split_from_labels(labels, val_fraction=0.2, seed=3)
+    assert parts["test"].tolist() == [10, 11, 12]
+    assert len(parts["val"]) == 4 and not set(parts["val"]) & set(parts["train"])
+    assert sorted(np.concatenate(list(parts.values())).tolist()) == list(range(23))
+    with pytest.raises(ValueError, match="'split' column"):
+        split_from_labels(labels.rename(columns={"split": "region"}))
+    with pytest.raises(ValueError, match="'held out'"):
+        split_from_labels(pd.DataFrame({"split": ["train", "held out"]}))
+
+
+def test_the_micro_profile_trains_on_held_out_regions(tmp_path):
+    cfg = config_for("micro-smoke", data_dir=str(tmp_path))
+    assert isinstance(cfg.dataset, MicrographSpec) and not cfg.periodic
+    ensure_dataset(cfg.dataset, tmp_path, progress=False)
+    _, labels = load_dataset(tmp_path / cfg.dataset.name)
+    split = cfg.split()
+    assert (labels.loc[split["test"], "split"] == "test").all() and len(split["test"]) == 4 * len(MATERIALS)
+    assert (labels.loc[np.concatenate([split["train"], split["val"]]), "split"] == "train").all()
+
+
+def test_the_nonperiodic_limit_matches_a_crop_and_refuses_spectra():
+    crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
+    out = reconstruct_from_statistics(crop, periodic=False, steps=300, progress=False)
+    assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
+    with pytest.raises(ValueError, match="power spectra"):
+        reconstruct_from_statistics(np.zeros((1, 16, 9), np.float32), periodic=False, steps=1, progress=False)
+
+
+@settings(max_examples=10, deadline=None)
+@given(arrays(np.uint8, (2, 7, 7), elements=st.integers(0, 1)))
+def test_crop_statistics_are_the_direct_window_of_the_hard_indicator(images):
+    stats = crop_statistics(images, cutoff=2)
+    for image, f, cov, phi in zip(images, stats.maps("raw"), stats.maps("autocovariance"), stats.fraction):
+        full = direct_nonperiodic((image == 0).astype(np.float64))[3 - 2:3 + 3, 3 - 2:3 + 3]
+        assert np.allclose(f, full) and phi == pytest.approx((image == 0).mean())
+        spread = phi * (1 - phi)
+        assert np.allclose(cov, (full - phi ** 2) / spread if spread > 1e-12 else 0.0)
+
+
+def test_scores_are_the_mean_square_and_the_fraction_in_points():
+    a = crop_statistics(np.array([[[0, 1, 1], [1, 0, 1], [1, 1, 1]]]), cutoff=1)
+    b = crop_statistics(np.array([[[0, 0, 1], [1, 0, 1], [1, 1, 1]]]), cutoff=1)
+    row = score(a, b, ["m"], "x").iloc[0]
+    assert row["vf_diff"] == pytest.approx(100 / 9)
+    assert row["autocovariance_mse"] == pytest.approx(((a.autocovariance - b.autocovariance) ** 2).mean())
+
+
+def test_the_pca_is_exact_with_enough_components_and_codes_classify():
+    rng = np.random.default_rng(0)
+    images = (rng.random((40, 12, 12)) < np.repeat([0.2, 0.6], 20)[:, None, None]).astype(np.uint8)
+    stats = crop_statistics(images, cutoff=3)
+    full = StatisticsPCA.fit(stats, 39)
+    assert np.allclose(full.project(stats).raw, stats.raw, atol=1e-8)
+    assert np.allclose(full.project(stats).fraction, stats.fraction, atol=1e-8)
+    few = StatisticsPCA.fit(stats, 2)
+    assert not np.allclose(few.project(stats).autocovariance, stats.autocovariance, atol=1e-3)
+    names = ["sparse"] * 20 + ["dense"] * 20
+    accuracy, table = classify(few.codes(stats)[::2], names[::2], few.codes(stats)[1::2], names[1::2])
+    assert accuracy == 1.0 and int(np.trace(table.to_numpy())) == 20

@@ -1,0 +1,294 @@
+"""Notebook 06's second half: the two VAEs trained on micrograph crops, scored on the held-out crops.
+
+    python -m utils.micro                        # what `make micro` runs: both models (reused when
+                                                 # finished), then notebooks 06 and 07, figures/06_*, 07_*
+    python -m utils.micro --profile micro-smoke  # the same in about a minute (tests)
+
+The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
+conv VAE and losses on 64-px crops of the seven shipped micrographs, with **non-periodic**
+statistics, trained in ``runs/<profile>/<loss>/``.  Everything here is measured on the crops of
+the held-out regions (``cfg.split()["test"]``), whose pixels no training crop shares.
+
+What is scored, per held-out crop (reconstructions binarised at :data:`MICRO_THRESHOLD`: phase 0
+where a pixel is below it; the statistics are those of the hard indicator of phase 0):
+
+* ``autocovariance_mse``: the mean over the cutoff window |r_y|, |r_x| <= ``cutoff`` of the squared
+  difference between the normalised autocovariances (f - phi²) / (phi (1 - phi)) of the crop and of
+  the candidate (non-periodic f; a candidate whose phase vanished scores against a map of zeros);
+* ``vf_diff``: | phi_candidate - phi_crop | in percentage points of phase 0 (absolute, not the
+  paper's relative measure: phase 0 fills 3-97 % of these materials).
+
+Candidates: our VAE and the vanilla VAE at z = mu, the reconstruction from statistics (the limit:
+no VAE) and the projection of the crop's statistics on the first k principal components of the
+training crops' statistics (:class:`StatisticsPCA`, the classical representation; it yields
+statistics, not an image).
+How well codes tell the materials apart: :func:`classify` (a logistic classifier on the codes of
+the training crops, its accuracy on the held-out crops).
+
+>>> truth = crop_statistics(np.array([[[0, 1, 1], [1, 1, 1], [1, 1, 1]]]), cutoff=1)   # one pixel of phase 0
+>>> round(float(truth.fraction[0]), 4), float(truth.maps("autocovariance")[0, 1, 1])     # phi = 1/9; 1 at r = 0
+(0.1111, 1.0)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from utils.checks import image_batch
+from utils.profiles import cutoff_window
+from utils.project import LOSSES, MICRO_PROFILE, REPO, Folders
+from utils.stats import autocorrelation, normalised_autocovariance
+
+if TYPE_CHECKING:
+    from utils.config import TrainConfig
+
+__all__ = ["MICRO_THRESHOLD", "MICRO_LIMIT_STEPS", "CropStatistics", "crop_statistics", "score", "StatisticsPCA",
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "run_micro", "main"]
+
+MICRO_THRESHOLD = 0.5       # a reconstruction pixel below it is phase 0 (the images hold 0 = phase 0, 1 = the rest)
+# The non-periodic limit converges slower than the lines' periodic one: on two held-out crops, 1,500 Adam steps
+# left 21-24 % of the pixels grey (autocovariance error 0.053 / 0.017 once binarised), 4,000 left 10 % (0.023 / 0.010).
+MICRO_LIMIT_STEPS = 4000
+MICRO_NOTEBOOKS = ("06_microstructures", "07_latent_design")   # what `make micro` runs after training
+
+
+@dataclass
+class CropStatistics:
+    """The statistics of n crops in the cutoff window, rows flattened ((2c + 1)² offsets, r = 0 in the middle)."""
+
+    fraction: np.ndarray        # (n,) phase-0 fraction phi = f(0)
+    raw: np.ndarray             # (n, (2c+1)²) non-periodic f of phase 0
+    autocovariance: np.ndarray  # (n, (2c+1)²) (f - phi²) / (phi (1 - phi)); zeros where phi is 0 or 1
+
+    def rows(self, index: np.ndarray) -> "CropStatistics":
+        return CropStatistics(self.fraction[index], self.raw[index], self.autocovariance[index])
+
+    def maps(self, kind: str = "raw") -> np.ndarray:
+        """``raw`` or ``autocovariance`` as maps (n, 2c + 1, 2c + 1), r = 0 at (c, c), r_y down, r_x right."""
+        values = getattr(self, kind)
+        side = int(round(np.sqrt(values.shape[1])))
+        return values.reshape(len(values), side, side)
+
+
+def _from_raw(raw: np.ndarray, cutoff: int) -> CropStatistics:
+    side = 2 * cutoff + 1
+    f = torch.as_tensor(raw).reshape(-1, side, side)
+    cov = normalised_autocovariance(f, uniform="zero")
+    return CropStatistics(f[:, cutoff, cutoff].numpy().copy(), raw, cov.reshape(len(f), -1).numpy())
+
+
+def crop_statistics(images: np.ndarray, *, cutoff: int, threshold: float = MICRO_THRESHOLD,
+                    batch_size: int = 512) -> CropStatistics:
+    """The non-periodic statistics of phase 0 (pixels below ``threshold``) of images (n, H, W) in [0, 1]."""
+    x = image_batch(images, "images")
+    if not 1 <= cutoff <= (min(x.shape[1:]) - 1) // 2:
+        raise ValueError(f"cutoff must lie in [1, {(min(x.shape[1:]) - 1) // 2}] for {x.shape[1]} x {x.shape[2]} crops, "
+                         f"got {cutoff}")
+    raw = np.empty((len(x), (2 * cutoff + 1) ** 2))
+    for s in range(0, len(x), batch_size):
+        m = torch.as_tensor(np.asarray(x[s:s + batch_size]) < threshold, dtype=torch.float64)
+        f = cutoff_window(autocorrelation(m, periodic=False), cutoff)
+        raw[s:s + batch_size] = f.reshape(len(f), -1).numpy()
+    return _from_raw(raw, cutoff)
+
+
+def score(truth: CropStatistics, candidate: CropStatistics, materials: Sequence[str], method: str) -> pd.DataFrame:
+    """One row per crop: method, material, autocovariance_mse, vf_diff (percentage points)."""
+    return pd.DataFrame({"method": method, "material": list(materials),
+                         "autocovariance_mse": ((candidate.autocovariance - truth.autocovariance) ** 2).mean(axis=1),
+                         "vf_diff": 100 * np.abs(candidate.fraction - truth.fraction)})
+
+
+@dataclass
+class StatisticsPCA:
+    """The classical k-number representation: principal components of the training crops' statistics
+    (:func:`utils.latent.fit_statistics_pca`), of the raw f (whose centre f(0) gives the volume fraction)
+    and of the normalised autocovariance (the shape); the k coefficients of f are the code.  Fitted
+    separately because a ratio of a projection is not a projection: the autocovariance recomputed
+    from a projected f divides its errors by phi (1 - phi), tiny for the PMMA's 3 % phase."""
+
+    raw: object
+    autocovariance: object
+    k: int
+
+    @classmethod
+    def fit(cls, train: CropStatistics, k: int, *, seed: int = 0) -> "StatisticsPCA":
+        from utils.latent import fit_statistics_pca
+
+        return cls(fit_statistics_pca(train.raw, k, seed=seed), fit_statistics_pca(train.autocovariance, k, seed=seed), k)
+
+    def project(self, stats: CropStatistics) -> CropStatistics:
+        """``stats`` projected on the first k components (fraction = the projected f's centre)."""
+        from utils.latent import pca_reconstruct
+
+        raw = pca_reconstruct(self.raw, stats.raw, self.k)
+        side = int(round(np.sqrt(raw.shape[1])))
+        return CropStatistics(raw[:, (side * side) // 2].copy(), raw, pca_reconstruct(self.autocovariance,
+                                                                                        stats.autocovariance, self.k))
+
+    def codes(self, stats: CropStatistics) -> np.ndarray:
+        """(n, k): the coefficients of the raw f on its components (they carry the volume fraction too,
+        which the autocovariance's do not: white noise of any volume fraction has the same one)."""
+        return self.raw.transform(stats.raw)[:, :self.k]
+
+
+def classify(train_codes: np.ndarray, train_materials: Sequence[str], test_codes: np.ndarray,
+             test_materials: Sequence[str]) -> tuple[float, pd.DataFrame]:
+    """Held-out accuracy of a logistic classifier (scikit-learn, codes standardised) fitted on the training
+    codes, and the confusion table (rows: true material, columns: predicted; counts).
+
+    >>> codes = np.array([[0.0], [0.1], [5.0], [5.1]])
+    >>> classify(codes, ["a", "a", "b", "b"], np.array([[0.05], [4.9]]), ["a", "b"])[0]
+    1.0
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+    model.fit(np.asarray(train_codes), np.asarray(train_materials))
+    predicted = model.predict(np.asarray(test_codes))
+    truth = np.asarray(test_materials)
+    names = sorted(set(train_materials) | set(test_materials))
+    table = pd.crosstab(pd.Categorical(truth, names), pd.Categorical(predicted, names), dropna=False)
+    table.index.name, table.columns.name = "true", "predicted"
+    return float((predicted == truth).mean()), table
+
+
+@dataclass
+class MicroEvaluation:
+    """What notebook 06 shows of the trained models."""
+
+    scores: pd.DataFrame                      # one row per (method, held-out crop): see :func:`score`
+    accuracy: dict[str, float]                # code -> held-out accuracy of the material classifier
+    confusion: dict[str, pd.DataFrame]        # code -> its confusion table
+    examples: dict[str, dict[str, np.ndarray]]  # material -> method -> its first held-out crop, binarised (H, W)
+    codes: dict[str, np.ndarray] = field(default_factory=dict)   # code -> (n_test, k) codes of the held-out crops
+    materials: list[str] = field(default_factory=list)           # material of each held-out crop
+
+
+def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, labels: pd.DataFrame,
+                   split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 4,
+                   limit_steps: int = MICRO_LIMIT_STEPS, limit_restarts: int = 1, sharp_eps: float = 0.0,
+                   loss_cutoff: int = 0, seed: int = 0, progress: bool = True) -> MicroEvaluation:
+    """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components and the
+    limit (reconstruction from statistics, on the first ``n_limit`` held-out crops of each material, with
+    ``limit_restarts`` starts of ``limit_steps`` steps, the training loss's ``sharp_eps`` and ``loss_cutoff``)
+    on the held-out crops; classify the materials from each kind of code."""
+    from utils.evaluate import reconstruct
+    from utils.inversion import reconstruct_from_statistics
+    from utils.latent import encode_means
+
+    test, train = split["test"], split["train"]
+    originals = np.asarray(images[test])
+    materials = labels["material"].to_numpy()
+    test_materials, train_materials = list(materials[test]), list(materials[train])
+    truth = crop_statistics(originals, cutoff=cutoff)
+    train_stats = crop_statistics(np.asarray(images[train]), cutoff=cutoff)
+    rows, accuracy, confusion, codes = [], {}, {}, {}
+    recons = {}
+    for loss, model in models.items():
+        recons[loss] = reconstruct(model, originals, progress=progress, desc=f"reconstructing ({loss})")
+        rows.append(score(truth, crop_statistics(recons[loss], cutoff=cutoff), test_materials, loss))
+        codes[loss] = encode_means(model, originals)
+        accuracy[loss], confusion[loss] = classify(encode_means(model, np.asarray(images[train])), train_materials,
+                                                   codes[loss], test_materials)
+    pca = StatisticsPCA.fit(train_stats, latent_dim, seed=seed)
+    rows.append(score(truth, pca.project(truth), test_materials, "pca"))
+    codes["pca"] = pca.codes(truth)
+    accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
+    first = np.concatenate([np.flatnonzero(np.asarray(test_materials) == m)[:n_limit] for m in sorted(set(test_materials))])
+    limit = reconstruct_from_statistics(originals[first], periodic=False, sharp_eps=sharp_eps, cutoff=loss_cutoff,
+                                        steps=limit_steps, restarts=limit_restarts, seed=seed, progress=progress)
+    rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
+                      [test_materials[i] for i in first], "from_statistics"))
+    examples: dict[str, dict[str, np.ndarray]] = {}
+    for j, i in enumerate(first):                  # the first held-out crop of each material, binarised
+        shown = {"original": originals[i], **{loss: r[i] for loss, r in recons.items()}, "from_statistics": limit.images[j]}
+        examples.setdefault(test_materials[i], {k: (v >= MICRO_THRESHOLD).astype(np.uint8) for k, v in shown.items()})
+    return MicroEvaluation(pd.concat(rows, ignore_index=True), accuracy, confusion, examples, codes, test_materials)
+
+
+def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], "TrainConfig", np.ndarray,
+                                                      pd.DataFrame, dict[str, np.ndarray]]:
+    """The finished models of ``profile`` (loss -> VAE, best checkpoints), our model's config (its
+    ``data_dir`` set to ``folders.data``), and the crops, labels and split they were trained on.
+    Raises FileNotFoundError naming ``make micro`` when a run is missing or unfinished."""
+    from dataclasses import replace
+
+    from utils.data import load_dataset
+    from utils.runs import is_finished, load_run
+
+    models, configs = {}, {}
+    for loss, run in micro_runs(profile, folders.runs).items():
+        if not is_finished(run):
+            raise FileNotFoundError(f"{run} holds no finished training run; train both models with `make micro` "
+                                    f"(python -m utils.micro --profile {profile}), then run this notebook again")
+        models[loss], configs[loss] = load_run(run)
+    cfg = replace(configs["spatial_stats"], data_dir=str(folders.data))
+    images, labels = load_dataset(folders.data / cfg.dataset.name)
+    return models, cfg, images, labels, cfg.split()
+
+
+# ----------------------------------------------------------------------------- the job behind `make micro`
+
+def micro_runs(profile: str, runs_dir: Path) -> dict[str, Path]:
+    """``{loss: run folder}`` of the micrograph models of ``profile``: ``runs_dir/<profile>/<loss>``."""
+    return {loss: Path(runs_dir) / profile / loss for loss in LOSSES}
+
+
+def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
+              parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
+    """Train (or reuse, or resume) both models of ``profile``, then run notebooks 06 and 07 (``parameters``:
+    notebook name -> its extra papermill parameters); return the folder of their executed copies."""
+    import papermill as pm
+
+    from utils.config import config_for
+    from utils.pipeline import KERNEL, NOTEBOOKS
+    from utils.runs import train_plan
+
+    folders = Folders.of(profile, root=root)
+    runs = micro_runs(profile, folders.runs)
+    train_plan({run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()},
+               force=force, redo="make micro FORCE=1", progress=progress)
+    executed = folders.runs / "executed" / profile
+    executed.mkdir(parents=True, exist_ok=True)
+    where = {"PROFILE": profile, "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),
+             "FIG_DIR": str(folders.figures)}
+    for name in MICRO_NOTEBOOKS:
+        print(f"=== {name} ({profile}) ===", flush=True)
+        pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(executed / f"{name}.ipynb"), cwd=str(NOTEBOOKS),
+                            kernel_name=KERNEL, log_output=progress, progress_bar=progress,
+                            parameters={**where, **(parameters or {}).get(name, {})})
+    return executed
+
+
+def main(argv: list[str] | None = None) -> None:
+    from utils.config import PROFILES
+    from utils.progress import ENV_VAR
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default=MICRO_PROFILE, choices=[p for p in PROFILES if p.startswith("micro")],
+                        help=f"training profile (default {MICRO_PROFILE})")
+    parser.add_argument("--force", action="store_true", help="move the two runs aside and retrain them")
+    args = parser.parse_args(argv)
+    os.environ[ENV_VAR] = "text"
+    start = time.perf_counter()
+    try:
+        executed = run_micro(args.profile, force=args.force)
+    except ValueError as err:
+        parser.exit(2, f"error: {err}\n")
+    print(f"\nmicrographs done in {(time.perf_counter() - start) / 60:.1f} min; executed notebooks in {executed}; "
+          f"figures in {Folders.of(args.profile).figures}")
+
+
+if __name__ == "__main__":
+    main()
