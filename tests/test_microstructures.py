@@ -1,4 +1,5 @@
-"""Notebook 06 (the statistics of real microstructures) under papermill: its scalars and its figures."""
+"""Notebook 06 (real microstructures: their statistics, then the two VAEs trained on crops of them) under
+papermill, after `make micro` on the micro-smoke profile: its scalars and its figures."""
 from __future__ import annotations
 
 import pytest
@@ -6,22 +7,28 @@ import pytest
 from conftest import read_json
 from test_notebooks import _figure_cells
 
+# seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method)
+PINNED = {"ours_cov": 0.1588963851456195, "vanilla_vf": 36.86872209821427, "pca_cov": 0.006646022936975867,
+          "design_vf_miss": 0.0751953125}
+
 
 @pytest.fixture(scope="module")
 def notebook_06(tmp_path_factory):
-    import papermill as pm
+    """`make micro` on the micro-smoke profile under a temporary root: both models trained (2 epochs on
+    7 x 24 crops of 32 px), then notebook 06 with a short limit."""
+    from utils.micro import run_micro
 
-    from utils.pipeline import KERNEL, NOTEBOOKS
     root = tmp_path_factory.mktemp("nb06")
-    out = root / "06.ipynb"
-    pm.execute_notebook(str(NOTEBOOKS / "06_microstructures.ipynb"), str(out), cwd=str(NOTEBOOKS), kernel_name=KERNEL,
-                        progress_bar=False, parameters=dict(FIG_DIR=str(root / "figures"), N_DISC_IMAGES=8))
-    return root, read_json(out)
+    executed = run_micro("micro-smoke", root=root, progress=False,
+                         parameters={"06_microstructures": dict(N_DISC_IMAGES=8, N_LIMIT=1, LIMIT_STEPS=30),
+                                     "07_latent_design": dict(RESTARTS=4, STEPS=20, N_CODES=40, LIMIT_STEPS=30)})
+    return root / "figures" / "micro-smoke", read_json(executed / "06_microstructures.ipynb"), \
+        read_json(executed / "07_latent_design.ipynb")
 
 
 def test_notebook_06_reads_the_materials_and_checks_the_closed_form(notebook_06):
-    root, _ = notebook_06
-    summary = read_json(root / "figures" / "06_summary.json")
+    figures = notebook_06[0]
+    summary = read_json(figures / "06_summary.json")
     # facts of the shipped data (microstructures/README.md gives the fraction of phase 1)
     assert summary["phase0_fraction"]["pmma"] == pytest.approx(1 - 0.026, abs=5e-4)
     assert summary["phase0_fraction"]["alloy"] == pytest.approx(1 - 0.865, abs=5e-4)
@@ -36,12 +43,48 @@ def test_notebook_06_reads_the_materials_and_checks_the_closed_form(notebook_06)
     assert summary["periodic_vs_not_max_abs_diff"] > 0.01      # wrapping a 64-px crop does change f
 
 
+def test_notebook_06_scores_the_held_out_crops(notebook_06):
+    figures = notebook_06[0]
+    summary = read_json(figures / "06_summary.json")
+    assert summary["profile"] == "micro-smoke" and summary["n_test_crops"] == 7 * 4
+    scores = summary["scores"]
+    assert set(scores) == {"spatial_stats", "data", "pca", "from_statistics"}
+    assert scores["spatial_stats"]["autocovariance_mse"] == pytest.approx(PINNED["ours_cov"], rel=1e-4)
+    assert scores["data"]["vf_diff"] == pytest.approx(PINNED["vanilla_vf"], rel=1e-4)
+    assert scores["pca"]["autocovariance_mse"] == pytest.approx(PINNED["pca_cov"], rel=1e-4)
+    assert set(summary["classifier_accuracy"]) == {"spatial_stats", "data", "pca"}
+    assert all(0 <= v <= 1 for v in summary["classifier_accuracy"].values())
+
+
 def test_notebook_06_shows_its_figures_as_images(notebook_06):
-    root, nb = notebook_06
-    for name in ("06_periodic.png", "06_materials.png", "06_profiles.png", "06_autocovariance.png",
-                 "06_composite.png", "06_discs_closed_form.png", "06_crops.png"):
-        assert (root / "figures" / name).stat().st_size > 10_000, name
+    figures, nb, _ = notebook_06
+    names = ("06_periodic.png", "06_materials.png", "06_profiles.png", "06_autocovariance.png", "06_composite.png",
+             "06_discs_closed_form.png", "06_crops.png", "06_training.png", "06_scores.png", "06_reconstructions.png",
+             "06_classifier.png", "06_codes.png")
+    for name in names:
+        assert (figures / name).stat().st_size > 10_000, name
     cells = _figure_cells(nb)
-    assert len(cells) == 7
+    assert sum(source.count("save_figure(") for source, _ in cells) == len(names)
+    for source, outputs in cells:      # every figure a cell saves is shown as an image in the notebook
+        shown = sum("image/png" in o.get("data", {}) for o in outputs)
+        assert shown >= max(source.count("save_figure("), 1), source
+
+
+def test_notebook_07_designs_refuses_and_compares(notebook_06):
+    figures, _, nb = notebook_06
+    summary = read_json(figures / "07_summary.json")
+    assert summary["profile"] == "micro-smoke"
+    low, high = summary["reachable"]["volume_fraction"]
+    assert 0 <= low < high <= 1
+    assert summary["first_design"]["vf_miss"] == pytest.approx(PINNED["design_vf_miss"], abs=2 / 32 ** 2)
+    assert set(summary["comparison"]) == {"latent", "from_statistics", "pca"}
+    assert all(row["seconds"] > 0 and row["statistics_error"] >= 0 for row in summary["comparison"].values())
+    outputs = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                      for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+    assert "refused: a volume fraction of" in outputs and "outside what this model draws" in outputs
+    for name in ("07_designs.png", "07_interpolation.png", "07_comparison.png"):
+        assert (figures / name).stat().st_size > 10_000, name
+    cells = _figure_cells(nb)
+    assert sum(source.count("save_figure(") for source, _ in cells) == 3
     for source, outputs in cells:
-        assert any("image/png" in o.get("data", {}) for o in outputs), source
+        assert sum("image/png" in o.get("data", {}) for o in outputs) >= max(source.count("save_figure("), 1), source

@@ -12,6 +12,8 @@ module                what it holds
 ``utils.profiles``    cutoff window, radial and directional profiles of a statistics map
 ``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
 ``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
+``utils.micro``       notebook 06's models of the micrographs: scores on held-out crops, ``make micro``
+``utils.design``      design in the latent space: target properties in, microstructures out (notebook 07)
 ``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
@@ -27,7 +29,7 @@ module                what it holds
                       ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
 ``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
-                      ``utils.micro_plots`` those of notebook 06
+                      ``utils.micro_plots`` those of notebook 06, ``utils.design_plots`` of 07
 ``utils.widgets``     the interactive demos; ``utils.pipeline`` the job behind ``make figures``
 ``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
 ====================  ==========================================================================
@@ -52,8 +54,10 @@ _EXPORTS = {
     "profiles": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
                  "correlation_length"],
     "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
-    "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment"],
-    "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "LinesDataset",
+    "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],
+    "micro": ["crop_statistics", "StatisticsPCA", "evaluate_micro"],
+    "design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
+    "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],
     "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],

@@ -19,7 +19,7 @@ from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
 
-__all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer"]
+__all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer", "design_panel"]
 
 
 def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: int | None = None,
@@ -132,3 +132,34 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
 
     start.observe(move_sliders, names="value")
     return update, {"start": start, **sliders}
+
+
+def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], NotebookFigure], *,
+                 volume_fraction: tuple[float, float, float], anisotropy: tuple[float, float, float]
+                 ) -> tuple[Any, Any, Callable[[], None]]:
+    """Sliders for a target volume fraction and anisotropy, a "design" button and the designs below them.
+
+    ``design(volume_fraction, anisotropy)`` returns a design (e.g. a partial of
+    :func:`utils.design.design_in_latent_space`); ``show(result)`` its figure.  ``volume_fraction``
+    and ``anisotropy``: (low, high, start) of each slider.  Returns ``(controls, output, run)``:
+    display the controls and the output widget (side by side in one ``display`` call: an output
+    widget nested in a box hangs a headless papermill run once it shows an image), ``run()`` does
+    what the button does (a notebook run headless calls it once).
+    """
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    vf = widgets.FloatSlider(value=volume_fraction[2], min=volume_fraction[0], max=volume_fraction[1], step=0.01,
+                             description="φ target", continuous_update=False)
+    an = widgets.FloatSlider(value=anisotropy[2], min=anisotropy[0], max=anisotropy[1], step=0.05,
+                             description="ξx/ξy target", continuous_update=False)
+    button = widgets.Button(description="design", button_style="primary")
+    out = widgets.Output()
+
+    def run(*_: Any) -> None:
+        with out:
+            out.clear_output(wait=True)
+            display(show(design(vf.value, an.value)))
+
+    button.on_click(run)
+    return widgets.HBox([vf, an, button]), out, run

@@ -1,0 +1,116 @@
+"""Design in the latent space (utils.design): its measurements against direct ones, its optimiser on a toy
+decoder whose answer is known, its refusals, and the panel of notebook 07."""
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
+                          properties, reachable_range)
+from utils.inversion import reconstruct_from_statistics
+from utils.micro import crop_statistics
+from utils.micrographs import as_vae_images, load_micrograph
+from utils.profiles import correlation_length, directional_profiles
+
+
+class ToyDecoder(torch.nn.Module):
+    """decode(z): phase 0 (dark) in the columns left of c = sigmoid(z[0]) of the width, a smooth edge, so
+    that its volume fraction is c (in steps of 1/32): every target in (0, 1) has a known answer."""
+
+    def __init__(self, size: int = 32) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(latent_dim=2)
+        self.register_buffer("ramp", ((torch.arange(size, dtype=torch.float32) + 0.5) / size)[None, None, :]
+                             .expand(1, size, size).clone())
+        self.sharpness = torch.nn.Parameter(torch.tensor(20.0))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        edge = torch.sigmoid(z[:, :1, None])
+        return torch.sigmoid(self.sharpness * (self.ramp - edge) + 0.0 * z[:, 1:2, None])[:, None]
+
+
+CFG = SimpleNamespace(periodic=False, cutoff=0, latent_dim=2)
+
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, (1, 9, 9), elements=st.floats(-1, 1)))
+def test_correlation_lengths_are_the_profiles_crossings(maps):
+    maps[0, 4, 4] = 1.0                                      # a normalised autocovariance is 1 at r = 0
+    xi = correlation_lengths(torch.as_tensor(maps))[0]
+    profiles = directional_profiles(torch.as_tensor(maps))
+    for value, direction in zip(xi, ("x", "y")):
+        expected = correlation_length(profiles[direction][0].numpy())
+        assert float(value) == pytest.approx(expected if math.isfinite(expected) else len(profiles[direction][0]) - 1,
+                                             abs=1e-9)
+
+
+def test_properties_see_the_volume_fraction_and_the_direction():
+    stripes = np.ones((1, 32, 32))
+    stripes[0, ::4] = 0                                      # 1-px horizontal lines, every 4th row
+    row = properties(stripes).iloc[0]
+    assert row["volume_fraction"] == pytest.approx(0.25)
+    assert row["xi_x"] > 10 * row["xi_y"] and row["anisotropy"] > 10     # long along x, short along y
+    assert properties(stripes.transpose(0, 2, 1)).iloc[0]["anisotropy"] < 0.1
+
+
+@pytest.mark.parametrize("vf", [0.2, 0.5, 0.8])
+def test_a_design_meets_a_reachable_volume_fraction(vf):
+    model = ToyDecoder()
+    before = [p.requires_grad for p in model.parameters()]
+    design = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+                                    reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
+    assert design.properties["vf_miss"].iloc[0] < 0.03
+    assert list(design.objective) == sorted(design.objective)                          # best first
+    assert [p.requires_grad for p in model.parameters()] == before                     # the decoder left as it was
+    again = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+                                   reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
+    assert np.array_equal(design.z, again.z)                                           # seeded
+
+
+def test_unreachable_and_malformed_targets_are_refused_with_the_range():
+    model = ToyDecoder()
+    reach = reachable_range(model, np.array([[0.0, 0.0], [0.1, 0.0]], np.float32))
+    with pytest.raises(ValueError, match=r"outside what this model draws: .* to .*reachable_range"):
+        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.95), reachable=reach)
+    for bad, match in ((dict(), "needs a volume_fraction"), (dict(volume_fraction=1.2), r"\(0, 1\)"),
+                       (dict(anisotropy=-1.0), "> 0"), (dict(statistics=np.full((3, 3), np.nan)), "NaN")):
+        with pytest.raises(ValueError, match=match):
+            DesignTarget(**bad)
+    with pytest.raises(ValueError, match="target statistics of shape"):
+        design_in_latent_space(model, CFG, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
+                               reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
+
+
+def test_the_interpolation_runs_from_one_code_to_the_other():
+    model = ToyDecoder()
+    images, table = interpolation_properties(model, np.array([-1.0, 0.0]), np.array([1.0, 0.0]), steps=5)
+    assert images.shape == (5, 32, 32) and table["t"].tolist() == [0, 0.25, 0.5, 0.75, 1]
+    assert table["volume_fraction"].is_monotonic_increasing
+
+
+def test_the_limit_draws_an_image_from_statistics_alone():
+    crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
+    window = crop_statistics(crop, cutoff=4).maps("raw")
+    out = reconstruct_from_statistics(window, periodic=False, cutoff=4, image_shape=(16, 16), steps=400, progress=False)
+    assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
+    with pytest.raises(ValueError, match="windows of cutoff=3"):
+        reconstruct_from_statistics(window, periodic=False, cutoff=3, image_shape=(16, 16), steps=1, progress=False)
+
+
+def test_the_design_panel_designs_what_its_sliders_say():
+    from utils.widgets import design_panel
+
+    asked = []
+    controls, output, run = design_panel(lambda vf, a: asked.append((vf, a)) or "designs", lambda result: result,
+                                         volume_fraction=(0.1, 0.9, 0.3), anisotropy=(0.5, 2.0, 1.5))
+    run()
+    controls.children[0].value = 0.6
+    run()
+    assert asked == [(0.3, 1.5), (0.6, 1.5)]

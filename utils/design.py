@@ -1,0 +1,287 @@
+"""Designing microstructures in the latent space: target properties in, microstructures out (notebook 07).
+
+A design is a code z whose decoded image x = decode(z) has the properties asked for.  The
+properties, all of phase 0 (dark pixels, x < 0.5 once binarised), measured by :func:`properties`:
+
+* the **volume fraction** phi, the fraction of phase-0 pixels;
+* the **correlation lengths** xi_x and xi_y: where the directional profile of the normalised
+  autocovariance (f - phi²) / (phi (1 - phi)) along x (along y) first falls to 1/e, linearly
+  interpolated (as :func:`utils.profiles.correlation_length`), at most the cutoff window;
+* the **anisotropy** xi_x / xi_y (> 1: features longer along x);
+* the **statistics** f themselves, non-periodic (or periodic) as the model was trained, in its cutoff window.
+
+:func:`design_in_latent_space` minimises, over z (the decoder frozen), the weighted objective
+
+    J(z) = w_vf ((phi - phi_t) / 0.01)²  +  w_a (log a - log a_t)²  +  w_f Σ_r (f - f_t)² / Σ_r f_t²
+
+(a 1-point miss of the volume fraction, a factor e of anisotropy and a miss of the whole
+statistics' size each cost 1), measured through the smooth indicator sigmoid((0.5 - x) / 0.05) so
+that it has a gradient, and ranked at the end by its value on the binarised designs;
+``restarts`` seeded starts (codes of training images, or z0 ~ N(0, I)) run side by side in one batch, on the optimiser of
+:func:`utils.inversion.refine_latent` (:func:`utils.inversion.minimise`).  A target outside what the
+model draws (:func:`reachable_range`) is refused with the range it can reach.
+
+>>> rho = torch.tensor([[[0.0, 0.0, 0.0], [0.2, 1.0, 0.2], [0.0, 0.0, 0.0]]])   # longer along x than y
+>>> xi = correlation_lengths(rho)
+>>> [round(float(v), 3) for v in xi[0]]                     # xi_x, xi_y: the 1/e crossings
+[0.79, 0.632]
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from utils.checks import check_finite
+from utils.inversion import frozen, minimise
+from utils.micro import MICRO_THRESHOLD
+from utils.profiles import cutoff_window, directional_profiles
+from utils.stats import autocorrelation, normalised_autocovariance
+
+if TYPE_CHECKING:
+    from utils.config import TrainConfig
+    from utils.micro import CropStatistics, StatisticsPCA
+
+__all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DesignTarget", "Design", "correlation_lengths",
+           "soft_properties", "properties", "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"]
+
+DESIGN_STEPS = 150       # Adam steps on z per design
+DESIGN_LR = 0.05         # their learning rate (that of refine_latent)
+DESIGN_RESTARTS = 16     # seeded starts per target, side by side in one batch
+LEVEL = math.exp(-1)     # the correlation length is where the autocovariance falls to 1/e
+VF_UNIT = 0.01           # a volume-fraction miss of one percentage point costs 1
+SOFTNESS = 0.05          # temperature of the sigmoid indicator the objective is optimised through
+
+
+def correlation_lengths(rho: torch.Tensor) -> torch.Tensor:
+    """(n, 2): xi_x and xi_y (px) of normalised autocovariance maps ``rho`` (n, H, W), r = 0 at the centre.
+
+    The first k at which the directional profile (mean of both signs) falls to 1/e, linearly
+    interpolated between k - 1 and k: differentiable in ``rho``.  A profile that stays above 1/e
+    within the map gets the largest k of the map.
+    """
+    out = []
+    for direction in ("x", "y"):
+        p = directional_profiles(rho)[direction]                                   # (n, K)
+        below = p <= LEVEL
+        k = torch.where(below.any(dim=1), below.float().argmax(dim=1), torch.full_like(below[:, 0], p.shape[1] - 1,
+                                                                                        dtype=torch.long))
+        k = k.clamp_min(1)
+        hi, lo = p.gather(1, (k - 1)[:, None])[:, 0], p.gather(1, k[:, None])[:, 0]
+        step = ((hi - LEVEL) / (hi - lo).clamp_min(1e-9)).clamp(0, 1)
+        out.append((k - 1).to(p.dtype) + step)
+    return torch.stack(out, dim=1)
+
+
+def _statistics(m: torch.Tensor, periodic: bool, cutoff: int) -> torch.Tensor:
+    f = autocorrelation(m, periodic=periodic)
+    return cutoff_window(f, cutoff) if cutoff else f
+
+
+def soft_properties(x: torch.Tensor, *, periodic: bool = False, cutoff: int = 0,
+                    temperature: float = SOFTNESS) -> dict[str, torch.Tensor]:
+    """The properties of images x (n, H, W) in [0, 1] through the indicator of phase 0
+    m = sigmoid((0.5 - x) / ``temperature``) (differentiable; ``temperature=0``: the hard x < 0.5):
+    ``volume_fraction`` (n,), ``lengths`` (n, 2) = (xi_x, xi_y), ``statistics`` (n, h, w) in the
+    window of ``cutoff`` (all offsets when 0)."""
+    m = torch.sigmoid((MICRO_THRESHOLD - x) / temperature) if temperature > 0 else (x < MICRO_THRESHOLD).to(x.dtype)
+    f = _statistics(m, periodic, cutoff)
+    rho = normalised_autocovariance(f, uniform="zero")
+    return {"volume_fraction": m.mean(dim=(-2, -1)), "lengths": correlation_lengths(rho), "statistics": f}
+
+
+def properties(images: np.ndarray, *, periodic: bool = False, cutoff: int = 0) -> pd.DataFrame:
+    """One row per image (n, H, W) in [0, 1], binarised (phase 0 below 0.5, :data:`utils.micro.MICRO_THRESHOLD`):
+    volume_fraction, xi_x, xi_y (px), anisotropy = xi_x / xi_y."""
+    with torch.no_grad():
+        p = soft_properties(torch.as_tensor(np.asarray(images, dtype=np.float64)), periodic=periodic, cutoff=cutoff,
+                            temperature=0.0)
+    xi = p["lengths"].numpy()
+    return pd.DataFrame({"volume_fraction": p["volume_fraction"].numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
+                         "anisotropy": xi[:, 0] / np.maximum(xi[:, 1], 1e-9)})
+
+
+@dataclass(frozen=True)
+class DesignTarget:
+    """What a design must meet; any of the three, weighted by ``weights`` (vf, anisotropy, statistics)."""
+
+    volume_fraction: float | None = None     # phase-0 fraction in (0, 1)
+    anisotropy: float | None = None          # xi_x / xi_y, > 0
+    statistics: np.ndarray | None = None     # f of phase 0 (h, w): the model's convention and cutoff window
+    weights: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    def __post_init__(self) -> None:
+        if self.volume_fraction is None and self.anisotropy is None and self.statistics is None:
+            raise ValueError("a DesignTarget needs a volume_fraction, an anisotropy or statistics (or several)")
+        if self.volume_fraction is not None and not 0 < self.volume_fraction < 1:
+            raise ValueError(f"volume_fraction must lie in (0, 1), got {self.volume_fraction}")
+        if self.anisotropy is not None and not self.anisotropy > 0:
+            raise ValueError(f"anisotropy must be > 0 (xi_x / xi_y), got {self.anisotropy}")
+        if self.statistics is not None:
+            check_finite(np.asarray(self.statistics), "target statistics")
+        if len(self.weights) != 3 or min(self.weights) < 0:
+            raise ValueError(f"weights must be three numbers >= 0 (vf, anisotropy, statistics), got {self.weights}")
+
+
+@dataclass
+class Design:
+    """The designs of one target, best first."""
+
+    images: np.ndarray        # (restarts, H, W) float32 in (0, 1): the decoded designs
+    z: np.ndarray             # (restarts, latent_dim) their codes
+    objective: np.ndarray     # (restarts,) J of the binarised designs (they are ranked by it)
+    properties: pd.DataFrame  # one row per design (binarised): see :func:`properties`, plus the misses
+    seconds: float            # wall time of the whole design
+
+
+def reachable_range(model: torch.nn.Module, codes: np.ndarray | None = None, *, periodic: bool = False,
+                    cutoff: int = 0, n: int = 512, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """The range of volume fraction and anisotropy over the images the model decodes from ``codes``
+    (n, latent_dim), e.g. the mu of its training images (what the training data holds), or, when None,
+    from ``n`` prior samples z ~ N(0, I) (seeded)."""
+    from utils.latent import decode
+
+    if codes is None:
+        codes = np.random.default_rng(seed).standard_normal((n, model.config.latent_dim)).astype(np.float32)
+    table = properties(decode(model, codes), periodic=periodic, cutoff=cutoff)
+    return {k: (float(table[k].min()), float(table[k].max())) for k in ("volume_fraction", "anisotropy")}
+
+
+def _check_reachable(target: DesignTarget, reach: dict[str, tuple[float, float]]) -> None:
+    for name, value in (("volume_fraction", target.volume_fraction), ("anisotropy", target.anisotropy)):
+        lo, hi = reach[name]
+        if value is not None and not lo <= value <= hi:
+            raise ValueError(f"a {name.replace('_', ' ')} of {value:g} is outside what this model draws: "
+                             f"{lo:.3g} to {hi:.3g} (reachable_range); choose a target inside that range")
+
+
+def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: DesignTarget, *,
+                           restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS, lr: float = DESIGN_LR,
+                           codes: np.ndarray | None = None, reachable: dict[str, tuple[float, float]] | None = None,
+                           seed: int = 0) -> Design:
+    """Codes whose decoded microstructures meet ``target`` (module docstring), best first.
+
+    ``cfg``: the model's training config (its ``periodic`` and ``cutoff`` say which statistics).
+    ``codes`` (m, latent_dim), e.g. the mu of the training images: the ``restarts`` starts are drawn
+    from them (seeded), else z0 ~ N(0, I).  A volume fraction or anisotropy outside ``reachable``
+    (default: :func:`reachable_range` of ``codes``) is refused with a ValueError stating the range.
+    Deterministic in ``seed``.
+    """
+    start_time = time.perf_counter()
+    periodic, cutoff = cfg.periodic, cfg.cutoff
+    _check_reachable(target, reachable or reachable_range(model, codes, periodic=periodic, cutoff=cutoff, seed=seed))
+    w_vf, w_a, w_f = target.weights
+    f_t = None if target.statistics is None else torch.as_tensor(np.asarray(target.statistics, np.float32))
+
+    def cost(p: dict[str, torch.Tensor]) -> torch.Tensor:
+        total = p["volume_fraction"].new_zeros(p["volume_fraction"].shape[0])
+        if target.volume_fraction is not None:
+            total = total + w_vf * ((p["volume_fraction"] - target.volume_fraction) / VF_UNIT) ** 2
+        if target.anisotropy is not None:
+            ratio = p["lengths"][:, 0].clamp_min(1e-3) / p["lengths"][:, 1].clamp_min(1e-3)
+            total = total + w_a * (ratio.log() - math.log(target.anisotropy)) ** 2
+        if f_t is not None:
+            if tuple(f_t.shape) != tuple(p["statistics"].shape[-2:]):
+                raise ValueError(f"target statistics of shape {tuple(f_t.shape)}, but this model's are "
+                                 f"{tuple(p['statistics'].shape[-2:])} (periodic={periodic}, cutoff={cutoff})")
+            f = p["statistics"].to(f_t.dtype)
+            total = total + w_f * (f - f_t).square().sum(dim=(-2, -1)) / f_t.square().sum()
+        return total
+
+    def objective(z: torch.Tensor) -> torch.Tensor:
+        return cost(soft_properties(model.decode(z)[:, 0].float(), periodic=periodic, cutoff=cutoff))
+
+    rng = np.random.default_rng(seed)
+    z0 = (rng.standard_normal((restarts, cfg.latent_dim)) if codes is None else
+          np.asarray(codes)[rng.choice(len(codes), size=restarts, replace=len(codes) < restarts)])
+    z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
+    model.eval()
+    with frozen(model):
+        z, loss = minimise(z0, objective, steps=steps, lr=lr, progress=False)
+        with torch.no_grad():
+            images = model.decode(z)[:, 0].float().numpy()
+    with torch.no_grad():      # ranked by the objective of the binarised designs, what a user gets
+        hard = cost(soft_properties(torch.as_tensor(images), periodic=periodic, cutoff=cutoff, temperature=0.0))
+    order = np.argsort(hard.numpy(), kind="stable")
+    table = properties(images[order], periodic=periodic, cutoff=cutoff)
+    if target.volume_fraction is not None:
+        table["vf_miss"] = (table["volume_fraction"] - target.volume_fraction).abs()
+    if target.anisotropy is not None:
+        table["anisotropy_miss"] = np.abs(np.log(table["anisotropy"] / target.anisotropy))
+    table["objective"] = hard.numpy()[order]
+    return Design(images[order], z.numpy()[order], hard.numpy()[order], table, time.perf_counter() - start_time)
+
+
+def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, *, steps: int = 9,
+                             periodic: bool = False, cutoff: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+    """The images decoded along the straight path from ``z_from`` to ``z_to`` (steps, H, W) and their
+    :func:`properties`, with the path parameter ``t`` in [0, 1]."""
+    from utils.latent import interpolate
+
+    images = interpolate(model, z_from, z_to, steps)
+    table = properties(images, periodic=periodic, cutoff=cutoff)
+    table.insert(0, "t", np.linspace(0.0, 1.0, steps))
+    return images, table
+
+
+def _score(result: np.ndarray, truth: "CropStatistics", target: DesignTarget, cutoff: int,
+           periodic: bool, loss_cutoff: int) -> dict[str, float]:
+    from utils.micro import crop_statistics
+
+    got = properties(result[None], periodic=periodic, cutoff=loss_cutoff).iloc[0]
+    raw = crop_statistics(result[None], cutoff=cutoff).raw[0]
+    return {"vf_miss": abs(float(got["volume_fraction"]) - target.volume_fraction),
+            "anisotropy_miss": abs(math.log(float(got["anisotropy"]) / target.anisotropy)),
+            "statistics_error": float(((raw - truth.raw[0]) ** 2).sum() / (truth.raw[0] ** 2).sum())}
+
+
+def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np.ndarray, names: Sequence[str],
+                           pca: "StatisticsPCA", *, codes: np.ndarray, cutoff: int, limit_steps: int,
+                           seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, np.ndarray]]]:
+    """The same targets met three ways: each held-out crop of ``crops`` (n, H, W) gives a target (its
+    volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``),
+    by the reconstruction from its statistics (the limit, ``limit_steps``) and in the space of
+    ``pca`` (:class:`utils.micro.StatisticsPCA` over offsets up to ``cutoff``): the crop's statistics
+    projected on its components, then drawn by the reconstruction from those statistics.
+
+    Returns one row per (target, method): name, method, vf_miss, anisotropy_miss (|log ratio|),
+    statistics_error (Σ (f - f_t)² / Σ f_t² over offsets up to ``cutoff``, binarised result),
+    seconds; and per target the images {"target", "latent", "from_statistics", "pca"}.
+    """
+    from utils.inversion import reconstruct_from_statistics
+    from utils.micro import crop_statistics
+
+    periodic, loss_cutoff = cfg.periodic, cfg.cutoff
+    rows, shown = [], []
+    for crop, name in zip(np.asarray(crops), names):
+        truth = crop_statistics(crop[None], cutoff=cutoff)
+        p = properties(crop[None], periodic=periodic, cutoff=loss_cutoff).iloc[0]
+        f_model = soft_properties(torch.as_tensor(crop[None], dtype=torch.float64), periodic=periodic,
+                                  cutoff=loss_cutoff, temperature=0.0)["statistics"][0].float().numpy()
+        target = DesignTarget(volume_fraction=float(np.clip(p["volume_fraction"], 1e-3, 1 - 1e-3)),
+                              anisotropy=float(p["anisotropy"]), statistics=f_model)
+        results, seconds = {}, {}
+        start = time.perf_counter()
+        results["latent"] = design_in_latent_space(model, cfg, target, codes=codes, seed=seed,
+                                                   reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
+        seconds["latent"] = time.perf_counter() - start
+        start = time.perf_counter()
+        results["from_statistics"] = reconstruct_from_statistics(crop[None], periodic=False, cutoff=loss_cutoff,
+                                                                 sharp_eps=cfg.sharp_eps, steps=limit_steps, seed=seed,
+                                                                 progress=False).images[0]
+        seconds["from_statistics"] = time.perf_counter() - start
+        start = time.perf_counter()
+        window = pca.project(truth).maps("raw")
+        results["pca"] = reconstruct_from_statistics(window, periodic=False, cutoff=cutoff, image_shape=crop.shape,
+                                                     steps=limit_steps, seed=seed, progress=False).images[0]
+        seconds["pca"] = time.perf_counter() - start
+        for method, image in results.items():
+            rows.append({"name": name, "method": method, **_score(image, truth, target, cutoff, periodic, loss_cutoff),
+                         "seconds": seconds[method]})
+        shown.append({"target": crop, **results})
+    return pd.DataFrame(rows), shown
