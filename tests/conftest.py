@@ -15,6 +15,20 @@ settings.register_profile("project", derandomize=True, deadline=None)
 settings.load_profile("project")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny tensors on a shared 2-core machine: one torch thread for the module (OpenMP threads
+    spin-waiting at each tiny FFT made gradcheck ~100x slower, measured), the old count restored
+    after; also the arithmetic of the one-thread training subprocesses.  Modules ask for it with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def run_notebook(tmp_path: Path) -> Callable[..., Path]:
     """Execute ``notebooks/<name>.ipynb`` with papermill; return the executed copy's path.

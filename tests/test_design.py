@@ -68,6 +68,8 @@ def test_a_design_meets_a_reachable_volume_fraction(vf):
                                     reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
     assert design.properties["vf_miss"].iloc[0] < 0.03
     assert list(design.objective) == sorted(design.objective)                          # best first
+    assert design.statistics.shape == (4, 32, 32)
+    assert design.statistics[0, 16, 16] == pytest.approx(design.properties["volume_fraction"].iloc[0])  # f(0) = φ
     assert [p.requires_grad for p in model.parameters()] == before                     # the decoder left as it was
     again = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
                                    reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})

@@ -13,13 +13,7 @@ from utils.spectral import power_spectrum
 from utils.stats import spatial_statistics
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Small tensors on a shared 2-core machine: one thread (no OpenMP spin-waiting)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
 def direct_autocorrelation(m: np.ndarray) -> np.ndarray:

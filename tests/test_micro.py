@@ -19,12 +19,7 @@ from utils.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_mic
 from utils.stats import phase_indicator
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
 def direct_nonperiodic(m: np.ndarray) -> np.ndarray:

@@ -10,13 +10,7 @@ from utils.losses import vae_loss
 from utils.models import ModelConfig, PaperDecoder, build_vae
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run faster and steadier on one thread of a busy 2-core machine."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
 @pytest.mark.parametrize("size,latent,base", [(16, 1, 8), (32, 9, 8), (48, 3, 4), (64, 9, 8)])

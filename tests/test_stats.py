@@ -29,14 +29,7 @@ PROPERTY = settings(max_examples=40, deadline=None)
 MAX_SIDE = {1: 12, 2: 7, 3: 4}  # largest side per spatial ndim, keeps the O(S²) reference fast
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors only: run them on one thread.  On a busy shared 2-core machine, OpenMP
-    threads spin-waiting at each tiny FFT made gradcheck ~100x slower (measured)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
 # ---------------------------------------------------------------- the reference

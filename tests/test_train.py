@@ -32,13 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    """One thread: steadier on a busy 2-core machine, and the same arithmetic as the subprocesses."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
 def _env() -> dict[str, str]:

@@ -136,6 +136,7 @@ class Design:
     z: np.ndarray             # (restarts, latent_dim) their codes
     objective: np.ndarray     # (restarts,) J of the binarised designs (they are ranked by it)
     properties: pd.DataFrame  # one row per design (binarised): see :func:`properties`, plus the misses
+    statistics: np.ndarray    # (restarts, h, w) their statistics f of phase 0 (binarised; the model's window)
     seconds: float            # wall time of the whole design
 
 
@@ -206,7 +207,8 @@ def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: D
         with torch.no_grad():
             images = model.decode(z)[:, 0].float().numpy()
     with torch.no_grad():      # ranked by the objective of the binarised designs, what a user gets
-        hard = cost(soft_properties(torch.as_tensor(images), periodic=periodic, cutoff=cutoff, temperature=0.0))
+        measured = soft_properties(torch.as_tensor(images), periodic=periodic, cutoff=cutoff, temperature=0.0)
+        hard = cost(measured)
     order = np.argsort(hard.numpy(), kind="stable")
     table = properties(images[order], periodic=periodic, cutoff=cutoff)
     if target.volume_fraction is not None:
@@ -214,7 +216,8 @@ def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: D
     if target.anisotropy is not None:
         table["anisotropy_miss"] = np.abs(np.log(table["anisotropy"] / target.anisotropy))
     table["objective"] = hard.numpy()[order]
-    return Design(images[order], z.numpy()[order], hard.numpy()[order], table, time.perf_counter() - start_time)
+    return Design(images[order], z.numpy()[order], hard.numpy()[order], table,
+                  measured["statistics"].numpy()[order], time.perf_counter() - start_time)
 
 
 def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, *, steps: int = 9,
