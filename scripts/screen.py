@@ -93,10 +93,11 @@ def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_
 def table() -> pd.DataFrame:
     rows = [json.loads(line) for line in (SCREEN / "results.jsonl").read_text().splitlines() if line.strip()]
     frame = pd.DataFrame(rows)
+    frame["profile"] = frame["profile"].fillna("cpu") if "profile" in frame else "cpu"   # rows from before --profile
     keep = ["name", "profile", "seed", "epochs", "train_minutes", "z = mu line_count_correct_pct", "refined line_count_correct_pct",
             "z = mu orientation_correct_pct", "z = mu volume_fraction_diff_mean", "z = mu spatial_stats_mse",
             "z = mu autocovariance_mse", "z = mu vf_diff"]
-    return frame[[k for k in keep if k in frame]].drop_duplicates(["name", "seed", "epochs"], keep="last")
+    return frame[[k for k in keep if k in frame]].drop_duplicates(["name", "profile", "seed", "epochs"], keep="last")
 
 
 def main() -> None:

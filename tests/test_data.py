@@ -207,7 +207,7 @@ def test_save_rejects_bad_inputs(tmp_path):
 
 
 def test_load_errors_name_the_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="01_dataset_synthesis.ipynb"):
+    with pytest.raises(FileNotFoundError, match="notebook 01 or make figures.*make micro"):
         load_dataset(tmp_path / "nothing")
     images, labels = generate_lines(5, size=32, seed=3)
     folder = save_dataset(tmp_path / "ds", images, labels, write_png=False)

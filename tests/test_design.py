@@ -85,6 +85,14 @@ def test_unreachable_and_malformed_targets_are_refused_with_the_range():
                        (dict(anisotropy=-1.0), "> 0"), (dict(statistics=np.full((3, 3), np.nan)), "NaN")):
         with pytest.raises(ValueError, match=match):
             DesignTarget(**bad)
+    anything = {"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}
+    with pytest.raises(ValueError, match="restarts must be"):
+        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), restarts=0, reachable=anything)
+    with pytest.raises(ValueError, match=r"codes must be \(m >= 1, 2\)"):
+        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), codes=np.zeros((3, 5)), reachable=anything)
+    with pytest.raises(ValueError, match="all zero"):
+        DesignTarget(statistics=np.zeros((3, 3)))
+    assert np.isnan(properties(np.ones((1, 8, 8))).iloc[0]["anisotropy"])        # a single phase: undefined
     with pytest.raises(ValueError, match="target statistics of shape"):
         design_in_latent_space(model, CFG, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
                                reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
@@ -102,6 +110,9 @@ def test_the_limit_draws_an_image_from_statistics_alone():
     window = crop_statistics(crop, cutoff=4).maps("raw")
     out = reconstruct_from_statistics(window, periodic=False, cutoff=4, image_shape=(16, 16), steps=400, progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
+    with pytest.raises(ValueError, match="cutoff=0"):
+        reconstruct_from_statistics(window[:, 4:5, 4:5], periodic=False, cutoff=0, image_shape=(16, 16), steps=1,
+                                    progress=False)
     with pytest.raises(ValueError, match="windows of cutoff=3"):
         reconstruct_from_statistics(window, periodic=False, cutoff=3, image_shape=(16, 16), steps=1, progress=False)
 

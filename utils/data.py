@@ -38,8 +38,8 @@ __all__ = ["save_dataset", "load_dataset", "is_complete_dataset", "ensure_datase
            "split_from_labels", "statistic_peaks", "LinesDataset", "random_translations", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
            "dataset_summary"]
 
-_HOW_TO_CREATE = ("run notebooks/01_dataset_synthesis.ipynb or "
-                  "utils.data.ensure_dataset(DatasetSpec(...), root) to create it")
+_HOW_TO_CREATE = ("create it with utils.data.ensure_dataset(spec, root) (the lines: notebook 01 or make figures; "
+                  "the micrograph crops: make micro)")
 
 
 # ----------------------------------------------------------------------------- disk
@@ -293,7 +293,8 @@ def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: f
 
 def statistic_peaks(images: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
                     batch_size: int = 4096) -> np.ndarray:
-    """f(0) = mean(m²) of each image's soft indicator m: its largest statistic (periodic or not), float64 (n,)."""
+    """f(0) = mean(m²) of each image's soft indicator m, float64 (n,): the largest of its periodic statistics
+    (Cauchy-Schwarz); of the non-periodic ones, far offsets resting on few pairs may exceed it."""
     return np.concatenate([phase_indicator(torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float64)),
                                            phase, eps).square().mean(dim=(-2, -1)).numpy()
                            for a in range(0, len(images), batch_size)] or [np.empty(0)])

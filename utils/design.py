@@ -97,13 +97,15 @@ def soft_properties(x: torch.Tensor, *, periodic: bool = False, cutoff: int = 0,
 
 def properties(images: np.ndarray, *, periodic: bool = False, cutoff: int = 0) -> pd.DataFrame:
     """One row per image (n, H, W) in [0, 1], binarised (phase 0 below 0.5, :data:`utils.micro.MICRO_THRESHOLD`):
-    volume_fraction, xi_x, xi_y (px), anisotropy = xi_x / xi_y."""
+    volume_fraction, xi_x, xi_y (px), anisotropy = xi_x / xi_y (NaN for a single-phase image)."""
     with torch.no_grad():
         p = soft_properties(torch.as_tensor(np.asarray(images, dtype=np.float64)), periodic=periodic, cutoff=cutoff,
                             temperature=0.0)
     xi = p["lengths"].numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):          # a single-phase image has no lengths
+        anisotropy = np.where((xi[:, 0] > 0) & (xi[:, 1] > 0), xi[:, 0] / np.where(xi[:, 1] > 0, xi[:, 1], 1), np.nan)
     return pd.DataFrame({"volume_fraction": p["volume_fraction"].numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
-                         "anisotropy": xi[:, 0] / np.maximum(xi[:, 1], 1e-9)})
+                         "anisotropy": anisotropy})
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,8 @@ class DesignTarget:
             raise ValueError(f"anisotropy must be > 0 (xi_x / xi_y), got {self.anisotropy}")
         if self.statistics is not None:
             check_finite(np.asarray(self.statistics), "target statistics")
+            if not np.any(np.asarray(self.statistics)):
+                raise ValueError("target statistics are all zero (an empty phase 0): there is nothing to design")
         if len(self.weights) != 3 or min(self.weights) < 0:
             raise ValueError(f"weights must be three numbers >= 0 (vf, anisotropy, statistics), got {self.weights}")
 
@@ -175,6 +179,11 @@ def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: D
     """
     start_time = time.perf_counter()
     periodic, cutoff = cfg.periodic, cfg.cutoff
+    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
+        raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
+    if codes is not None and (np.ndim(codes) != 2 or np.shape(codes)[1] != cfg.latent_dim or len(codes) == 0):
+        raise ValueError(f"codes must be (m >= 1, {cfg.latent_dim}) latent codes (e.g. encode_means of training "
+                         f"images), got shape {np.shape(codes)}")
     _check_reachable(target, reachable or reachable_range(model, codes, periodic=periodic, cutoff=cutoff, seed=seed))
     w_vf, w_a, w_f = target.weights
     f_t = None if target.statistics is None else torch.as_tensor(np.asarray(target.statistics, np.float32))
@@ -238,8 +247,9 @@ def _score(result: np.ndarray, truth: "CropStatistics", target: DesignTarget, cu
 
     got = properties(result[None], periodic=periodic, cutoff=loss_cutoff).iloc[0]
     raw = crop_statistics(result[None], cutoff=cutoff).raw[0]
+    defined = target.anisotropy is not None and np.isfinite(got["anisotropy"])
     return {"vf_miss": abs(float(got["volume_fraction"]) - target.volume_fraction),
-            "anisotropy_miss": abs(math.log(float(got["anisotropy"]) / target.anisotropy)),
+            "anisotropy_miss": abs(math.log(float(got["anisotropy"]) / target.anisotropy)) if defined else math.nan,
             "statistics_error": float(((raw - truth.raw[0]) ** 2).sum() / (truth.raw[0] ** 2).sum())}
 
 
@@ -250,7 +260,9 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np
     volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``),
     by the reconstruction from its statistics (the limit, ``limit_steps``) and in the space of
     ``pca`` (:class:`utils.micro.StatisticsPCA` over offsets up to ``cutoff``): the crop's statistics
-    projected on its components, then drawn by the reconstruction from those statistics.
+    projected on its components, then drawn by the reconstruction from those statistics (over the
+    offsets up to ``cutoff`` only and without the narrow-indicator term, whose target a statistics
+    vector cannot give: the limit uses both, so the two pixel routes are not like for like).
 
     Returns one row per (target, method): name, method, vf_miss, anisotropy_miss (|log ratio|),
     statistics_error (Σ (f - f_t)² / Σ f_t² over offsets up to ``cutoff``, binarised result),
@@ -266,8 +278,9 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np
         p = properties(crop[None], periodic=periodic, cutoff=loss_cutoff).iloc[0]
         f_model = soft_properties(torch.as_tensor(crop[None], dtype=torch.float64), periodic=periodic,
                                   cutoff=loss_cutoff, temperature=0.0)["statistics"][0].float().numpy()
+        anisotropy = float(p["anisotropy"]) if np.isfinite(p["anisotropy"]) else None   # None: a single phase
         target = DesignTarget(volume_fraction=float(np.clip(p["volume_fraction"], 1e-3, 1 - 1e-3)),
-                              anisotropy=float(p["anisotropy"]), statistics=f_model)
+                              anisotropy=anisotropy, statistics=f_model)
         results, seconds = {}, {}
         start = time.perf_counter()
         results["latent"] = design_in_latent_space(model, cfg, target, codes=codes, seed=seed,

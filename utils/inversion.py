@@ -248,9 +248,11 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     elif image_shape is not None:
         stats = as_array(target, "target statistics")
         check_finite(stats, "target statistics")
-        if sharp_eps or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2 or 2 * cutoff + 1 > min(image_shape):
+        if (sharp_eps or cutoff < 1 or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2
+                or 2 * cutoff + 1 > min(image_shape)):
             raise ValueError(f"target statistics must be (n, {2 * cutoff + 1}, {2 * cutoff + 1}) windows of cutoff={cutoff} "
-                             f"for images {image_shape} and sharp_eps=0, got shape {stats.shape}, sharp_eps={sharp_eps}")
+                             f"(>= 1) for images {image_shape} and sharp_eps=0, got shape {stats.shape}, "
+                             f"sharp_eps={sharp_eps}")
         widths, blocks = (eps,), [torch.as_tensor(np.asarray(stats, dtype=np.float32))]
         n, (h, w) = len(stats), image_shape
     else:

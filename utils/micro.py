@@ -16,7 +16,9 @@ where a pixel is below it; the statistics are those of the hard indicator of pha
   difference between the normalised autocovariances (f - phi²) / (phi (1 - phi)) of the crop and of
   the candidate (non-periodic f; a candidate whose phase vanished scores against a map of zeros);
 * ``vf_diff``: | phi_candidate - phi_crop | in percentage points of phase 0 (absolute, not the
-  paper's relative measure: phase 0 fills 3-97 % of these materials).
+  paper's relative measure: phase 0 fills 3-97 % of these materials);
+* ``collapsed``: the candidate is a single phase (its autocovariance then counts as zeros, which
+  flatters it on short-range textures: read the error beside the collapsed share).
 
 Candidates: our VAE and the vanilla VAE at z = mu, the reconstruction from statistics (the limit:
 no VAE) and the projection of the crop's statistics on the first k principal components of the
@@ -101,10 +103,14 @@ def crop_statistics(images: np.ndarray, *, cutoff: int, threshold: float = MICRO
 
 
 def score(truth: CropStatistics, candidate: CropStatistics, materials: Sequence[str], method: str) -> pd.DataFrame:
-    """One row per crop: method, material, autocovariance_mse, vf_diff (percentage points)."""
+    """One row per crop: method, material, autocovariance_mse, vf_diff (percentage points) and
+    ``collapsed``: the candidate's phase 0 vanished or filled it (phi = 0 or 1).  A collapsed candidate's
+    autocovariance counts as zeros, which is close to the truth for short-range textures, so report
+    the collapsed share beside the error (a uniform image keeps no texture at all)."""
     return pd.DataFrame({"method": method, "material": list(materials),
                          "autocovariance_mse": ((candidate.autocovariance - truth.autocovariance) ** 2).mean(axis=1),
-                         "vf_diff": 100 * np.abs(candidate.fraction - truth.fraction)})
+                         "vf_diff": 100 * np.abs(candidate.fraction - truth.fraction),
+                         "collapsed": (candidate.fraction <= 0) | (candidate.fraction >= 1)})
 
 
 @dataclass
