@@ -3,7 +3,7 @@
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
 #   make micro     notebooks 06-07: the two VAEs on crops of the seven micrographs, then design in their
-#                  latent space (about 27 minutes; finished runs are reused)
+#                  latent space (about 22 min of training alone, then 6 min of notebooks; finished runs are reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
