@@ -52,7 +52,7 @@ from utils.stats import autocorrelation, normalised_autocovariance
 if TYPE_CHECKING:
     from utils.config import TrainConfig
 
-__all__ = ["MICRO_THRESHOLD", "MICRO_LIMIT_STEPS", "CropStatistics", "crop_statistics", "score", "StatisticsPCA",
+__all__ = ["MICRO_THRESHOLD", "MICRO_LIMIT_STEPS", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "StatisticsPCA",
            "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "run_micro", "main"]
 
 MICRO_THRESHOLD = 0.5       # a reconstruction pixel below it is phase 0 (the images hold 0 = phase 0, 1 = the rest)
@@ -111,6 +111,27 @@ def score(truth: CropStatistics, candidate: CropStatistics, materials: Sequence[
                          "autocovariance_mse": ((candidate.autocovariance - truth.autocovariance) ** 2).mean(axis=1),
                          "vf_diff": 100 * np.abs(candidate.fraction - truth.fraction),
                          "collapsed": (candidate.fraction <= 0) | (candidate.fraction >= 1)})
+
+
+def summarise_scores(scores: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """Per method (rows in ``order``) of :func:`score` rows: the mean autocovariance_mse and vf_diff, the
+    share of collapsed candidates in percent (``collapsed_pct``) and the autocovariance error over the
+    others (``autocovariance_mse_kept``; NaN when all collapsed)."""
+    kept = scores[~scores["collapsed"]].groupby("method")["autocovariance_mse"].mean().rename("autocovariance_mse_kept")
+    means = (scores.assign(collapsed_pct=100 * scores["collapsed"].astype(float))
+             .groupby("method")[["autocovariance_mse", "vf_diff", "collapsed_pct"]].mean())
+    return means.join(kept).loc[list(order)]
+
+
+def first_per_material(indices: np.ndarray, materials: Sequence[str], n: int = 1) -> np.ndarray:
+    """The first ``n`` entries of ``indices`` of each material (``materials[i]`` is that of ``indices[i]``),
+    materials in sorted order: positions into ``indices``.
+
+    >>> first_per_material(np.array([7, 8, 9, 10]), ["b", "a", "b", "a"], n=1).tolist()
+    [1, 0]
+    """
+    materials = np.asarray(materials)
+    return np.concatenate([np.flatnonzero(materials == m)[:n] for m in sorted(set(materials.tolist()))])
 
 
 @dataclass
@@ -211,7 +232,7 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     rows.append(score(truth, pca.project(truth), test_materials, "pca"))
     codes["pca"] = pca.codes(truth)
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
-    first = np.concatenate([np.flatnonzero(np.asarray(test_materials) == m)[:n_limit] for m in sorted(set(test_materials))])
+    first = first_per_material(test, test_materials, n_limit)
     limit = reconstruct_from_statistics(originals[first], periodic=False, sharp_eps=sharp_eps, cutoff=loss_cutoff,
                                         steps=limit_steps, restarts=limit_restarts, seed=seed, progress=progress)
     rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
