@@ -109,3 +109,26 @@ def test_bad_folders_and_files_are_named(tmp_path):
     np.save(tmp_path / "small.npy", np.arange(100 * 100).reshape(100, 100) % 3)
     with pytest.raises(ValueError, match="3 phases"):
         load_image_folder(tmp_path)
+
+
+def test_a_folder_of_narrow_grey_micrographs_holds_out_whole_images(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    for name in ("m1", "m2", "m3", "m4"):                      # ordinary 160 x 200 grey micrographs
+        grey = (rng.random((160, 200)) < 0.4) * 150 + rng.integers(0, 40, (160, 200))
+        Image.fromarray(grey.astype(np.uint8)).save(tmp_path / f"{name}.png")
+    crops, table = load_image_folder(tmp_path, size=64, n_train=5, n_test=3)
+    assert "whole images m4" in capsys.readouterr().out
+    assert set(table.loc[table["split"] == "test", "source"]) == {"m4"}
+    assert set(table.loc[table["split"] == "train", "source"]) == {"m1", "m2", "m3"}
+    assert (table["holdout"] == "images").all() and len(crops) == 3 * 5 + 3
+
+
+def test_one_narrow_image_keeps_one_crop_of_test_columns_and_a_too_narrow_one_is_refused(tmp_path, capsys):
+    np.save(tmp_path / "one.npy", (np.random.default_rng(0).random((100, 150)) < 0.5).astype(np.uint8))
+    crops, table = load_image_folder(tmp_path, size=64, n_train=3, n_test=2)
+    test_x = table.loc[table["split"] == "test", "x"]
+    assert (test_x >= 150 - 64).all() and (table.loc[table["split"] == "train", "x"] + 64 <= 150 - 64).all()
+    assert "right-most 43%" in capsys.readouterr().out
+    np.save(tmp_path / "one.npy", np.zeros((100, 100), np.uint8) + np.eye(100, dtype=np.uint8))
+    with pytest.raises(ValueError, match="needs at least 128 px"):
+        load_image_folder(tmp_path, size=64)

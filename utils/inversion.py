@@ -40,7 +40,9 @@ import torch
 
 from utils.checks import ArrayLike, as_array, check_finite, image_batch
 from utils.progress import progress_bar
-from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
+from utils.fields import first_offsets, thresholded_field
+from utils.spectral import (binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance,
+                            statistics_from_spectrum)
 from utils.profiles import cutoff_window
 from utils.stats import spatial_statistics
 
@@ -52,6 +54,7 @@ __all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "REFINE_STEPS", "REFINE_
 LIMIT_STEPS = 1500     # Adam steps on the pixels
 LIMIT_LR = 0.1         # their learning rate
 LIMIT_RESTARTS = 4     # seeded starts per image in notebook 04 (the function's default is 1: 4x cheaper)
+START_LOGIT = 3.0      # the start's pixels are sigmoid(±3): 0.047 (phase 0) and 0.953
 REFINE_STEPS = 200     # Adam steps on z (800 gained under 2 points)
 REFINE_LR = 0.05       # their learning rate
 
@@ -216,7 +219,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
                                 sharp_eps: float = 0.0, steps: int = LIMIT_STEPS, lr: float = LIMIT_LR, restarts: int = 1,
                                 batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
                                 recentred: bool = True, periodic: bool = True, cutoff: int = 0,
-                                image_shape: tuple[int, int] | None = None, progress: bool = True) -> Inversion:
+                                image_shape: tuple[int, int] | None = None, progress: bool = True, start: str = "field") -> Inversion:
     """Images whose spatial statistics match those of ``target``: the method's per-image limit.
 
     ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
@@ -260,13 +263,21 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         n = blocks[0].shape[0]
         h, w = image_batch(as_array(target, "target"), "target").shape[1:]
     images, losses, starts = np.empty((n, h, w), np.float32), np.empty(n), np.empty(n)
+
+    def statistics_of(block: torch.Tensor) -> torch.Tensor:
+        return statistics_from_spectrum(block.double(), (h, w)) if periodic else block
     bar = progress_bar(range(0, n, batch_size), desc="reconstructing from statistics", unit="batch",
                        disable=not progress)
     for a in bar:
         m = len(blocks[0][a:a + batch_size])
-        noise = torch.stack([torch.randn(restarts, h, w, generator=torch.Generator().manual_seed(seed * 1_000_003 + a + i))
-                             for i in range(m)]).reshape(m * restarts, h, w)
-        theta0 = (3.0 + noise).to(device)
+        if start == "noise":
+            noise = torch.stack([torch.randn(restarts, h, w, generator=torch.Generator().manual_seed(seed * 1_000_003 + a + i))
+                                 for i in range(m)]).reshape(m * restarts, h, w)
+            theta0 = (3.0 + noise).to(device)
+        else:
+            phi, rate_y, rate_x = (np.repeat(v, restarts) for v in first_offsets(statistics_of(blocks[0][a:a + m])))
+            theta0 = torch.as_tensor(START_LOGIT * (2 * thresholded_field(phi, rate_y, rate_x, (h, w), seed=seed,
+                                                                         offset=a * restarts) - 1)).to(device)
         targets = [b[a:a + batch_size].to(device).repeat_interleave(restarts, dim=0) for b in blocks]
 
         def loss_of(theta: torch.Tensor) -> torch.Tensor:

@@ -27,6 +27,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,7 +36,7 @@ from utils.checks import check_finite
 from utils.project import REPO
 
 __all__ = ["MICROGRAPH_DIR", "MATERIALS", "IMAGE_SUFFIXES", "SEGMENTED_LEVELS", "load_micrograph", "split_columns", "random_crops",
-           "micrograph_crops", "segment", "read_image", "load_image_folder", "as_vae_images", "MicrographSpec"]
+           "micrograph_crops", "choose_holdout", "segment", "read_image", "load_image_folder", "as_vae_images", "MicrographSpec"]
 
 MICROGRAPH_DIR = REPO / "microstructures"
 MATERIALS = {   # file stem -> what the micrograph shows (microstructures/README.md)
@@ -100,23 +101,68 @@ def random_crops(image: np.ndarray, n: int, *, size: int, columns: tuple[int, in
 
 
 def micrograph_crops(images: dict[str, np.ndarray], *, size: int = 64, n_train: int = 500, n_test: int = 100,
-                     test_fraction: float = 0.25, seed: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+                     test_fraction: float = 0.25, seed: int = 0,
+                     held_out: Sequence[str] | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """Crops of each named image: ``n_train`` from its training region, ``n_test`` from its test region.
 
-    Returns the crops ``(k, size, size)`` and a table with one row per crop: ``source`` (the name),
-    ``split`` ("train" or "test"), ``y``, ``x`` (its top-left corner in the source).  Seeded by
-    ``seed``, the image's *name* and the split, so adding an image leaves the crops of the others unchanged.
+    ``held_out`` None: every image is split by columns (:func:`split_columns`).  Otherwise the images
+    named in it are held out whole (``n_test`` crops each, from anywhere in them) and the others are
+    training images whole (``n_train`` crops each).  Returns the crops ``(k, size, size)`` and a table
+    with one row per crop: ``source`` (the name), ``split`` ("train" or "test"), ``y``, ``x`` (its
+    top-left corner in the source).  Seeded by ``seed``, the image's *name* and the split, so adding an
+    image leaves the crops of the others unchanged.
     """
     crops, rows = [], []
     for name, image in images.items():
-        regions = dict(zip(("train", "test"), split_columns(image.shape[1], size, test_fraction)))
-        for j, (split, n) in enumerate((("train", n_train), ("test", n_test))):
+        if held_out is None:
+            regions = dict(zip(("train", "test"), split_columns(image.shape[1], size, test_fraction)))
+            plan = (("train", n_train), ("test", n_test))
+        else:
+            whole = "test" if name in held_out else "train"
+            regions = {whole: (0, image.shape[1])}
+            plan = (("train", n_train if whole == "train" else 0), ("test", n_test if whole == "test" else 0))
+        for j, (split, n) in enumerate(plan):
+            if not n:
+                continue
             stream = int(np.random.SeedSequence([seed, zlib.crc32(name.encode()), j]).generate_state(1)[0])
             c, where = random_crops(image, n, size=size, columns=regions[split], seed=stream)
             crops.append(c)
             rows.append(where.assign(source=name, split=split))
     table = pd.concat(rows, ignore_index=True)[["source", "split", "y", "x"]]
     return np.concatenate(crops), table
+
+
+def choose_holdout(shapes: dict[str, tuple[int, int]], size: int, test_fraction: float = 0.25
+                   ) -> tuple[str, float, list[str]]:
+    """How to hold out test crops of images of ``shapes`` (name -> (H, W)): ``(how, test_fraction, held_out)``.
+
+    * ``"columns"``: every image's right-most ``test_fraction`` of columns (as given) holds a crop: use it;
+    * ``"images"``: some image is too narrow for that but there are several: the last
+      ``max(1, round(test_fraction * k))`` of the k images (sorted by name) are held out whole;
+    * ``"columns"`` with a smaller or larger share: a single image at least ``2 * size`` wide keeps
+      exactly ``size`` test columns (``test_fraction = size / W``);
+    * otherwise a ValueError says what would fit.
+
+    >>> choose_holdout({"a": (160, 200), "b": (160, 200)}, 64)
+    ('images', 0.25, ['b'])
+    >>> choose_holdout({"a": (160, 200)}, 64)
+    ('columns', 0.32, [])
+    """
+    def fits(width: int, fraction: float) -> bool:
+        cut = width - int(round(fraction * width))
+        return cut >= size and width - cut >= size
+
+    if all(fits(w, test_fraction) for _, w in shapes.values()):
+        return "columns", test_fraction, []
+    names = sorted(shapes)
+    if len(names) >= 2:
+        return "images", test_fraction, names[-max(1, int(round(test_fraction * len(names)))):]
+    (name, (_, width)), = shapes.items()
+    if width >= 2 * size:
+        return "columns", size / width, []
+    raise ValueError(f"{name} is {width} px wide: one image needs at least {2 * size} px to hold a training and a "
+                     f"held-out crop of {size} px side by side; use crops of at most {width // 2} px, or add images "
+                     "so that whole images can be held out")
 
 
 def segment(image: np.ndarray, *, phases: int = 2, threshold: float | None = None, name: str = "image") -> np.ndarray:
@@ -185,10 +231,13 @@ def load_image_folder(path: str | os.PathLike, *, size: int = 64, n_train: int =
     """A user's micrographs, segmented and cut into training and held-out crops.
 
     Reads every PNG, TIFF and NPY file of the folder ``path`` (sorted by name), segments each with
-    :func:`segment` (``phases``, ``threshold``), then cuts :func:`micrograph_crops` from it.  Returns
-    the crops ``(k, size, size)`` uint8 and their table (``source`` = the file's stem, ``split``,
-    ``y``, ``x``).  Raises a clear error for a missing or empty folder, a file that cannot be read,
-    an image smaller than the crops, or an image with more phases than ``phases``.
+    :func:`segment` (``phases``, ``threshold``), then cuts :func:`micrograph_crops` from it, held out as
+    :func:`choose_holdout` decides: by columns when every image is wide enough, else whole images when
+    there are several, else a narrower test region of one image.  Returns the crops ``(k, size, size)``
+    uint8 and their table (``source`` = the file's stem, ``split``, ``y``, ``x``, and ``holdout``:
+    "columns" or "images", the split used; it is also printed).  Raises a clear error for a missing or
+    empty folder, a file that cannot be read, an image smaller than the crops, an image with more phases
+    than ``phases``, or a single image too narrow for two crops.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -203,8 +252,11 @@ def load_image_folder(path: str | os.PathLike, *, size: int = 64, n_train: int =
             raise ValueError(f"{file} is {a.shape[0]} x {a.shape[1]} px, smaller than the {size} px crops; "
                              "use smaller crops")
         images[file.stem] = segment(a, phases=phases, threshold=threshold, name=str(file))
-    return micrograph_crops(images, size=size, n_train=n_train, n_test=n_test, test_fraction=test_fraction,
-                            seed=seed)
+    how, fraction, held_out = choose_holdout({k: v.shape for k, v in images.items()}, size, test_fraction)
+    print(f"held out: {'whole images ' + ', '.join(held_out) if how == 'images' else f'the right-most {fraction:.0%} of each image'}")
+    crops, table = micrograph_crops(images, size=size, n_train=n_train, n_test=n_test, test_fraction=fraction,
+                                    seed=seed, held_out=held_out if how == "images" else None)
+    return crops, table.assign(holdout=how)
 
 
 def as_vae_images(labels: np.ndarray) -> np.ndarray:
