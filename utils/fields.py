@@ -32,7 +32,8 @@ import numpy as np
 import torch
 from scipy.special import ndtri, owens_t
 
-__all__ = ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field", "first_offsets"]
+__all__ = ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field", "first_offsets",
+           "binarise_at_fractions"]
 
 WIDTHS = np.geomspace(0.3, 24.0, 64)   # the ladder of filter widths (px) searched for each axis
 
@@ -75,6 +76,23 @@ def field_widths(phi: np.ndarray, rate: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _lowest_are_phase_zero(values: np.ndarray, phi: float) -> np.ndarray:
+    """(H, W) float32: 0 at the ``round(phi H W)`` lowest entries of ``values`` (ties by position), 1 elsewhere."""
+    out = np.ones(values.shape, np.float32)
+    out.reshape(-1)[np.argsort(values, axis=None, kind="stable")[:int(round(phi * values.size))]] = 0.0
+    return out
+
+
+def binarise_at_fractions(images: np.ndarray, phi: np.ndarray) -> np.ndarray:
+    """Images (n, H, W) made 0 / 1 with exactly ``round(phi_i H W)`` pixels of phase 0 each: the darkest.
+
+    >>> binarise_at_fractions(np.array([[[0.2, 0.6], [0.4, 0.9]]]), np.array([0.5])).tolist()
+    [[[0.0, 1.0], [0.0, 1.0]]]
+    """
+    phi = np.clip(np.asarray(phi, float), 0.0, 1.0)
+    return np.stack([_lowest_are_phase_zero(image, p) for image, p in zip(np.asarray(images), phi)])
+
+
 def thresholded_field(phi: np.ndarray, rate_y: np.ndarray, rate_x: np.ndarray, shape: tuple[int, int], *,
                       seed: int = 0, offset: int = 0) -> np.ndarray:
     """(m, H, W) float32 images of 0 (phase 0) and 1: Gaussian fields filtered to the widths that give the
@@ -87,14 +105,12 @@ def thresholded_field(phi: np.ndarray, rate_y: np.ndarray, rate_x: np.ndarray, s
                          "a single-phase target has no texture to reconstruct")
     h, w = shape
     sy, sx = field_widths(phi, rate_y, h), field_widths(phi, rate_x, w)
-    out = np.ones((len(phi), h, w), np.float32)
+    out = np.empty((len(phi), h, w), np.float32)
     for i in range(len(phi)):
         noise = np.random.default_rng([seed, offset + i]).standard_normal((h, w))
         spectrum = np.fft.rfft2(noise) * _gaussian_transfer(h, sy[i:i + 1])[0][:, None] \
             * _gaussian_transfer(w, sx[i:i + 1], half=True)[0][None, :]
-        field = np.fft.irfft2(spectrum, s=(h, w))
-        lowest = np.argsort(field, axis=None, kind="stable")[:int(round(phi[i] * h * w))]
-        out[i].reshape(-1)[lowest] = 0.0
+        out[i] = _lowest_are_phase_zero(np.fft.irfft2(spectrum, s=(h, w)), phi[i])
     return out
 
 

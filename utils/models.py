@@ -61,6 +61,7 @@ ENCODERS = ("conv", "resnet152")
 ENCODER_INPUTS = ("image", "statistics")
 DECODERS = ("auto", "conv", "resize", "paper", "broadcast", "texture")
 NOISE_CHANNELS = 2     # texture decoder: channels of spatial noise added at each of its five scales
+NOISE_FROM_STAGE = 1   # texture decoder: the S/16 grid takes no noise (z lays out the coarse structure)
 EVAL_NOISE_SEED = 0    # texture decoder: the seed of the one noise field used outside training (z = mu reconstructions)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -235,7 +236,7 @@ class TextureDecoder(nn.Module):
         super().__init__()
         widths = [base_channels * 2 ** k for k in reversed(range(4))]      # 8c, 4c, 2c, c
         self.side, k = image_size // 16, NOISE_CHANNELS
-        self.from_latent = nn.Linear(latent_dim, widths[0])
+        self.from_latent = nn.Linear(latent_dim, widths[0] * self.side ** 2)
         self.convs = nn.ModuleList([nn.Conv2d(widths[0] + k, widths[0], 3, padding=1)] +
                                    [nn.Conv2d(c_in + k, c_out, 3, padding=1) for c_in, c_out in zip(widths, widths[1:])])
         self.norms = nn.ModuleList([nn.BatchNorm2d(c) for c in widths])
@@ -255,12 +256,12 @@ class TextureDecoder(nn.Module):
     def forward(self, z: torch.Tensor, *, generator: torch.Generator | None = None,
                 noise_seed: int | None = None) -> torch.Tensor:
         noise = self.noise(len(z), generator=generator, seed=noise_seed, device=z.device)
-        h = self.from_latent(z)[:, :, None, None].expand(-1, -1, self.side, self.side)
+        h = self.from_latent(z).reshape(len(z), -1, self.side, self.side)
         for j, (conv, norm, style) in enumerate(zip(self.convs, self.norms, self.styles)):
             if j:
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
             scale, shift = style(z).chunk(2, dim=1)
-            h = norm(conv(torch.cat([h, noise[j].to(h.dtype)], dim=1)))
+            h = norm(conv(torch.cat([h, noise[j].to(h.dtype) * (j >= NOISE_FROM_STAGE)], dim=1)))
             h = F.relu(h * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
         return torch.sigmoid(self.to_image(F.interpolate(h, scale_factor=2, mode="nearest")))
 
