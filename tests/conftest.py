@@ -14,6 +14,24 @@ from utils.pipeline import KERNEL, NOTEBOOKS, Variant, run_pipeline
 settings.register_profile("project", derandomize=True, deadline=None)
 settings.load_profile("project")
 
+# The float32 kernels of an AVX2 and of an AVX-512 CPU round differently, so a seeded training gives the
+# same bytes on one CPU kind only (measured: a 2-epoch smoke model's validation loss 0.37183 on AVX2,
+# 0.37212 on AVX-512).  Seeded values are pinned per kind; a kind without a measured value is held to
+# UNMEASURED_REL of the other's.
+CPU_KIND = __import__("torch").backends.cpu.get_cpu_capability()     # "AVX2", "AVX512", "DEFAULT", ...
+UNMEASURED_REL = 3e-2
+
+
+def seeded(avx2: float | None, avx512: float | None = None, *, rel: float = 1e-4, abs: float | None = None) -> Any:
+    """``pytest.approx`` of a seeded result measured on AVX2 (``avx2``) and AVX-512 (``avx512``; None: the
+    same as ``avx2``, or unmeasured when ``avx2`` is None): ``rel`` / ``abs`` on a measured kind,
+    :data:`UNMEASURED_REL` of the other kind's value on any other."""
+    values = {"AVX2": avx2, "AVX512": avx2 if avx512 is None else avx512}
+    if values.get(CPU_KIND) is not None:
+        return pytest.approx(values[CPU_KIND], rel=rel, abs=abs)
+    other = avx2 if avx2 is not None else avx512
+    return pytest.approx(other, rel=UNMEASURED_REL, abs=abs)
+
 
 @pytest.fixture(scope="module")
 def one_thread():

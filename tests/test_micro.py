@@ -165,3 +165,24 @@ def test_the_pca_is_exact_with_enough_components_and_codes_classify():
     names = ["sparse"] * 20 + ["dense"] * 20
     accuracy, table = classify(few.codes(stats)[::2], names[::2], few.codes(stats)[1::2], names[1::2])
     assert accuracy == 1.0 and int(np.trace(table.to_numpy())) == 20
+
+
+def test_the_limit_refuses_single_phase_crops_nan_and_crops_smaller_than_the_cutoff():
+    crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None].astype(np.float32)
+    with pytest.raises(ValueError, match="target image 1 is a single phase"):
+        reconstruct_from_statistics(np.concatenate([crop, np.ones_like(crop)]), periodic=False, steps=1, progress=False)
+    with pytest.raises(ValueError, match="NaN"):
+        reconstruct_from_statistics(np.where(crop == 0, np.nan, crop), periodic=False, steps=1, progress=False)
+    with pytest.raises(ValueError, match="cutoff must lie in"):
+        reconstruct_from_statistics(crop, periodic=False, cutoff=9, steps=1, progress=False)
+
+
+def test_the_nonperiodic_limit_keeps_the_phase_fraction_exactly_and_draws_few_extra_interfaces():
+    from utils.descriptors import describe
+
+    crops = as_vae_images(np.stack([load_micrograph(m)[:48, :48] for m in ("ceramics", "composite")])).astype(np.float32)
+    out = reconstruct_from_statistics(crops, periodic=False, steps=400, progress=False)
+    assert set(np.unique(out.images)) == {0.0, 1.0}
+    assert ((out.images == 0).sum(axis=(1, 2)) == (crops == 0).sum(axis=(1, 2))).all()
+    ratio = describe(out.images)["interface_density"] / describe(crops)["interface_density"]
+    assert ratio.between(0.75, 1.5).all(), ratio.tolist()

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import read_json
+from conftest import read_json, seeded
 from test_notebooks import _figure_cells
 
-# seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method)
-PINNED = {"ours_cov": 0.1588963851456195, "vanilla_vf": 36.86872209821427, "pca_cov": 0.006646022936975867,
-          "design_vf_miss": 0.0751953125}
+# seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
+PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_vf": seeded(36.86872209821427),
+          "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.0004486567858369217, rel=1e-3),
+          "design_vf_miss": seeded(0.0751953125, 0.080078125, abs=2 / 32 ** 2)}
+PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 
 
 @pytest.fixture(scope="module")
@@ -49,18 +51,25 @@ def test_notebook_06_scores_the_held_out_crops(notebook_06):
     assert summary["profile"] == "micro-smoke" and summary["n_test_crops"] == 7 * 4
     scores = summary["scores"]
     assert set(scores) == {"spatial_stats", "data", "pca", "from_statistics"}
-    assert scores["spatial_stats"]["autocovariance_mse"] == pytest.approx(PINNED["ours_cov"], rel=1e-4)
-    assert scores["data"]["vf_diff"] == pytest.approx(PINNED["vanilla_vf"], rel=1e-4)
-    assert scores["pca"]["autocovariance_mse"] == pytest.approx(PINNED["pca_cov"], rel=1e-4)
+    assert scores["spatial_stats"]["autocovariance_mse"] == PINNED["ours_cov"]
+    assert scores["data"]["vf_diff"] == PINNED["vanilla_vf"]
+    assert scores["pca"]["autocovariance_mse"] == PINNED["pca_cov"]
+    assert scores["from_statistics"]["autocovariance_mse"] == PINNED["limit_cov"]
+    assert scores["from_statistics"]["vf_diff"] < 1e-9         # binarised at the crop's own phase fraction
     assert set(summary["classifier_accuracy"]) == {"spatial_stats", "data", "pca"}
     assert all(0 <= v <= 1 for v in summary["classifier_accuracy"].values())
+    # descriptors the loss never saw: every image method judged, for every material
+    assert set(summary["interface_ratio"]) == {"spatial_stats", "data", "from_statistics"}
+    assert all(len(r) == 7 for r in summary["interface_ratio"].values())
+    # a 64-px crop of the alloy holds few grains (phase 1): data, not training
+    assert summary["phase1_clusters_per_crop"]["alloy"] == pytest.approx(PHASE1_CLUSTERS_ALLOY, rel=1e-9)
 
 
 def test_notebook_06_shows_its_figures_as_images(notebook_06):
     figures, nb, _ = notebook_06
     names = ("06_periodic.png", "06_materials.png", "06_profiles.png", "06_autocovariance.png", "06_composite.png",
              "06_discs_closed_form.png", "06_crops.png", "06_training.png", "06_scores.png", "06_reconstructions.png",
-             "06_classifier.png", "06_codes.png")
+             "06_descriptors.png", "06_classifier.png", "06_codes.png")
     for name in names:
         assert (figures / name).stat().st_size > 10_000, name
     cells = _figure_cells(nb)
@@ -76,8 +85,9 @@ def test_notebook_07_designs_refuses_and_compares(notebook_06):
     assert summary["profile"] == "micro-smoke"
     low, high = summary["reachable"]["volume_fraction"]
     assert 0 <= low < high <= 1
-    assert summary["first_design"]["vf_miss"] == pytest.approx(PINNED["design_vf_miss"], abs=2 / 32 ** 2)
+    assert summary["first_design"]["vf_miss"] == PINNED["design_vf_miss"]
     assert set(summary["comparison"]) == {"latent", "from_statistics", "pca"}
+    assert set(summary["interface_ratio"]) == {"latent", "from_statistics", "pca"}
     assert all(row["seconds"] > 0 and row["statistics_error"] >= 0 for row in summary["comparison"].values())
     outputs = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
                       for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))

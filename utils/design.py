@@ -261,8 +261,8 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np
     by the reconstruction from its statistics (the limit, ``limit_steps``) and in the space of
     ``pca`` (:class:`utils.micro.StatisticsPCA` over offsets up to ``cutoff``): the crop's statistics
     projected on its components, then drawn by the reconstruction from those statistics (over the
-    offsets up to ``cutoff`` only and without the narrow-indicator term, whose target a statistics
-    vector cannot give: the limit uses both, so the two pixel routes are not like for like).
+    offsets up to ``cutoff`` only, while the limit sees every offset of the crop's statistics, so the two
+    pixel routes are not like for like).
 
     Returns one row per (target, method): name, method, vf_miss, anisotropy_miss (|log ratio|),
     statistics_error (Σ (f - f_t)² / Σ f_t² over offsets up to ``cutoff``, binarised result),
@@ -287,8 +287,7 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np
                                                    reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
         seconds["latent"] = time.perf_counter() - start
         start = time.perf_counter()
-        results["from_statistics"] = reconstruct_from_statistics(crop[None], periodic=False, cutoff=loss_cutoff,
-                                                                 sharp_eps=cfg.sharp_eps, steps=limit_steps, seed=seed,
+        results["from_statistics"] = reconstruct_from_statistics(crop[None], periodic=False, steps=limit_steps, seed=seed,
                                                                  progress=False).images[0]
         seconds["from_statistics"] = time.perf_counter() - start
         start = time.perf_counter()

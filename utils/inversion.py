@@ -220,6 +220,16 @@ def _check_steps(steps: int, lr: float, batch_size: int) -> None:
         raise ValueError(f"lr must be > 0, got {lr}")
 
 
+def _check_two_phases(images: np.ndarray, phase: float) -> None:
+    """Raise ValueError naming the first target image (n, H, W) that holds one phase only (no pixel, or
+    every pixel, within 0.5 of ``phase``): its statistics hold no texture to reconstruct."""
+    share = (np.abs(np.asarray(images, dtype=np.float64) - phase) < 0.5).mean(axis=(1, 2))
+    single = np.flatnonzero((share == 0) | (share == 1))
+    if len(single):
+        raise ValueError(f"target image {int(single[0])} is a single phase (phase-{phase:g} fraction {share[single[0]]:g}): "
+                         "its statistics hold no texture to reconstruct; drop it or crop a region with both phases")
+
+
 def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25,
                                 sharp_eps: float = 0.0, steps: int | None = None, lr: float | None = None, restarts: int = 1,
                                 batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
@@ -276,16 +286,21 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         blocks = nonperiodic_targets(target, widths, phase=phase, cutoff=cutoff)
         n = blocks[0].shape[0]
         h, w = image_batch(as_array(target, "target"), "target").shape[1:]
+    given = as_array(target, "target")
+    if image_shape is None and not (periodic and given.shape[-1] == blocks[0].shape[-1] != blocks[0].shape[-2]):
+        _check_two_phases(image_batch(given, "target"), phase)
     images, losses, starts = np.empty((n, h, w), np.float32), np.empty(n), np.empty(n)
     fractions = np.empty(n)
 
     def statistics_of(block: torch.Tensor) -> torch.Tensor:
         return statistics_from_spectrum(block.double(), (h, w)) if periodic else block
+
     bar = progress_bar(range(0, n, batch_size), desc="reconstructing from statistics", unit="batch",
                        disable=not progress)
     for a in bar:
         m = len(blocks[0][a:a + batch_size])
         phi, rate_y, rate_x = (np.repeat(v, restarts) for v in first_offsets(statistics_of(blocks[0][a:a + m])))
+        phi = np.clip(phi, 0.5 / (h * w), 1 - 0.5 / (h * w))      # statistics (a PCA's) may leave (0, 1)
         fractions[a:a + m] = phi[::restarts]
         theta0 = torch.as_tensor(START_LOGIT * (2 * thresholded_field(phi, rate_y, rate_x, (h, w), seed=seed,
                                                                      offset=a * restarts) - 1)).to(device)

@@ -45,6 +45,7 @@ import pandas as pd
 import torch
 
 from utils.checks import image_batch
+from utils.descriptors import describe, descriptor_ratios
 from utils.profiles import cutoff_window
 from utils.project import LOSSES, MICRO_PROFILE, REPO, Folders
 from utils.stats import autocorrelation, normalised_autocovariance
@@ -52,13 +53,10 @@ from utils.stats import autocorrelation, normalised_autocovariance
 if TYPE_CHECKING:
     from utils.config import TrainConfig
 
-__all__ = ["MICRO_THRESHOLD", "MICRO_LIMIT_STEPS", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "StatisticsPCA",
+__all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
            "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "run_micro", "main"]
 
 MICRO_THRESHOLD = 0.5       # a reconstruction pixel below it is phase 0 (the images hold 0 = phase 0, 1 = the rest)
-# The non-periodic limit converges slower than the lines' periodic one: on two held-out crops, 1,500 Adam steps
-# left 21-24 % of the pixels grey (autocovariance error 0.053 / 0.017 once binarised), 4,000 left 10 % (0.023 / 0.010).
-MICRO_LIMIT_STEPS = 4000
 MICRO_NOTEBOOKS = ("06_microstructures", "07_latent_design")   # what `make micro` runs after training
 
 
@@ -134,6 +132,25 @@ def first_per_material(indices: np.ndarray, materials: Sequence[str], n: int = 1
     return np.concatenate([np.flatnonzero(materials == m)[:n] for m in sorted(set(materials.tolist()))])
 
 
+def features_per_crop(images: Mapping[str, np.ndarray], lengths: Mapping[str, float], *, size: int, n: int = 64,
+                      seed: int = 0) -> pd.DataFrame:
+    """Is a crop of ``size`` px large enough for each material?  Per image (label arrays, phase 0 against the
+    rest): its correlation length ``xi_px`` (``lengths``), the crop side over it, and the means over ``n``
+    training-region crops of the clusters of each phase per crop and of the mean chords along x
+    (utils.descriptors; clusters cut by the crop's border count as they are)."""
+    from utils.micrographs import as_vae_images, micrograph_crops
+
+    crops, where = micrograph_crops(dict(images), size=size, n_train=n, n_test=1, seed=seed)
+    train = where["split"].to_numpy() == "train"
+    table = (describe(as_vae_images(crops[train])).assign(material=where.loc[train, "source"].to_numpy())
+             .groupby("material")[["clusters0", "clusters1", "chord0_x", "chord1_x"]].mean())
+    table[["clusters0", "clusters1"]] *= size * size / 1000.0
+    table.insert(0, "side_over_xi", pd.Series({k: size / v for k, v in lengths.items()}))
+    table.insert(0, "xi_px", pd.Series(dict(lengths)))
+    return table.rename(columns={"clusters0": "phase-0 clusters per crop", "clusters1": "phase-1 clusters per crop",
+                                 "chord0_x": "phase-0 chord along x (px)", "chord1_x": "phase-1 chord along x (px)"})
+
+
 @dataclass
 class StatisticsPCA:
     """The classical k-number representation: principal components of the training crops' statistics
@@ -200,15 +217,17 @@ class MicroEvaluation:
     examples: dict[str, dict[str, np.ndarray]]  # material -> method -> its first held-out crop, binarised (H, W)
     codes: dict[str, np.ndarray] = field(default_factory=dict)   # code -> (n_test, k) codes of the held-out crops
     materials: list[str] = field(default_factory=list)           # material of each held-out crop
+    # method -> material x descriptor: mean descriptor of its binarised reconstructions ÷ the originals'
+    # (utils.descriptors.descriptor_ratios; what the loss never saw); the limit's over its own crops
+    descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, labels: pd.DataFrame,
-                   split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 4,
-                   limit_steps: int = MICRO_LIMIT_STEPS, limit_restarts: int = 1, sharp_eps: float = 0.0,
-                   loss_cutoff: int = 0, seed: int = 0, progress: bool = True) -> MicroEvaluation:
+                   split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 7,
+                   limit_restarts: int = 1, seed: int = 0, progress: bool = True) -> MicroEvaluation:
     """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components and the
-    limit (reconstruction from statistics, on the first ``n_limit`` held-out crops of each material, with
-    ``limit_restarts`` starts of ``limit_steps`` steps, the training loss's ``sharp_eps`` and ``loss_cutoff``)
+    limit (reconstruction from statistics with its non-periodic defaults, on the first ``n_limit`` held-out
+    crops of each material, ``limit_restarts`` starts each)
     on the held-out crops; classify the materials from each kind of code."""
     from utils.evaluate import reconstruct
     from utils.inversion import reconstruct_from_statistics
@@ -220,11 +239,13 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     test_materials, train_materials = list(materials[test]), list(materials[train])
     truth = crop_statistics(originals, cutoff=cutoff)
     train_stats = crop_statistics(np.asarray(images[train]), cutoff=cutoff)
-    rows, accuracy, confusion, codes = [], {}, {}, {}
+    rows, accuracy, confusion, codes, described = [], {}, {}, {}, {}
     recons = {}
+    seen = describe(originals)
     for loss, model in models.items():
         recons[loss] = reconstruct(model, originals, progress=progress, desc=f"reconstructing ({loss})")
         rows.append(score(truth, crop_statistics(recons[loss], cutoff=cutoff), test_materials, loss))
+        described[loss] = descriptor_ratios(describe(recons[loss]), seen, test_materials)
         codes[loss] = encode_means(model, originals)
         accuracy[loss], confusion[loss] = classify(encode_means(model, np.asarray(images[train])), train_materials,
                                                    codes[loss], test_materials)
@@ -233,15 +254,18 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     codes["pca"] = pca.codes(truth)
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
     first = first_per_material(test, test_materials, n_limit)
-    limit = reconstruct_from_statistics(originals[first], periodic=False, sharp_eps=sharp_eps, cutoff=loss_cutoff,
-                                        steps=limit_steps, restarts=limit_restarts, seed=seed, progress=progress)
+    limit = reconstruct_from_statistics(originals[first], periodic=False, restarts=limit_restarts, seed=seed,
+                                        progress=progress)
     rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
                       [test_materials[i] for i in first], "from_statistics"))
+    described["from_statistics"] = descriptor_ratios(describe(limit.images), seen.iloc[first].reset_index(drop=True),
+                                                     [test_materials[i] for i in first])
     examples: dict[str, dict[str, np.ndarray]] = {}
     for j, i in enumerate(first):                  # the first held-out crop of each material, binarised
         shown = {"original": originals[i], **{loss: r[i] for loss, r in recons.items()}, "from_statistics": limit.images[j]}
         examples.setdefault(test_materials[i], {k: (v >= MICRO_THRESHOLD).astype(np.uint8) for k, v in shown.items()})
-    return MicroEvaluation(pd.concat(rows, ignore_index=True), accuracy, confusion, examples, codes, test_materials)
+    return MicroEvaluation(pd.concat(rows, ignore_index=True), accuracy, confusion, examples, codes, test_materials,
+                           described)
 
 
 def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], "TrainConfig", np.ndarray,

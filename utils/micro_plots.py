@@ -16,7 +16,7 @@ from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_f
 
 __all__ = ["materials_and_statistics", "profiles_by_material", "autocovariance_by_material",
            "correlation_matrix", "closed_form_check", "held_out_regions", "reconstructions_by_material",
-           "scores_by_material", "confusion_table", "codes_map"]
+           "scores_by_material", "descriptor_ratios_by_material", "confusion_table", "codes_map"]
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -166,6 +166,31 @@ def scores_by_material(scores: pd.DataFrame, labels: Mapping[str, str]) -> Noteb
     axes[0].set_yscale("log")
     axes[1].get_legend().remove()
     axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def descriptor_ratios_by_material(ratios: Mapping[str, pd.DataFrame], labels: Mapping[str, str],
+                                  columns: Mapping[str, str]) -> NotebookFigure:
+    """One panel per descriptor (``columns``: column -> title): each method's ratio to the originals per
+    material (``ratios``: method -> material x descriptor, utils.descriptors.descriptor_ratios), on a log
+    axis, with 1 (equal) drawn and the band 0.75-1.33 shaded."""
+    fig = new_figure((3.0 * len(columns), 3.4))
+    axes = np.atleast_1d(fig.subplots(1, len(columns)))
+    materials = sorted(set().union(*(r.index for r in ratios.values())))
+    width = 0.8 / max(1, len(ratios))
+    for ax, (column, title) in zip(axes, columns.items()):
+        ax.axhspan(0.75, 1.33, color="0.9", zorder=0)
+        ax.axhline(1.0, color="black", lw=0.8)
+        for j, (method, table) in enumerate(ratios.items()):
+            values = table[column].reindex(materials).clip(lower=1e-2).to_numpy()
+            ax.bar(np.arange(len(materials)) + (j - (len(ratios) - 1) / 2) * width, values, width,
+                   label=labels.get(method, method))
+        ax.set_yscale("log")
+        ax.set_xticks(np.arange(len(materials)), materials, rotation=45, fontsize=7, ha="right")
+        ax.set_title(title, fontsize=9)
+    axes[0].set_ylabel("reconstruction ÷ original")
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
     return fig
 

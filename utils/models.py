@@ -54,15 +54,12 @@ from torch.nn import functional as F
 from utils.stats import spatial_statistics
 
 __all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "StatisticsInput", "BroadcastDecoder",
-           "coordinate_channels", "TextureDecoder", "NOISE_CHANNELS", "EVAL_NOISE_SEED", "ResNetEncoder", "PaperDecoder", "resnet152_backbone", "ENCODERS",
+           "coordinate_channels", "ResNetEncoder", "PaperDecoder", "resnet152_backbone", "ENCODERS",
            "ENCODER_INPUTS", "DECODERS"]
 
 ENCODERS = ("conv", "resnet152")
 ENCODER_INPUTS = ("image", "statistics")
-DECODERS = ("auto", "conv", "resize", "paper", "broadcast", "texture")
-NOISE_CHANNELS = 2     # texture decoder: channels of spatial noise added at each of its five scales
-NOISE_FROM_STAGE = 1   # texture decoder: the S/16 grid takes no noise (z lays out the coarse structure)
-EVAL_NOISE_SEED = 0    # texture decoder: the seed of the one noise field used outside training (z = mu reconstructions)
+DECODERS = ("auto", "conv", "resize", "paper", "broadcast")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -93,7 +90,7 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if ("conv" in (self.encoder, self.decoder_kind) or self.decoder_kind in ("broadcast", "resize", "texture")) and self.image_size % 16:
+        if ("conv" in (self.encoder, self.decoder_kind) or self.decoder_kind in ("broadcast", "resize")) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
                              f"be a multiple of 16, got {self.image_size}; use e.g. "
                              f"{max(16, round(self.image_size / 16) * 16)}")
@@ -214,58 +211,6 @@ class BroadcastDecoder(nn.Module):
         return torch.sigmoid(self.features(grid))
 
 
-class TextureDecoder(nn.Module):
-    """(B, latent_dim) -> (B, 1, S, S) in (0, 1): z sets the texture, spatial noise sets where things are.
-
-    The statistics loss does not see where a structure is, so this decoder is not asked to choose
-    positions from z (the recipe of texture networks and periodic spatial GANs): on the S/16 grid, z
-    (through a Linear layer) is broadcast to every cell beside :data:`NOISE_CHANNELS` channels of
-    N(0, 1) noise; then four stages each double the side by nearest-neighbour upsampling (every output
-    pixel covered evenly, so no checkerboard of dots), add fresh noise channels at the new scale and
-    apply a 3x3 conv, BatchNorm, a per-channel scale and shift computed from z, and ReLU; a last 3x3
-    conv and a sigmoid give the image.  Widths 8c, 4c, 2c, c (c = ``base_channels``), as the conv decoder.
-
-    Noise: drawn from ``generator`` per image in training; otherwise one field of seed ``noise_seed``
-    (default :data:`EVAL_NOISE_SEED`) shared by every image of the batch, so that a reconstruction is
-    deterministic and does not depend on its batch; another seed draws the same texture elsewhere.
-    """
-
-    uses_noise = True
-
-    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 16) -> None:
-        super().__init__()
-        widths = [base_channels * 2 ** k for k in reversed(range(4))]      # 8c, 4c, 2c, c
-        self.side, k = image_size // 16, NOISE_CHANNELS
-        self.from_latent = nn.Linear(latent_dim, widths[0] * self.side ** 2)
-        self.convs = nn.ModuleList([nn.Conv2d(widths[0] + k, widths[0], 3, padding=1)] +
-                                   [nn.Conv2d(c_in + k, c_out, 3, padding=1) for c_in, c_out in zip(widths, widths[1:])])
-        self.norms = nn.ModuleList([nn.BatchNorm2d(c) for c in widths])
-        self.styles = nn.ModuleList([nn.Linear(latent_dim, 2 * c) for c in widths])
-        self.to_image = nn.Conv2d(widths[-1], 1, 3, padding=1)
-
-    def noise(self, batch: int, *, generator: torch.Generator | None = None, seed: int | None = None,
-              device: torch.device | str = "cpu") -> list[torch.Tensor]:
-        """The noise of each stage, (batch, NOISE_CHANNELS, side, side) for side = S/16, S/8, ... S/2: per image
-        from ``generator`` (training), else one field from ``seed`` expanded over the batch."""
-        sides = [self.side * 2 ** j for j in range(len(self.convs))]
-        if generator is not None:
-            return [torch.randn(batch, NOISE_CHANNELS, s, s, generator=generator, device=device) for s in sides]
-        g = torch.Generator().manual_seed(EVAL_NOISE_SEED if seed is None else int(seed))
-        return [torch.randn(1, NOISE_CHANNELS, s, s, generator=g).to(device).expand(batch, -1, -1, -1) for s in sides]
-
-    def forward(self, z: torch.Tensor, *, generator: torch.Generator | None = None,
-                noise_seed: int | None = None) -> torch.Tensor:
-        noise = self.noise(len(z), generator=generator, seed=noise_seed, device=z.device)
-        h = self.from_latent(z).reshape(len(z), -1, self.side, self.side)
-        for j, (conv, norm, style) in enumerate(zip(self.convs, self.norms, self.styles)):
-            if j:
-                h = F.interpolate(h, scale_factor=2, mode="nearest")
-            scale, shift = style(z).chunk(2, dim=1)
-            h = norm(conv(torch.cat([h, noise[j].to(h.dtype) * (j >= NOISE_FROM_STAGE)], dim=1)))
-            h = F.relu(h * (1 + scale[:, :, None, None]) + shift[:, :, None, None])
-        return torch.sigmoid(self.to_image(F.interpolate(h, scale_factor=2, mode="nearest")))
-
-
 # ----------------------------------------------------------------------------- the paper's VAE
 
 def resnet152_backbone(pretrained: bool) -> nn.Module:
@@ -375,15 +320,10 @@ class VAE(nn.Module):
         self._check_input(x)
         return self.encoder(x)
 
-    def decode(self, z: torch.Tensor, *, noise_seed: int | None = None,
-               generator: torch.Generator | None = None) -> torch.Tensor:
-        """(B, latent_dim) -> reconstruction (B, 1, H, W) in (0, 1).  A decoder with spatial noise (the texture
-        decoder) draws it from ``generator`` when given (training), else from ``noise_seed`` (default: the
-        fixed evaluation seed); the other decoders take no noise."""
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, latent_dim) -> reconstruction (B, 1, H, W) in (0, 1)."""
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
-        if getattr(self.decoder, "uses_noise", False):
-            return self.decoder(z, generator=generator, noise_seed=noise_seed)
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
@@ -394,7 +334,7 @@ class VAE(nn.Module):
         eps = torch.randn(mu.shape, generator=generator, device=mu.device,
                           dtype=torch.promote_types(mu.dtype, torch.float32))
         z = mu + torch.exp(0.5 * logvar) * eps
-        return self.decode(z, generator=generator if self.training else None), mu, logvar
+        return self.decode(z), mu, logvar
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """Deterministic reconstruction with z = mu (the paper's evaluation), (B, 1, H, W)."""
@@ -412,8 +352,6 @@ def build_vae(cfg: ModelConfig) -> VAE:
         encoder = ConvEncoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     if cfg.decoder_kind == "paper":
         decoder: nn.Module = PaperDecoder(cfg.latent_dim, cfg.image_size, cfg.hidden_dim)
-    elif cfg.decoder_kind == "texture":
-        decoder = TextureDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     elif cfg.decoder_kind == "broadcast":
         decoder = BroadcastDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     else:

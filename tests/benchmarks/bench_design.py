@@ -9,7 +9,7 @@ the cost does not depend on them):
 * ``latent design``: :func:`utils.design.design_in_latent_space`, ``DESIGN_RESTARTS`` = 16 starts
   of ``DESIGN_STEPS`` = 150 Adam steps on the 9 numbers of z, batched (notebook 07's defaults);
 * ``from statistics``: :func:`utils.inversion.reconstruct_from_statistics`, one start of
-  ``MICRO_LIMIT_STEPS`` = 4000 Adam steps on the 4,096 pixels (notebooks 06 and 07).
+  ``NONPERIODIC_STEPS`` Adam steps on the 4,096 pixels (notebooks 06 and 07).
 
 Prints the seconds of each (median of ``--rounds``) and their ratio.  Not collected by pytest; the
 README quotes it.
@@ -26,7 +26,6 @@ import torch
 from utils.config import config_for
 from utils.design import DesignTarget, design_in_latent_space, properties, soft_properties
 from utils.inversion import reconstruct_from_statistics
-from utils.micro import MICRO_LIMIT_STEPS
 from utils.micrographs import as_vae_images, load_micrograph
 from utils.models import build_vae
 
@@ -52,7 +51,7 @@ def main() -> None:
         design_in_latent_space(model, cfg, target, reachable=anything)
 
     def pixels() -> None:
-        reconstruct_from_statistics(crop[None], periodic=False, sharp_eps=cfg.sharp_eps, steps=MICRO_LIMIT_STEPS,
+        reconstruct_from_statistics(crop[None], periodic=False,
                                     progress=False)
 
     times = {"latent design": [], "from statistics": []}
