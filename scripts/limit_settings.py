@@ -6,7 +6,7 @@
 Each setting reconstructs the first ``--per-material`` held-out crops of each material (the micro
 profile's dataset) from their own non-periodic statistics and prints, per material, the normalised
 autocovariance error over |r| <= 16 and the interface density of the reconstruction over the
-original's (utils.descriptors: what the loss never saw), with the seconds per crop.
+original's (utils.descriptors; a check of the short range that a grey optimum can miss), with the seconds per crop.
 """
 from __future__ import annotations
 

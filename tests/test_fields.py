@@ -68,3 +68,12 @@ def test_first_offsets_read_the_rates_of_a_binary_image():
     assert phi[0] == pytest.approx(0.75)
     assert rate_y[0] == pytest.approx(0.0, abs=1e-12)
     assert rate_x[0] == pytest.approx(np.mean(b != np.roll(b, 1, axis=1)))
+
+
+def test_a_targets_starts_do_not_depend_on_how_many_restarts_there_are():
+    phi, rate = np.array([0.3, 0.3, 0.6, 0.6]), np.full(4, 0.1)
+    two = thresholded_field(phi, rate, rate, (32, 32), seed=2, restarts=2)
+    one = thresholded_field(phi[::2], rate[::2], rate[::2], (32, 32), seed=2)
+    assert two[::2].tobytes() == one.tobytes() and np.abs(two[0] - two[1]).max() == 1
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        thresholded_field(phi, rate, rate, (8, 8), seed=-1)

@@ -186,3 +186,11 @@ def test_the_nonperiodic_limit_keeps_the_phase_fraction_exactly_and_draws_few_ex
     assert ((out.images == 0).sum(axis=(1, 2)) == (crops == 0).sum(axis=(1, 2))).all()
     ratio = describe(out.images)["interface_density"] / describe(crops)["interface_density"]
     assert ratio.between(0.75, 1.5).all(), ratio.tolist()
+
+
+def test_the_limit_of_the_bright_phase_mirrors_that_of_the_dark_one():
+    crop = as_vae_images(load_micrograph("composite")[:24, :24])[None].astype(np.float32)
+    dark = reconstruct_from_statistics(crop, periodic=False, steps=50, progress=False)
+    bright = reconstruct_from_statistics(1 - crop, phase=1.0, periodic=False, steps=50, progress=False)
+    assert ((bright.images == 1).sum() == (crop == 0).sum())       # the bright phase keeps its fraction
+    np.testing.assert_array_equal(bright.images, 1 - dark.images)

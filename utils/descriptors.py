@@ -1,8 +1,10 @@
-"""Descriptors the loss never saw: interfaces, chords and clusters of a two-phase image.
+"""Descriptors of a two-phase image beside its statistics: interfaces, chords and clusters.
 
 A reconstruction that matches the two-point statistics it was optimised on proves little about
-whether it *looks* like the material; these descriptors are computed from the binarised images only,
-and judge realism independently (issue 21).  Phase 0 is where a pixel is below ``threshold`` (the
+whether it *looks* like the material; these descriptors are computed from the binarised images only.
+The chords and the clusters are what no loss here computes: they judge realism independently (issue
+21).  The interface density is the statistics at a one-pixel offset, 2 (phi - f(e)), of the
+*binarised* image: a check of the short range, which the optimised grey image can still miss.  Phase 0 is where a pixel is below ``threshold`` (the
 images of this project hold 0 = the phase whose statistics are compared, 1 = the rest); rows point
 down (y), columns right (x).
 
@@ -69,8 +71,8 @@ def interface_density(phase0: np.ndarray, axis: int) -> np.ndarray:
 
 
 def chord_lengths(line: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Run lengths of False and of True along the last axis of a boolean array (..., L), all lines together:
-    (lengths of runs of True, lengths of runs of False).
+    """Run lengths along the last axis of a boolean array (..., L), all lines together: (lengths of the runs
+    of True, lengths of the runs of False).
 
     >>> [a.tolist() for a in chord_lengths(np.array([[True, True, False, True]]))]
     [[2, 1], [1]]

@@ -94,20 +94,24 @@ def binarise_at_fractions(images: np.ndarray, phi: np.ndarray) -> np.ndarray:
 
 
 def thresholded_field(phi: np.ndarray, rate_y: np.ndarray, rate_x: np.ndarray, shape: tuple[int, int], *,
-                      seed: int = 0, offset: int = 0) -> np.ndarray:
+                      seed: int = 0, offset: int = 0, restarts: int = 1) -> np.ndarray:
     """(m, H, W) float32 images of 0 (phase 0) and 1: Gaussian fields filtered to the widths that give the
     difference rates ``rate_y`` / ``rate_x`` (m,) along y / x, thresholded so that exactly
-    ``round(phi H W)`` pixels are phase 0.  Field i is drawn from seed (``seed``, ``offset`` + i), so it
-    does not depend on the batch it is drawn in."""
+    ``round(phi H W)`` pixels are phase 0.  The fields come in groups of ``restarts`` per target: field j
+    is drawn from the key (``seed``, ``offset`` + j // restarts, j % restarts), so a target's starts do not
+    depend on the batch it is drawn in nor on how many restarts it has.  ``seed`` >= 0."""
     phi = np.asarray(phi, float)
-    if np.any(~np.isfinite(phi)) or np.any((phi <= 0) | (phi >= 1)):
-        raise ValueError(f"phase fractions must lie strictly between 0 and 1, got {phi[(phi <= 0) | (phi >= 1)][:3]}; "
+    bad = ~np.isfinite(phi) | (phi <= 0) | (phi >= 1)
+    if bad.any():
+        raise ValueError(f"phase fractions must lie strictly between 0 and 1, got {phi[bad][:3]}; "
                          "a single-phase target has no texture to reconstruct")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
     h, w = shape
     sy, sx = field_widths(phi, rate_y, h), field_widths(phi, rate_x, w)
     out = np.empty((len(phi), h, w), np.float32)
     for i in range(len(phi)):
-        noise = np.random.default_rng([seed, offset + i]).standard_normal((h, w))
+        noise = np.random.default_rng([seed, offset + i // restarts, i % restarts]).standard_normal((h, w))
         spectrum = np.fft.rfft2(noise) * _gaussian_transfer(h, sy[i:i + 1])[0][:, None] \
             * _gaussian_transfer(w, sx[i:i + 1], half=True)[0][None, :]
         out[i] = _lowest_are_phase_zero(np.fft.irfft2(spectrum, s=(h, w)), phi[i])

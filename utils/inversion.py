@@ -55,7 +55,8 @@ LIMIT_STEPS = 1500     # Adam steps on the pixels (periodic statistics: the line
 LIMIT_LR = 0.1         # their learning rate
 # Non-periodic statistics (micrograph crops), measured on 49 held-out crops (7 per material, issue 21, docs/):
 # from the thresholded-field start, 2,000 steps at lr 0.15 without the narrow term, binarised at the target's
-# phase fraction: autocovariance error 0.0017 (lr 0.3: 0.0029; with the narrow term 0.0080; 1,000 steps 0.0047).
+# phase fraction: autocovariance error 0.0017 (grey, thresholded at 0.5: 0.0021; lr 0.3: 0.0029; lr 0.3 with the
+# narrow term 0.0080; lr 0.3 and 1,000 steps 0.0047; docs/experiments.md).
 NONPERIODIC_STEPS = 2000
 NONPERIODIC_LR = 0.15
 LIMIT_RESTARTS = 4     # seeded starts per image in notebook 04 (the function's default is 1: 4x cheaper)
@@ -69,7 +70,8 @@ class Inversion:
     """What an inversion returns, for n targets."""
 
     images: np.ndarray        # (n, H, W) float32 in [0, 1]: the images whose statistics match
-    loss: np.ndarray          # (n,) float64: their final Σ_r (f(image) - f_target)² (all terms)
+    loss: np.ndarray          # (n,) float64: their final Σ_r (f(image) - f_target)² (all terms), of the grey
+                              # images before any binarising (reconstruct_from_statistics' ``binarised``)
     start_loss: np.ndarray    # (n,) float64: the same at the start (z = mu, or the initial image)
     z: np.ndarray | None = None   # (n, latent_dim) float32: the refined codes (refine_latent only)
 
@@ -241,8 +243,9 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
     (:func:`target_spectra`).  Each image starts as a thresholded Gaussian random field
     (:func:`utils.fields.thresholded_field`) with exactly the target's phase fraction and, on average,
-    its interface density along y and x (pixels sigmoid(±:data:`START_LOGIT`); seeded by ``seed`` and
-    the image's position, so the batch size changes the result only by the rounding of batched FFTs),
+    its interface density along y and x (pixels sigmoid(±:data:`START_LOGIT`); seeded by ``seed``, the
+    image's position and the restart, so the batch size changes the result only by the rounding of
+    batched FFTs, and restart 0 is the same start whatever ``restarts`` is),
     and ``steps`` Adam steps of rate ``lr`` minimise :func:`statistics_loss` (defaults: :data:`LIMIT_STEPS`,
     :data:`LIMIT_LR` periodic; :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not);
     ``restarts`` independent starts per image, the lowest final loss wins; ``recentred``: translate
@@ -286,6 +289,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         blocks = nonperiodic_targets(target, widths, phase=phase, cutoff=cutoff)
         n = blocks[0].shape[0]
         h, w = image_batch(as_array(target, "target"), "target").shape[1:]
+    flip = phase > 0.5              # the phase of interest is the bright one: starts and binarising mirror
     given = as_array(target, "target")
     if image_shape is None and not (periodic and given.shape[-1] == blocks[0].shape[-1] != blocks[0].shape[-2]):
         _check_two_phases(image_batch(given, "target"), phase)
@@ -300,10 +304,11 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     for a in bar:
         m = len(blocks[0][a:a + batch_size])
         phi, rate_y, rate_x = (np.repeat(v, restarts) for v in first_offsets(statistics_of(blocks[0][a:a + m])))
-        phi = np.clip(phi, 0.5 / (h * w), 1 - 0.5 / (h * w))      # statistics (a PCA's) may leave (0, 1)
+        phi = np.clip(phi, 1.0 / (h * w), 1 - 1.0 / (h * w))      # statistics (a PCA's) may leave (0, 1)
         fractions[a:a + m] = phi[::restarts]
-        theta0 = torch.as_tensor(START_LOGIT * (2 * thresholded_field(phi, rate_y, rate_x, (h, w), seed=seed,
-                                                                     offset=a * restarts) - 1)).to(device)
+        field = thresholded_field(phi, rate_y, rate_x, (h, w), seed=seed, offset=a, restarts=restarts)
+        field = 1 - field if flip else field                      # the phase of interest at its grey level
+        theta0 = torch.as_tensor(START_LOGIT * (2 * field - 1)).to(device)
         targets = [b[a:a + batch_size].to(device).repeat_interleave(restarts, dim=0) for b in blocks]
 
         def loss_of(theta: torch.Tensor) -> torch.Tensor:
@@ -322,7 +327,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         losses[a:a + m] = loss[torch.arange(m), pick].cpu().numpy()
         starts[a:a + m] = start[torch.arange(m), pick].cpu().numpy()
     if binarised:
-        images = binarise_at_fractions(images, fractions)
+        images = 1 - binarise_at_fractions(1 - images, fractions) if flip else binarise_at_fractions(images, fractions)
     return Inversion(recentre(images) if recentred and periodic else images, losses, starts)
 
 

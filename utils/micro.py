@@ -218,7 +218,7 @@ class MicroEvaluation:
     codes: dict[str, np.ndarray] = field(default_factory=dict)   # code -> (n_test, k) codes of the held-out crops
     materials: list[str] = field(default_factory=list)           # material of each held-out crop
     # method -> material x descriptor: mean descriptor of its binarised reconstructions ÷ the originals'
-    # (utils.descriptors.descriptor_ratios; what the loss never saw); the limit's over its own crops
+    # (utils.descriptors.descriptor_ratios; chords and clusters no loss computes); the limit's over its own crops
     descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
@@ -227,7 +227,7 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
                    limit_restarts: int = 1, seed: int = 0, progress: bool = True) -> MicroEvaluation:
     """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components and the
     limit (reconstruction from statistics with its non-periodic defaults, on the first ``n_limit`` held-out
-    crops of each material, ``limit_restarts`` starts each)
+    crops of each material that hold both phases, ``limit_restarts`` starts each)
     on the held-out crops; classify the materials from each kind of code."""
     from utils.evaluate import reconstruct
     from utils.inversion import reconstruct_from_statistics
@@ -253,7 +253,8 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     rows.append(score(truth, pca.project(truth), test_materials, "pca"))
     codes["pca"] = pca.codes(truth)
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
-    first = first_per_material(test, test_materials, n_limit)
+    two = np.flatnonzero((truth.fraction > 0) & (truth.fraction < 1))   # a single-phase crop has no texture to draw
+    first = two[first_per_material(test[two], [test_materials[i] for i in two], n_limit)]
     limit = reconstruct_from_statistics(originals[first], periodic=False, restarts=limit_restarts, seed=seed,
                                         progress=progress)
     rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),

@@ -112,6 +112,9 @@ def micrograph_crops(images: dict[str, np.ndarray], *, size: int = 64, n_train: 
     top-left corner in the source).  Seeded by ``seed``, the image's *name* and the split, so adding an
     image leaves the crops of the others unchanged.
     """
+    unknown = sorted(set(held_out or ()) - set(images))
+    if unknown:
+        raise ValueError(f"held_out names {unknown} are not among the images {sorted(images)}")
     crops, rows = [], []
     for name, image in images.items():
         if held_out is None:
@@ -155,8 +158,8 @@ def choose_holdout(shapes: dict[str, tuple[int, int]], size: int, test_fraction:
     if all(fits(w, test_fraction) for _, w in shapes.values()):
         return "columns", test_fraction, []
     names = sorted(shapes)
-    if len(names) >= 2:
-        return "images", test_fraction, names[-max(1, int(round(test_fraction * len(names)))):]
+    if len(names) >= 2:       # at least one image held out, at least one left to train on
+        return "images", test_fraction, names[-min(len(names) - 1, max(1, int(round(test_fraction * len(names))))):]
     (name, (_, width)), = shapes.items()
     if width >= 2 * size:
         return "columns", size / width, []

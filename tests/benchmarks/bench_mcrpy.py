@@ -7,10 +7,11 @@ The same 64-px held-out crops of the seven shipped micrographs (which are MCRpy'
 reconstructed by both: ours, ``utils.reconstruct_from_statistics(periodic=False)`` with its defaults,
 batched; MCRpy 0.2.0 with ``Correlations`` + ``VolumeFractions``, ``limit_to=16``, non-periodic,
 L-BFGS-B, ``--max-iter`` iterations, one crop at a time.  MCRpy lives in a separate environment,
-``.venv-mcrpy`` (git-ignored), which this script creates with pip on first use: it brings TensorFlow
-and NumPy 2, which the project does not pin.  Both are scored on what neither optimised (utils.descriptors:
-interface density, chords, clusters) and on the normalised autocovariance error over |r| <= 16, and
-timed on this machine; the script prints the table and the ratio of seconds per crop.
+``.venv-mcrpy`` (git-ignored), which this script creates (a venv of the interpreter running it, then
+pip) on first use: it brings TensorFlow and NumPy 2, which the project does not pin.  Both are scored
+by descriptors of the binarised images (utils.descriptors: the chords and clusters neither optimised,
+and the interface density) and by the normalised autocovariance error over |r| <= 16, and timed on
+this machine; the script prints the table and the ratio of seconds per crop.
 """
 from __future__ import annotations
 
@@ -34,13 +35,17 @@ ENV = REPO / ".venv-mcrpy"
 WORKER = Path(__file__).with_name("mcrpy_worker.py")
 
 
+MCRPY = "mcrpy==0.2.0"      # the version whose np.product the worker patches
+
+
 def mcrpy_python() -> Path:
-    """The MCRpy environment's python, created (``python3.11 -m venv``, ``pip install mcrpy``) when missing."""
+    """The MCRpy environment's python: a venv of this interpreter with ``pip install mcrpy==0.2.0``, made (again)
+    when it is missing or cannot import MCRpy."""
     python = ENV / "bin" / "python"
-    if not python.exists():
-        print(f"creating {ENV} with MCRpy (TensorFlow, NumPy 2: a few minutes, once)", flush=True)
+    if not python.exists() or subprocess.run([str(python), "-c", "import mcrpy"], capture_output=True).returncode:
+        print(f"creating {ENV} with {MCRPY} (TensorFlow, NumPy 2: a few minutes, once)", flush=True)
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(ENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet", "mcrpy"], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "--quiet", MCRPY], check=True)
     return python
 
 
