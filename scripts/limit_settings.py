@@ -2,11 +2,15 @@
 
     .venv/bin/python scripts/limit_settings.py                       # the table of docs/experiments.md (issue 21)
     .venv/bin/python scripts/limit_settings.py --per-material 2 --threads 1
+    .venv/bin/python scripts/limit_settings.py --lines 500        # notebook 04's limit on the cpu profile's lines
 
 Each setting reconstructs the first ``--per-material`` held-out crops of each material (the micro
 profile's dataset) from their own non-periodic statistics and prints, per material, the normalised
 autocovariance error over |r| <= 16 and the interface density of the reconstruction over the
 original's (utils.descriptors; a check of the short range that a grey optimum can miss), with the seconds per crop.
+With ``--lines N``: the first N test images of the cpu profile's lines (generated in data/ if missing)
+reconstructed as notebook 04 does (periodic, the paper's loss, LIMIT_STEPS at LIMIT_LR, LIMIT_RESTARTS
+starts), and the share whose lines are counted right, beside cheaper settings.
 """
 from __future__ import annotations
 
@@ -17,7 +21,11 @@ import numpy as np
 import torch
 
 from utils.descriptors import describe, descriptor_ratios
-from utils.inversion import reconstruct_from_statistics
+from utils.config import config_for
+from utils.data import ensure_dataset, load_dataset
+from utils.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.metrics import count_lines, threshold_image
+from utils.project import data_dir
 from utils.micro import crop_statistics, first_per_material, score
 from utils.micrographs import MicrographSpec
 
@@ -30,12 +38,37 @@ SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(perio
 }
 
 
+LINE_SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics (periodic)
+    f"notebook 04 ({LIMIT_RESTARTS} starts)": dict(restarts=LIMIT_RESTARTS),
+    "2 starts": dict(restarts=2),
+    "1 start": dict(restarts=1),
+}
+
+
+def lines(n: int) -> None:
+    """Notebook 04's limit on the first ``n`` test images of the cpu profile's lines, and cheaper settings."""
+    cfg = config_for("cpu", data_dir=str(data_dir()))
+    images, labels = load_dataset(ensure_dataset(cfg.dataset, cfg.data_dir))
+    test = cfg.split()["test"][:n]
+    originals, truth = np.asarray(images[test], dtype=np.float32), labels["n_lines"].to_numpy()[test]
+    for label, kwargs in LINE_SETTINGS.items():
+        start = time.perf_counter()
+        out = reconstruct_from_statistics(originals, progress=False, **kwargs)
+        seconds = (time.perf_counter() - start) / len(originals)
+        right = np.mean([count_lines(threshold_image(x)) == t for x, t in zip(out.images, truth)])
+        print(f"{label}: line count right {100 * right:.1f} % of {len(originals)}, {seconds:.2f} s per image", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-material", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--lines", type=int, default=0, help="instead: notebook 04's limit on this many line images")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.lines:
+        lines(args.lines)
+        return
     images, labels = MicrographSpec().generate()
     test = np.flatnonzero(labels["split"].to_numpy() == "test")
     chosen = test[first_per_material(test, list(labels["material"].to_numpy()[test]), args.per_material)]

@@ -68,6 +68,11 @@ class CropStatistics:
     raw: np.ndarray             # (n, (2c+1)²) non-periodic f of phase 0
     autocovariance: np.ndarray  # (n, (2c+1)²) (f - phi²) / (phi (1 - phi)); zeros where phi is 0 or 1
 
+    @classmethod
+    def from_raw(cls, raw: np.ndarray, cutoff: int) -> "CropStatistics":
+        """From windows of f given as rows (n, (2c + 1)²), e.g. decoded ones: phi = their centres."""
+        return _from_raw(np.asarray(raw, dtype=np.float64), cutoff)
+
     def rows(self, index: np.ndarray) -> "CropStatistics":
         return CropStatistics(self.fraction[index], self.raw[index], self.autocovariance[index])
 
