@@ -10,6 +10,7 @@ from test_notebooks import _figure_cells
 # seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
 PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_vf": seeded(36.86872209821427),
           "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.0004486567858369217, rel=1e-3),
+          "statistics_vae_cov": seeded(None, 0.12268139396207199, rel=1e-3),
           "design_vf_miss": seeded(0.0751953125, 0.080078125, abs=2 / 32 ** 2)}
 PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 
@@ -22,7 +23,7 @@ def notebook_06(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("nb06")
     executed = run_micro("micro-smoke", root=root, progress=False,
-                         parameters={"06_microstructures": dict(N_DISC_IMAGES=8, N_LIMIT=1, LIMIT_STEPS=30),
+                         parameters={"06_microstructures": dict(N_DISC_IMAGES=8, N_LIMIT=1),
                                      "07_latent_design": dict(RESTARTS=4, STEPS=20, N_CODES=40, LIMIT_STEPS=30)})
     return root / "figures" / "micro-smoke", read_json(executed / "06_microstructures.ipynb"), \
         read_json(executed / "07_latent_design.ipynb")
@@ -50,16 +51,17 @@ def test_notebook_06_scores_the_held_out_crops(notebook_06):
     summary = read_json(figures / "06_summary.json")
     assert summary["profile"] == "micro-smoke" and summary["n_test_crops"] == 7 * 4
     scores = summary["scores"]
-    assert set(scores) == {"spatial_stats", "data", "pca", "from_statistics"}
+    assert set(scores) == {"spatial_stats", "data", "statistics_vae", "pca", "from_statistics"}
     assert scores["spatial_stats"]["autocovariance_mse"] == PINNED["ours_cov"]
     assert scores["data"]["vf_diff"] == PINNED["vanilla_vf"]
     assert scores["pca"]["autocovariance_mse"] == PINNED["pca_cov"]
     assert scores["from_statistics"]["autocovariance_mse"] == PINNED["limit_cov"]
+    assert scores["statistics_vae"]["autocovariance_mse"] == PINNED["statistics_vae_cov"]
     assert scores["from_statistics"]["vf_diff"] < 1e-9         # binarised at the crop's own phase fraction
-    assert set(summary["classifier_accuracy"]) == {"spatial_stats", "data", "pca"}
+    assert set(summary["classifier_accuracy"]) == {"spatial_stats", "data", "statistics_vae", "pca"}
     assert all(0 <= v <= 1 for v in summary["classifier_accuracy"].values())
     # descriptors the loss never saw: every image method judged, for every material
-    assert set(summary["interface_ratio"]) == {"spatial_stats", "data", "from_statistics"}
+    assert set(summary["interface_ratio"]) == {"spatial_stats", "data", "statistics_vae", "from_statistics"}
     assert all(len(r) == 7 for r in summary["interface_ratio"].values())
     # a 64-px crop of the alloy holds few grains (phase 1): data, not training
     assert summary["phase1_clusters_per_crop"]["alloy"] == pytest.approx(PHASE1_CLUSTERS_ALLOY, rel=1e-9)

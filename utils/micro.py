@@ -48,13 +48,15 @@ from utils.checks import image_batch
 from utils.descriptors import describe, descriptor_ratios
 from utils.profiles import cutoff_window
 from utils.project import LOSSES, MICRO_PROFILE, REPO, Folders
+from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAE, draw_images, ensure_statistics_vae
 from utils.stats import autocorrelation, normalised_autocovariance
 
 if TYPE_CHECKING:
     from utils.config import TrainConfig
 
 __all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
-           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "run_micro", "main"]
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run", "run_micro",
+           "main"]
 
 MICRO_THRESHOLD = 0.5       # a reconstruction pixel below it is phase 0 (the images hold 0 = phase 0, 1 = the rest)
 MICRO_NOTEBOOKS = ("06_microstructures", "07_latent_design")   # what `make micro` runs after training
@@ -229,11 +231,13 @@ class MicroEvaluation:
 
 def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, labels: pd.DataFrame,
                    split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 7,
-                   limit_restarts: int = 1, seed: int = 0, progress: bool = True) -> MicroEvaluation:
-    """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components and the
+                   limit_restarts: int = 1, statistics_model: StatisticsVAE | None = None, seed: int = 0,
+                   progress: bool = True) -> MicroEvaluation:
+    """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components, the
     limit (reconstruction from statistics with its non-periodic defaults, on the first ``n_limit`` held-out
-    crops of each material that hold both phases, ``limit_restarts`` starts each)
-    on the held-out crops; classify the materials from each kind of code."""
+    crops of each material that hold both phases, ``limit_restarts`` starts each) and, when given, the
+    ``statistics_model`` (method ``statistics_vae``: z = mu, its decoded statistics, an image drawn from them
+    with the field seed ``seed``) on the held-out crops; classify the materials from each kind of code."""
     from utils.evaluate import reconstruct
     from utils.inversion import reconstruct_from_statistics
     from utils.latent import encode_means
@@ -254,6 +258,20 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
         codes[loss] = encode_means(model, originals)
         accuracy[loss], confusion[loss] = classify(encode_means(model, np.asarray(images[train])), train_materials,
                                                    codes[loss], test_materials)
+    if statistics_model is not None:
+        def mu_of(x: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return torch.cat([statistics_model.encode(torch.as_tensor(np.asarray(x[s:s + 512]), dtype=torch.float32)[:, None])[0]
+                                  for s in range(0, len(x), 512)]).numpy()
+
+        codes["statistics_vae"] = mu_of(originals)
+        accuracy["statistics_vae"], confusion["statistics_vae"] = classify(mu_of(images[train]), train_materials,
+                                                                          codes["statistics_vae"], test_materials)
+        recons["statistics_vae"] = draw_images(statistics_model, codes["statistics_vae"], seed=seed,
+                                               progress=progress).images
+        rows.append(score(truth, crop_statistics(recons["statistics_vae"], cutoff=cutoff), test_materials,
+                          "statistics_vae"))
+        described["statistics_vae"] = descriptor_ratios(describe(recons["statistics_vae"]), seen, test_materials)
     pca = StatisticsPCA.fit(train_stats, latent_dim, seed=seed)
     rows.append(score(truth, pca.project(truth), test_materials, "pca"))
     codes["pca"] = pca.codes(truth)
@@ -302,6 +320,11 @@ def micro_runs(profile: str, runs_dir: Path) -> dict[str, Path]:
     return {loss: Path(runs_dir) / profile / loss for loss in LOSSES}
 
 
+def statistics_vae_run(profile: str, runs_dir: Path) -> Path:
+    """The folder of the statistics VAE of ``profile`` (utils.statistics_vae): ``runs_dir/<profile>/statistics_vae``."""
+    return Path(runs_dir) / profile / "statistics_vae"
+
+
 def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
               parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
     """Train (or reuse, or resume) both models of ``profile``, then run notebooks 06 and 07 (``parameters``:
@@ -309,13 +332,22 @@ def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = 
     import papermill as pm
 
     from utils.config import config_for
+    from utils.data import load_dataset
     from utils.pipeline import KERNEL, NOTEBOOKS
-    from utils.runs import train_plan
+    from utils.runs import move_aside, train_plan
 
     folders = Folders.of(profile, root=root)
     runs = micro_runs(profile, folders.runs)
-    train_plan({run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()},
-               force=force, redo="make micro FORCE=1", progress=progress)
+    configs = {run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()}
+    train_plan(configs, force=force, redo="make micro FORCE=1", progress=progress)
+    cfg = next(iter(configs.values()))
+    images, _ = load_dataset(folders.data / cfg.dataset.name)
+    statistics_run = statistics_vae_run(profile, folders.runs)
+    if force and statistics_run.exists():
+        move_aside(statistics_run, time.strftime("%Y%m%d-%H%M%S"))
+    print(f"--- the statistics VAE, profile {profile}: {statistics_run}", flush=True)
+    ensure_statistics_vae(statistics_run, np.asarray(images[cfg.split()["train"]], dtype=np.float32),
+                          STATISTICS_VAE_CONFIGS[profile], progress=progress)
     executed = folders.runs / "executed" / profile
     executed.mkdir(parents=True, exist_ok=True)
     where = {"PROFILE": profile, "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),

@@ -31,12 +31,13 @@ from torch import nn
 from utils.checks import image_batch
 from utils.files import atomic_path, write_json
 from utils.inversion import Inversion, reconstruct_from_statistics
-from utils.micro import crop_statistics
 from utils.models import ConvEncoder
+from utils.profiles import cutoff_window
 from utils.progress import progress_bar
+from utils.stats import autocorrelation
 
-__all__ = ["StatisticsVAEConfig", "StatisticsVAE", "build_statistics_vae", "crop_windows", "train_statistics_vae",
-           "draw_images", "save_statistics_vae", "load_statistics_vae"]
+__all__ = ["StatisticsVAEConfig", "STATISTICS_VAE_CONFIGS", "StatisticsVAE", "build_statistics_vae", "crop_windows",
+           "train_statistics_vae", "draw_images", "save_statistics_vae", "load_statistics_vae", "ensure_statistics_vae"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,12 @@ class StatisticsVAEConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not (self.beta >= 0 and self.lr > 0):
             raise ValueError(f"need beta >= 0 and lr > 0, got beta={self.beta}, lr={self.lr}")
+
+
+STATISTICS_VAE_CONFIGS = {   # training profile of the image VAEs (utils.config.PROFILES) -> its statistics VAE
+    "micro": StatisticsVAEConfig(),                   # 64-px crops, the window of notebook 06's scores
+    "micro-smoke": StatisticsVAEConfig(image_size=32, cutoff=8, base_channels=8, hidden=64, epochs=2),   # the tests
+}
 
 
 class StatisticsVAE(nn.Module):
@@ -98,7 +105,12 @@ def build_statistics_vae(cfg: StatisticsVAEConfig) -> StatisticsVAE:
 
 def crop_windows(images: np.ndarray, cutoff: int) -> np.ndarray:
     """(n, 2c + 1, 2c + 1) float32: the window of the non-periodic f of phase 0 (pixels below 0.5) of crops (n, H, W)."""
-    return crop_statistics(image_batch(images, "images"), cutoff=cutoff).maps("raw").astype(np.float32)
+    x = np.asarray(image_batch(images, "images"))
+    out = np.empty((len(x), 2 * cutoff + 1, 2 * cutoff + 1), np.float32)
+    for s in range(0, len(x), 512):
+        m = torch.as_tensor(x[s:s + 512] < 0.5, dtype=torch.float64)
+        out[s:s + 512] = cutoff_window(autocorrelation(m, periodic=False), cutoff).numpy()
+    return out
 
 
 def train_statistics_vae(images: np.ndarray, cfg: StatisticsVAEConfig, *,
@@ -150,6 +162,24 @@ def save_statistics_vae(model: StatisticsVAE, folder: str | Path) -> Path:
         torch.save(model.state_dict(), path)
     write_json(folder / "config.json", asdict(model.config))
     return folder
+
+
+def ensure_statistics_vae(folder: str | Path, images: np.ndarray, cfg: StatisticsVAEConfig, *,
+                          progress: bool = True) -> StatisticsVAE:
+    """The statistics VAE saved in ``folder`` when its config is ``cfg`` (a finished run is reused), else one
+    trained on ``images`` and saved there with its ``history.json``.  A saved model of other settings is
+    refused with the fix, never overwritten (``make micro FORCE=1`` moves it aside first)."""
+    folder = Path(folder)
+    if (folder / "model.pt").is_file():
+        model = load_statistics_vae(folder)
+        if model.config != cfg:
+            raise ValueError(f"{folder} holds a statistics VAE of other settings ({model.config}); "
+                             "retrain it with make micro FORCE=1 (the old one is moved aside)")
+        return model
+    model, history = train_statistics_vae(images, cfg, progress=progress)
+    save_statistics_vae(model, folder)
+    write_json(folder / "history.json", history.to_dict(orient="list"))
+    return model
 
 
 def load_statistics_vae(folder: str | Path) -> StatisticsVAE:
