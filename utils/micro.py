@@ -341,13 +341,14 @@ def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = 
     configs = {run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()}
     train_plan(configs, force=force, redo="make micro FORCE=1", progress=progress)
     cfg = next(iter(configs.values()))
-    images, _ = load_dataset(folders.data / cfg.dataset.name)
+    images, labels = load_dataset(folders.data / cfg.dataset.name)
     statistics_run = statistics_vae_run(profile, folders.runs)
     if force and statistics_run.exists():
         move_aside(statistics_run, time.strftime("%Y%m%d-%H%M%S"))
     print(f"--- the statistics VAE, profile {profile}: {statistics_run}", flush=True)
-    ensure_statistics_vae(statistics_run, np.asarray(images[cfg.split()["train"]], dtype=np.float32),
-                          STATISTICS_VAE_CONFIGS[profile], progress=progress)
+    region = np.flatnonzero(labels["split"].to_numpy() == "train")   # it picks no checkpoint: validation crops train too
+    ensure_statistics_vae(statistics_run, np.asarray(images[region], dtype=np.float32), STATISTICS_VAE_CONFIGS[profile],
+                          progress=progress)
     executed = folders.runs / "executed" / profile
     executed.mkdir(parents=True, exist_ok=True)
     where = {"PROFILE": profile, "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),
