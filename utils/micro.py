@@ -259,14 +259,10 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
         accuracy[loss], confusion[loss] = classify(encode_means(model, np.asarray(images[train])), train_materials,
                                                    codes[loss], test_materials)
     if statistics_model is not None:
-        def mu_of(x: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return torch.cat([statistics_model.encode(torch.as_tensor(np.asarray(x[s:s + 512]), dtype=torch.float32)[:, None])[0]
-                                  for s in range(0, len(x), 512)]).numpy()
-
-        codes["statistics_vae"] = mu_of(originals)
-        accuracy["statistics_vae"], confusion["statistics_vae"] = classify(mu_of(images[train]), train_materials,
-                                                                          codes["statistics_vae"], test_materials)
+        codes["statistics_vae"] = encode_means(statistics_model, originals)
+        accuracy["statistics_vae"], confusion["statistics_vae"] = classify(
+            encode_means(statistics_model, np.asarray(images[train])), train_materials, codes["statistics_vae"],
+            test_materials)
         recons["statistics_vae"] = draw_images(statistics_model, codes["statistics_vae"], seed=seed,
                                                progress=progress).images
         rows.append(score(truth, crop_statistics(recons["statistics_vae"], cutoff=cutoff), test_materials,
