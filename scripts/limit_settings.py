@@ -30,7 +30,8 @@ from utils.micro import crop_statistics, first_per_material, score
 from utils.micrographs import MicrographSpec
 
 SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(periodic=False)
-    "defaults (2,000 steps, lr 0.15, binarised)": {},
+    "defaults (2,000 steps, lr 0.15, binarised after a 0.6-px blur)": {},
+    "binarised without the blur": dict(binarise_sigma=0.0),
     "not binarised": dict(binarised=False),
     "lr 0.3": dict(lr=0.3),
     "1,000 steps": dict(steps=1000),

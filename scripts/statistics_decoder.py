@@ -1,13 +1,14 @@
 """The statistics VAE (utils.statistics_vae) on the micro profile's crops, scored as notebook 06 scores our VAE.
 
     .venv/bin/python scripts/statistics_decoder.py                  # train (or reuse) and score all 700 held-out crops
-    .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1
+    .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1 --autocovariance-weight 0
 
 Trains on the training-region crops of the micro profile's dataset (validation crops included: this model
 picks no checkpoint) into ``runs/statistics_vae/seed<S>-e<E>/`` (reused when there), encodes the held-out crops
 (z = mu), decodes their statistics and draws an image from each (seed 0 of the random field), then prints:
 the normalised-autocovariance error (|r| <= 16) and phase-fraction difference of the drawn images and of the
-decoded statistics themselves, the material classifier's accuracy on mu, and the descriptors of the images over
+decoded statistics themselves, the interface density the decoded statistics imply (2 (phi - f(e)), mean of the
+two axes) over the crops' per material, the material classifier's accuracy on mu, and the descriptors of the images over
 the originals' per material; the first crop of each material beside its drawn image goes to that folder.
 """
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import time
 
 import numpy as np
+import pandas as pd
 import torch
 
 from utils.descriptors import describe, descriptor_ratios
@@ -27,22 +29,35 @@ from utils.statistics_vae import (StatisticsVAEConfig, draw_images, load_statist
                                   train_statistics_vae)
 
 
+def implied_interfaces(windows: np.ndarray) -> np.ndarray:
+    """(n,) the interface density 2 (phi - f(e)) that statistics windows (n, 2c + 1, 2c + 1) imply, mean of y and x."""
+    c = windows.shape[-1] // 2
+    return 2 * windows[:, c, c] - windows[:, c + 1, c] - windows[:, c, c + 1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-material", type=int, default=100, help="held-out crops of each material drawn")
     parser.add_argument("--epochs", type=int, default=StatisticsVAEConfig.epochs)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--autocovariance-weight", type=float, default=StatisticsVAEConfig.autocovariance_weight)
+    parser.add_argument("--beta", type=float, default=StatisticsVAEConfig.beta)
+    parser.add_argument("--hidden", type=int, default=StatisticsVAEConfig.hidden)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = StatisticsVAEConfig(epochs=args.epochs, seed=args.seed)
+    cfg = StatisticsVAEConfig(epochs=args.epochs, seed=args.seed, autocovariance_weight=args.autocovariance_weight,
+                              beta=args.beta, hidden=args.hidden)
     images, labels = MicrographSpec().generate()
     split, materials = labels["split"].to_numpy(), labels["material"].to_numpy()
     train, test = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
-    folder = runs_dir() / "statistics_vae" / f"seed{cfg.seed}-e{cfg.epochs}"
+    folder = runs_dir() / "statistics_vae" / (f"seed{cfg.seed}-e{cfg.epochs}-w{cfg.autocovariance_weight:g}"
+                                              f"-b{cfg.beta:g}-h{cfg.hidden}")
     start = time.perf_counter()
     if (folder / "model.pt").is_file():
         model = load_statistics_vae(folder)
+        if model.config != cfg:
+            raise ValueError(f"{folder} holds a model of other settings ({model.config}); move it aside")
     else:
         model, history = train_statistics_vae(images[train].astype(np.float32), cfg)
         save_statistics_vae(model, folder)
@@ -57,6 +72,8 @@ def main() -> None:
     with torch.no_grad():
         windows = model.decode(torch.as_tensor(mu_test)).numpy().astype(np.float64)
     decoded = score(truth, CropStatistics.from_raw(windows.reshape(len(windows), -1), cfg.cutoff), list(materials[test]), "decoded")
+    implied = pd.DataFrame({"material": materials[test], "decoded": implied_interfaces(windows),
+                            "crop": implied_interfaces(truth.maps("raw"))}).groupby("material").mean()
     chosen = first_per_material(test, list(materials[test]), args.per_material)
     start = time.perf_counter()
     drawn = draw_images(model, mu_test[chosen]).images
@@ -67,6 +84,8 @@ def main() -> None:
     print(f"classifier on mu: {100 * accuracy:.1f} % of {len(test)} held-out crops")
     print(f"decoded statistics ({len(test)}): autocovariance error {decoded['autocovariance_mse'].mean():.4f}, "
           f"phase fraction {decoded['vf_diff'].mean():.2f} points")
+    print("interfaces the decoded statistics imply, over the crops':",
+          (implied["decoded"] / implied["crop"]).round(2).to_dict())
     print(f"images drawn from them ({len(chosen)}): autocovariance error {rows['autocovariance_mse'].mean():.4f}, "
           f"phase fraction {rows['vf_diff'].mean():.2f} points, {seconds:.2f} s per crop")
     print(rows.groupby("material")["autocovariance_mse"].mean().round(4).to_string())

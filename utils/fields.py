@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter
 from scipy.special import ndtri, owens_t
 
 __all__ = ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field", "first_offsets",
@@ -83,14 +84,24 @@ def _lowest_are_phase_zero(values: np.ndarray, phi: float) -> np.ndarray:
     return out
 
 
-def binarise_at_fractions(images: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """Images (n, H, W) made 0 / 1 with exactly ``round(phi_i H W)`` pixels of phase 0 each: the darkest.
+def binarise_at_fractions(images: np.ndarray, phi: np.ndarray, *, smoothing: float = 0.0) -> np.ndarray:
+    """Images (n, H, W) made 0 / 1 with exactly ``round(phi_i H W)`` pixels of phase 0 each: the darkest,
+    after a Gaussian blur of ``smoothing`` px (edges: the nearest pixel repeated) when it is > 0, so that a
+    grey optimum's lone pixels and frayed edges do not become specks (:data:`utils.inversion.BINARISE_SIGMA`).
 
     >>> binarise_at_fractions(np.array([[[0.2, 0.6], [0.4, 0.9]]]), np.array([0.5])).tolist()
     [[[0.0, 1.0], [0.0, 1.0]]]
+    >>> speck = np.ones((1, 9, 9)); speck[0, :, :4] = 0; speck[0, 4, 7] = 0      # a dark band, a lone dark pixel
+    >>> [int(binarise_at_fractions(speck, np.array([36 / 81]), smoothing=s)[0, 4, 7]) for s in (0, 0.6)]
+    [0, 1]
     """
+    if not smoothing >= 0:
+        raise ValueError(f"smoothing must be >= 0 px, got {smoothing}")
     phi = np.clip(np.asarray(phi, float), 0.0, 1.0)
-    return np.stack([_lowest_are_phase_zero(image, p) for image, p in zip(np.asarray(images), phi)])
+    images = np.asarray(images)
+    if smoothing > 0:
+        images = np.stack([gaussian_filter(np.asarray(x, np.float64), smoothing, mode="nearest") for x in images])
+    return np.stack([_lowest_are_phase_zero(image, p) for image, p in zip(images, phi)])
 
 
 def thresholded_field(phi: np.ndarray, rate_y: np.ndarray, rate_x: np.ndarray, shape: tuple[int, int], *,

@@ -46,7 +46,7 @@ from utils.spectral import (binary_spectrum_at_eps, coarse_weight, power_spectru
 from utils.profiles import cutoff_window
 from utils.stats import spatial_statistics
 
-__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise",
+__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise",
            "target_spectra", "statistics_loss", "nonperiodic_targets", "nonperiodic_statistics_loss", "recentre", "reconstruct_from_statistics", "refine_latent"]
 
 # The settings measured best for the limit on 200 test images of the cpu dataset (docs/experiments.md,
@@ -59,6 +59,10 @@ LIMIT_LR = 0.1         # their learning rate
 # narrow term 0.0080; lr 0.3 and 1,000 steps 0.0047; docs/experiments.md).
 NONPERIODIC_STEPS = 2000
 NONPERIODIC_LR = 0.15
+# The binarised image is ranked after a Gaussian blur of this width (px): the grey optimum's lone pixels and frayed
+# edges otherwise become specks.  49 crops: interfaces / original's 1.05-1.43 unblurred, 0.93-1.18 at 0.6 px,
+# autocovariance error 0.0017 -> 0.0020 (0.5 px: 1.01-1.29, 0.0018; 0.7 px: 0.85-1.09, 0.0025; docs/experiments.md).
+BINARISE_SIGMA = 0.6
 LIMIT_RESTARTS = 4     # seeded starts per image in notebook 04 (the function's default is 1: 4x cheaper)
 START_LOGIT = 3.0      # the start's pixels are sigmoid(±3): 0.047 (phase 0) and 0.953
 REFINE_STEPS = 200     # Adam steps on z (800 gained under 2 points)
@@ -237,7 +241,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
                                 batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
                                 recentred: bool = True, periodic: bool = True, cutoff: int = 0,
                                 image_shape: tuple[int, int] | None = None, binarised: bool | None = None,
-                                progress: bool = True) -> Inversion:
+                                binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Inversion:
     """Images whose spatial statistics match those of ``target``: the method's per-image limit.
 
     ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
@@ -257,8 +261,8 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     2c + 1) windows of f of phase 0 at ``eps`` (e.g. a PCA's), and images of that shape are drawn
     (no sharp term: its target cannot be had from them).  Batched (``batch_size``
     images x restarts at a time), on ``device``.  ``binarised`` (default: when not ``periodic``): the
-    images are returned as 0 / 1 with exactly the target's phase fraction of 0, its darkest pixels
-    (:func:`utils.fields.binarise_at_fractions`).  Returns an :class:`Inversion` (float32 images in
+    images are returned as 0 / 1 with exactly the target's phase fraction of 0, its darkest pixels after
+    a blur of ``binarise_sigma`` px (:func:`utils.fields.binarise_at_fractions`).  Returns an :class:`Inversion` (float32 images in
     (0, 1), or 0 / 1; threshold grey ones like reconstructions).  A single-phase target is refused.
     """
     steps = (LIMIT_STEPS if periodic else NONPERIODIC_STEPS) if steps is None else steps
@@ -327,7 +331,8 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         losses[a:a + m] = loss[torch.arange(m), pick].cpu().numpy()
         starts[a:a + m] = start[torch.arange(m), pick].cpu().numpy()
     if binarised:
-        images = 1 - binarise_at_fractions(1 - images, fractions) if flip else binarise_at_fractions(images, fractions)
+        images = (1 - binarise_at_fractions(1 - images, fractions, smoothing=binarise_sigma) if flip
+                  else binarise_at_fractions(images, fractions, smoothing=binarise_sigma))
     return Inversion(recentre(images) if recentred and periodic else images, losses, starts)
 
 
