@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
@@ -127,3 +127,40 @@ def test_the_design_panel_designs_what_its_sliders_say():
     controls.children[0].value = 0.6
     run()
     assert asked == [(0.3, 1.5), (0.6, 1.5)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**31 - 1), st.floats(0.2, 0.8))
+def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed, fill):
+    from utils.design import soft_properties, window_properties
+    from utils.statistics_vae import crop_windows
+
+    image = (np.random.default_rng(seed).random((1, 24, 24)) > fill).astype(np.float32)
+    assume(0 < image.mean() < 1)
+    got = window_properties(torch.as_tensor(crop_windows(image, 5), dtype=torch.float64))
+    direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), periodic=False, cutoff=5, temperature=0.0)
+    assert float(got["volume_fraction"][0]) == pytest.approx(float((image < 0.5).mean()), abs=1e-6)
+    np.testing.assert_allclose(got["lengths"].numpy(), direct["lengths"].numpy(), atol=1e-4)     # windows: float32
+    np.testing.assert_allclose(got["statistics"].numpy(), direct["statistics"].numpy(), atol=1e-6)
+
+
+def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binary_images():
+    from utils.design import window_properties
+    from utils.statistics_vae import STATISTICS_VAE_CONFIGS, build_statistics_vae
+
+    cfg = STATISTICS_VAE_CONFIGS["micro-smoke"]
+    model = build_statistics_vae(cfg).eval()
+    codes = np.random.default_rng(0).standard_normal((64, cfg.latent_dim)).astype(np.float32)
+    reach = reachable_range(model, codes)
+    with torch.no_grad():
+        start_vf = window_properties(model.decode(torch.as_tensor(codes)))["volume_fraction"].numpy()
+    target = float(np.quantile(start_vf, 0.9))          # reachable, and far from most starts
+    design = design_in_latent_space(model, cfg, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
+                                    restarts=4, steps=60, drawn=3, draw_steps=300)
+    with torch.no_grad():
+        decoded_vf = window_properties(model.decode(torch.as_tensor(design.z)))["volume_fraction"].numpy()
+    assert design.images.shape == (3, cfg.image_size, cfg.image_size)     # only the best 3 drawn
+    assert set(np.unique(design.images)) <= {0.0, 1.0}                     # drawn by the limit, binarised
+    assert np.all(np.diff(design.objective) >= 0)                          # best first
+    assert np.abs(decoded_vf - target).min() < np.abs(start_vf - target).mean() / 4   # the optimiser moved z there
+    assert design.properties["vf_miss"].iloc[0] < 0.05                     # and the drawn image keeps it

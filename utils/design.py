@@ -16,8 +16,9 @@ properties, all of phase 0 (dark pixels, x < 0.5 once binarised), measured by :f
 
 (a 1-point miss of the volume fraction, a factor e of anisotropy and a miss of the whole
 statistics' size each cost 1), measured through the smooth indicator sigmoid((0.5 - x) / 0.05) so
-that it has a gradient, and ranked at the end by its value on the binarised designs;
-``restarts`` seeded starts (codes of training images, or z0 ~ N(0, I)) run side by side in one batch, on the optimiser of
+that it has a gradient (a statistics VAE's decoded statistics give them exactly), and ranked at the end by
+its value on the binarised designs; ``restarts`` starts (the codes of training images that score best, or
+z0 ~ N(0, I)) run side by side in one batch, on the optimiser of
 :func:`utils.inversion.refine_latent` (:func:`utils.inversion.minimise`).  A target outside what the
 model draws (:func:`reachable_range`) is refused with the range it can reach.
 
@@ -39,20 +40,24 @@ import torch
 
 from utils.checks import check_finite
 from utils.inversion import frozen, minimise
+from utils.latent import decode, interpolate
 from utils.micro import MICRO_THRESHOLD
 from utils.profiles import cutoff_window, directional_profiles
+from utils.statistics_vae import StatisticsVAE, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
 if TYPE_CHECKING:
     from utils.config import TrainConfig
+    from utils.statistics_vae import StatisticsVAEConfig
     from utils.micro import CropStatistics, StatisticsPCA
 
-__all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DesignTarget", "Design", "correlation_lengths",
-           "soft_properties", "properties", "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"]
+__all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design", "correlation_lengths",
+           "soft_properties", "window_properties", "properties", "decoded_images", "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"]
 
 DESIGN_STEPS = 150       # Adam steps on z per design
 DESIGN_LR = 0.05         # their learning rate (that of refine_latent)
-DESIGN_RESTARTS = 16     # seeded starts per target, side by side in one batch
+DESIGN_RESTARTS = 16     # starts per target, side by side in one batch
+DESIGN_DRAWN = 6         # a statistics VAE's best designs (by their decoded statistics) drawn as images
 LEVEL = math.exp(-1)     # the correlation length is where the autocovariance falls to 1/e
 VF_UNIT = 0.01           # a volume-fraction miss of one percentage point costs 1
 SOFTNESS = 0.05          # temperature of the sigmoid indicator the objective is optimised through
@@ -95,16 +100,45 @@ def soft_properties(x: torch.Tensor, *, periodic: bool = False, cutoff: int = 0,
     return {"volume_fraction": m.mean(dim=(-2, -1)), "lengths": correlation_lengths(rho), "statistics": f}
 
 
+def window_properties(f: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The properties read off statistics windows ``f`` (n, 2c + 1, 2c + 1) of phase 0, r = 0 at the centre (what a
+    statistics VAE decodes): ``volume_fraction`` = f(0), ``lengths`` and ``statistics`` = f, as :func:`soft_properties`
+    gives them for a binary image whose non-periodic statistics these are (exact: no indicator softness)."""
+    c = f.shape[-1] // 2
+    return {"volume_fraction": f[:, c, c], "lengths": correlation_lengths(normalised_autocovariance(f, uniform="zero")),
+            "statistics": f}
+
+
+def _decoded_properties(model: torch.nn.Module, z: torch.Tensor, periodic: bool, cutoff: int) -> dict[str, torch.Tensor]:
+    """:func:`window_properties` of a statistics VAE's decoded windows, else :func:`soft_properties` of decoded images."""
+    if isinstance(model, StatisticsVAE):
+        return window_properties(model.decode(z))
+    return soft_properties(model.decode(z)[:, 0].float(), periodic=periodic, cutoff=cutoff)
+
+
+def decoded_images(model: torch.nn.Module, z: np.ndarray, *, seed: int = 0, steps: int | None = None) -> np.ndarray:
+    """(n, H, W) float32 microstructures of codes ``z`` (n, latent_dim): an image VAE's decoded images, or the
+    images a statistics VAE draws from its decoded statistics (0 / 1; ``seed``: its random field's, the placement;
+    ``steps``: the drawing's pixel steps, None: the default of :func:`utils.statistics_vae.draw_images`)."""
+    if isinstance(model, StatisticsVAE):
+        return draw_images(model, z, seed=seed, steps=steps).images
+    return decode(model, z)
+
+
 def properties(images: np.ndarray, *, periodic: bool = False, cutoff: int = 0) -> pd.DataFrame:
     """One row per image (n, H, W) in [0, 1], binarised (phase 0 below 0.5, :data:`utils.micro.MICRO_THRESHOLD`):
     volume_fraction, xi_x, xi_y (px), anisotropy = xi_x / xi_y (NaN for a single-phase image)."""
     with torch.no_grad():
         p = soft_properties(torch.as_tensor(np.asarray(images, dtype=np.float64)), periodic=periodic, cutoff=cutoff,
                             temperature=0.0)
-    xi = p["lengths"].numpy()
+    return _property_table(p)
+
+
+def _property_table(p: dict[str, torch.Tensor]) -> pd.DataFrame:
+    xi = p["lengths"].detach().numpy()
     with np.errstate(divide="ignore", invalid="ignore"):          # a single-phase image has no lengths
         anisotropy = np.where((xi[:, 0] > 0) & (xi[:, 1] > 0), xi[:, 0] / np.where(xi[:, 1] > 0, xi[:, 1], 1), np.nan)
-    return pd.DataFrame({"volume_fraction": p["volume_fraction"].numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
+    return pd.DataFrame({"volume_fraction": p["volume_fraction"].detach().numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
                          "anisotropy": anisotropy})
 
 
@@ -136,11 +170,11 @@ class DesignTarget:
 class Design:
     """The designs of one target, best first."""
 
-    images: np.ndarray        # (restarts, H, W) float32 in (0, 1): the decoded designs
-    z: np.ndarray             # (restarts, latent_dim) their codes
-    objective: np.ndarray     # (restarts,) J of the binarised designs (they are ranked by it)
+    images: np.ndarray        # (k, H, W) float32 in [0, 1]: the designs (k = restarts, or a statistics VAE's drawn)
+    z: np.ndarray             # (k, latent_dim) their codes
+    objective: np.ndarray     # (k,) J of the binarised designs (they are ranked by it)
     properties: pd.DataFrame  # one row per design (binarised): see :func:`properties`, plus the misses
-    statistics: np.ndarray    # (restarts, h, w) their statistics f of phase 0 (binarised; the model's window)
+    statistics: np.ndarray    # (k, h, w) their statistics f of phase 0 (binarised; the model's window)
     seconds: float            # wall time of the whole design
 
 
@@ -148,12 +182,14 @@ def reachable_range(model: torch.nn.Module, codes: np.ndarray | None = None, *, 
                     cutoff: int = 0, n: int = 512, seed: int = 0) -> dict[str, tuple[float, float]]:
     """The range of volume fraction and anisotropy over the images the model decodes from ``codes``
     (n, latent_dim), e.g. the mu of its training images (what the training data holds), or, when None,
-    from ``n`` prior samples z ~ N(0, I) (seeded)."""
-    from utils.latent import decode
-
+    from ``n`` prior samples z ~ N(0, I) (seeded); for a statistics VAE, over its decoded statistics."""
     if codes is None:
         codes = np.random.default_rng(seed).standard_normal((n, model.config.latent_dim)).astype(np.float32)
-    table = properties(decode(model, codes), periodic=periodic, cutoff=cutoff)
+    if isinstance(model, StatisticsVAE):
+        with torch.no_grad():
+            table = _property_table(window_properties(model.decode(torch.as_tensor(np.asarray(codes, np.float32)))))
+    else:
+        table = properties(decode(model, codes), periodic=periodic, cutoff=cutoff)
     return {k: (float(table[k].min()), float(table[k].max())) for k in ("volume_fraction", "anisotropy")}
 
 
@@ -165,15 +201,19 @@ def _check_reachable(target: DesignTarget, reach: dict[str, tuple[float, float]]
                              f"{lo:.3g} to {hi:.3g} (reachable_range); choose a target inside that range")
 
 
-def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: DesignTarget, *,
+def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig | StatisticsVAEConfig", target: DesignTarget, *,
                            restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS, lr: float = DESIGN_LR,
                            codes: np.ndarray | None = None, reachable: dict[str, tuple[float, float]] | None = None,
-                           seed: int = 0) -> Design:
+                           drawn: int = DESIGN_DRAWN, draw_steps: int | None = None, seed: int = 0) -> Design:
     """Codes whose decoded microstructures meet ``target`` (module docstring), best first.
 
-    ``cfg``: the model's training config (its ``periodic`` and ``cutoff`` say which statistics).
-    ``codes`` (m, latent_dim), e.g. the mu of the training images: the ``restarts`` starts are drawn
-    from them (seeded), else z0 ~ N(0, I).  A volume fraction or anisotropy outside ``reachable``
+    ``cfg``: the model's training config (its ``periodic`` and ``cutoff`` say which statistics).  ``model`` is an
+    image VAE or a statistics VAE (:class:`utils.statistics_vae.StatisticsVAE`: its decoded statistics are optimised,
+    exactly, and the ``drawn`` best by them are drawn as images, in ``draw_steps`` pixel steps; an image VAE's
+    designs are all kept).
+    ``codes`` (m, latent_dim), e.g. the mu of the training images: the ``restarts`` starts are the codes
+    whose decoded microstructures already score lowest on the objective (repeated when m < ``restarts``),
+    else z0 ~ N(0, I) seeded.  A volume fraction or anisotropy outside ``reachable``
     (default: :func:`reachable_range` of ``codes``) is refused with a ValueError stating the range.
     Deterministic in ``seed``.
     """
@@ -204,17 +244,23 @@ def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: D
         return total
 
     def objective(z: torch.Tensor) -> torch.Tensor:
-        return cost(soft_properties(model.decode(z)[:, 0].float(), periodic=periodic, cutoff=cutoff))
+        return cost(_decoded_properties(model, z, periodic, cutoff))
 
-    rng = np.random.default_rng(seed)
-    z0 = (rng.standard_normal((restarts, cfg.latent_dim)) if codes is None else
-          np.asarray(codes)[rng.choice(len(codes), size=restarts, replace=len(codes) < restarts)])
-    z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
     model.eval()
+    if codes is None:
+        z0 = np.random.default_rng(seed).standard_normal((restarts, cfg.latent_dim))
+    else:                         # the codes whose decoded microstructures are closest to the target already
+        with torch.no_grad():
+            given = torch.as_tensor(np.asarray(codes, dtype=np.float32))
+            start = torch.cat([objective(given[i:i + 512]) for i in range(0, len(given), 512)]).numpy()
+        z0 = given.numpy()[np.resize(np.argsort(start, kind="stable"), restarts)]
+    z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
     with frozen(model):
         z, loss = minimise(z0, objective, steps=steps, lr=lr, progress=False)
-        with torch.no_grad():
-            images = model.decode(z)[:, 0].float().numpy()
+        if isinstance(model, StatisticsVAE):         # drawing costs pixel steps: only the best by the exact objective
+            with torch.no_grad():
+                z = z[np.argsort(objective(z).numpy(), kind="stable")[:max(1, drawn)]]
+    images = decoded_images(model, z.numpy(), seed=seed, steps=draw_steps)
     with torch.no_grad():      # ranked by the objective of the binarised designs, what a user gets
         measured = soft_properties(torch.as_tensor(images), periodic=periodic, cutoff=cutoff, temperature=0.0)
         hard = cost(measured)
@@ -232,10 +278,13 @@ def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig", target: D
 def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, *, steps: int = 9,
                              periodic: bool = False, cutoff: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
     """The images decoded along the straight path from ``z_from`` to ``z_to`` (steps, H, W) and their
-    :func:`properties`, with the path parameter ``t`` in [0, 1]."""
-    from utils.latent import interpolate
-
-    images = interpolate(model, z_from, z_to, steps)
+    :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from one
+    random field, so only the texture changes along the path)."""
+    if isinstance(model, StatisticsVAE):
+        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+        images = decoded_images(model, (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None])
+    else:
+        images = interpolate(model, z_from, z_to, steps)
     table = properties(images, periodic=periodic, cutoff=cutoff)
     table.insert(0, "t", np.linspace(0.0, 1.0, steps))
     return images, table
@@ -253,11 +302,12 @@ def _score(result: np.ndarray, truth: "CropStatistics", target: DesignTarget, cu
             "statistics_error": float(((raw - truth.raw[0]) ** 2).sum() / (truth.raw[0] ** 2).sum())}
 
 
-def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np.ndarray, names: Sequence[str],
+def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig | StatisticsVAEConfig", crops: np.ndarray, names: Sequence[str],
                            pca: "StatisticsPCA", *, codes: np.ndarray, cutoff: int, limit_steps: int,
                            seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, np.ndarray]]]:
     """The same targets met three ways: each held-out crop of ``crops`` (n, H, W) gives a target (its
-    volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``),
+    volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``; a
+    statistics VAE's best design drawn in ``limit_steps`` pixel steps),
     by the reconstruction from its statistics (the limit, ``limit_steps``) and in the space of
     ``pca`` (:class:`utils.micro.StatisticsPCA` over offsets up to ``cutoff``): the crop's statistics
     projected on its components, then drawn by the reconstruction from those statistics (over the
@@ -283,8 +333,8 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig", crops: np
                               anisotropy=anisotropy, statistics=f_model)
         results, seconds = {}, {}
         start = time.perf_counter()
-        results["latent"] = design_in_latent_space(model, cfg, target, codes=codes, seed=seed,
-                                                   reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
+        results["latent"] = design_in_latent_space(model, cfg, target, codes=codes, seed=seed, drawn=1,
+                                                   draw_steps=limit_steps, reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
         seconds["latent"] = time.perf_counter() - start
         start = time.perf_counter()
         single = truth.fraction[0] in (0.0, 1.0)         # a uniform crop is its own (and the only) answer
