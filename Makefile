@@ -2,8 +2,8 @@
 #   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
-#   make micro     notebooks 06-07: the two VAEs on crops of the seven micrographs, then design in their
-#                  latent space (about 22 min of training alone, then 6 min of notebooks; finished runs are reused)
+#   make micro     notebooks 06-07: three VAEs on crops of the seven micrographs, then design in the statistics
+#                  VAE's latent space (about 21 min on 2 cores: 14 of training, 7 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
