@@ -22,7 +22,7 @@ import utils.lines
 import utils.losses
 import utils.models
 import utils.train
-from utils.config import PROFILES, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
+from utils.config import PROFILE_PURPOSES, PROFILES, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
 from utils.data import LinesDataset, compute_stats_cache, load_dataset, spectra_cache
 from utils.device import Dist, autocast_dtype
 from utils.runs import is_finished, load_checkpoint, load_run, read_config, read_history
@@ -115,6 +115,10 @@ def test_help_documents_every_field_and_values_parse():
             assert f"--{f.name}" in text, f.name
     assert "--profile" in text and "--resume" in text and "TEST ONLY" in text
     assert "paper/data: 400" in text                       # loss-specific defaults are shown
+    assert list(PROFILE_PURPOSES) == list(PROFILES)         # every profile says what it is for ...
+    profile_help = " ".join(text.split("--profile {")[2].split("--loss")[0].split()).replace("- ", "-")   # unwrapped
+    for name, use in PROFILE_PURPOSES.items():              # ... and --help lists them all
+        assert f"{name}: {' '.join(use.split())}" in profile_help, name
     args = parser.parse_args(["--profile", "smoke", "--lr=5e-4", "--pretrained=false", "--latent-dim", "3"])
     assert (args.profile, args.lr, args.pretrained, args.latent_dim, args.epochs) == ("smoke", 5e-4, False, 3, None)
 

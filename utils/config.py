@@ -33,7 +33,7 @@ from utils.losses import REDUCTIONS
 from utils.models import ModelConfig
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
 
-__all__ = ["TrainConfig", "PROFILES", "DATA_KINDS", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
+__all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
 
 AMP_MODES = ("off", "bf16", "auto")
 DATA_KINDS = ("lines", "micrographs")
@@ -211,47 +211,54 @@ _CPU = dict(profile="cpu",
                               # decoder cap is only 3 points higher (docs/experiments.md, issue 13)
             amp="auto")       # bfloat16 autocast where the CPU has it natively (AMX, AVX512-BF16), else float32
 
-PROFILES: dict[str, dict[str, TrainConfig]] = {
-    "smoke": {"spatial_stats": TrainConfig(loss="spatial_stats", **_SMOKE),
-              "data": TrainConfig(loss="data", **_SMOKE)},
-    # The loss changes of our VAE, and why: docs/experiments.md (the cpu profile's design).
-    "cpu": {
-        "spatial_stats": TrainConfig(
-            loss="spatial_stats", **_CPU,
-            normalize_stats=True,   # at 64² the raw summed statistics are tiny beside the KL term: grey collapse
-            alpha=10.0,             # ... so they are divided by the largest one and weighted 10x
-            beta=0.1,               # beta = 1 keeps ~9 nats and blurs 2-5 lines into one; 0.1 keeps ~27
-            sharp_eps=0.1,          # a second, narrow-indicator term darkens lines below the 0.05 threshold
-            epochs=40),             # trained longer than the vanilla VAE, as in the paper (1500 vs 400)
-        "data": TrainConfig(loss="data", **_CPU, epochs=25),
-    },
-    "paper": {
-        "spatial_stats": TrainConfig(loss="spatial_stats", profile="paper", sample_every=50, num_workers=4),
-        "data": TrainConfig(loss="data", profile="paper", sample_every=50, num_workers=4,
-                            epochs=400, seed=125),    # the paper's vanilla VAE: 400 epochs, seed 125
-    },
-}
-
-# Notebook 05's latent-size sweep (12 trainings, `make sweep`): the cpu profile's settings, each loss
-# trained 10 epochs (so that the sweep fits an hour on 2 cores) and writing no sample images.
-PROFILES["sweep"] = {loss: replace(cfg, profile="sweep", epochs=10, sample_every=0)
-                     for loss, cfg in PROFILES["cpu"].items()}
-
-# Notebook 06: the cpu profile's model and losses on crops of the seven micrographs (`make micro`).
-_MICRO = dict(data_kind="micrographs",
+_CPU_OURS = TrainConfig(   # the loss changes of our VAE, and why: docs/design.md, section 4
+    loss="spatial_stats", **_CPU,
+    normalize_stats=True,   # at 64² the raw summed statistics are tiny beside the KL term: grey collapse
+    alpha=10.0,             # ... so they are divided by the largest one and weighted 10x
+    beta=0.1,               # beta = 1 keeps ~9 nats and blurs 2-5 lines into one; 0.1 keeps ~27
+    sharp_eps=0.1,          # a second, narrow-indicator term darkens lines below the 0.05 threshold
+    epochs=40)              # trained longer than the vanilla VAE, as in the paper (1500 vs 400)
+_CPU_VANILLA = TrainConfig(loss="data", **_CPU, epochs=25)
+_MICRO = dict(profile="micro", data_kind="micrographs",
               n_crops=800, n_test_crops=100,   # per micrograph: 7 x 640 training, 7 x 160 validation, 7 x 100 test
               test_fraction=0.25,  # the right-most 64 px of each 256-px micrograph are held out
               periodic=False)      # a crop is a window of a larger piece of material: its statistics do not wrap
-PROFILES["micro"] = {
-    # 140 steps an epoch (~15 s for ours, which computes its statistics in real space; ~11 s vanilla):
-    # both models train in about 22 min alone on 2 cores, inside the 30 min the issue allows
-    "spatial_stats": replace(PROFILES["cpu"]["spatial_stats"], profile="micro", **_MICRO, epochs=60),
-    "data": replace(PROFILES["cpu"]["data"], profile="micro", **_MICRO, epochs=40),
+# 140 steps an epoch (~15 s for ours, which computes its statistics in real space; ~11 s vanilla):
+# both models train in about 12 min on 2 cores (bfloat16 on AVX-512), inside the 30 min the micrographs allow
+_MICRO_OURS = replace(_CPU_OURS, **_MICRO, epochs=60)
+_MICRO_VANILLA = replace(_CPU_VANILLA, **_MICRO, epochs=40)
+
+
+def _both(*configs: TrainConfig, **changes: Any) -> dict[str, TrainConfig]:
+    """{loss: config with ``changes``} of the two losses' configs."""
+    return {cfg.loss: replace(cfg, **changes) for cfg in configs}
+
+
+PROFILE_PURPOSES = {   # what each profile is for (``--profile`` help lists them)
+    "smoke": "seconds on any CPU: the tests and a dry run of make figures",
+    "cpu": "make figures on a laptop CPU: the small conv VAE at 64x64 (notebooks 01-04)",
+    "paper": "the paper's configuration: frozen ResNet-152 at 224x224, 1500 / 400 epochs (a GPU job)",
+    "sweep": "make sweep: notebook 05's latent sizes, the cpu settings at 10 epochs",
+    "micro": "make micro: crops of the seven micrographs, non-periodic statistics (notebooks 06-07)",
+    "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-07)",
 }
-PROFILES["micro-smoke"] = {loss: replace(cfg, profile="micro-smoke", image_size=32, n_crops=24, n_test_crops=4,
-                                         epochs=2, seed=0, sample_every=2, n_samples=4, num_threads=1,
-                                         amp="off")     # float32 on every CPU: the tests pin its numbers
-                           for loss, cfg in PROFILES["micro"].items()}
+
+PROFILES: dict[str, dict[str, TrainConfig]] = {
+    # 256 lines of 32 px, 2 epochs, the paper's loss: pins the code, not the method
+    "smoke": {loss: TrainConfig(loss=loss, **_SMOKE) for loss in LOSSES},
+    # how it differs from the paper: _CPU and _CPU_OURS above, measured in docs/design.md
+    "cpu": {"spatial_stats": _CPU_OURS, "data": _CPU_VANILLA},
+    # the paper's settings are TrainConfig's defaults; its vanilla VAE: 400 epochs, seed 125
+    "paper": {"spatial_stats": TrainConfig(loss="spatial_stats", profile="paper", sample_every=50, num_workers=4),
+              "data": TrainConfig(loss="data", profile="paper", sample_every=50, num_workers=4, epochs=400, seed=125)},
+    # 12 trainings (6 latent sizes x 2 losses) that fit an hour on 2 cores; no sample images
+    "sweep": _both(_CPU_OURS, _CPU_VANILLA, profile="sweep", epochs=10, sample_every=0),
+    # the cpu model and losses on micrograph crops: _MICRO above
+    "micro": {"spatial_stats": _MICRO_OURS, "data": _MICRO_VANILLA},
+    # float32 on every CPU (amp off): the tests pin its numbers
+    "micro-smoke": _both(_MICRO_OURS, _MICRO_VANILLA, profile="micro-smoke", image_size=32, n_crops=24,
+                         n_test_crops=4, epochs=2, seed=0, sample_every=2, n_samples=4, num_threads=1, amp="off"),
+}
 
 
 def config_for(profile: str, loss: str = "spatial_stats", *, lines: Sequence[int] | None = None,
@@ -307,9 +314,9 @@ def build_parser(prog: str = "python -m utils.train", description: str = "") -> 
     ``--quiet`` and one ``--name`` flag per TrainConfig field (its help, and each profile's value)."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                        help="named set of settings (smoke: seconds, cpu: conv VAE at 64x64, paper: ResNet-152 "
-                             f"at 224x224; default {DEFAULT_PROFILE})")
+    parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
+                        help="named set of settings (default %(default)s): "
+                             + "; ".join(f"{name}: {use}" for name, use in PROFILE_PURPOSES.items()))
     parser.add_argument("--loss", choices=LOSSES, default="spatial_stats",
                         help="spatial_stats: the paper's loss (default); data: the vanilla VAE's summed pixel MSE")
     parser.add_argument("--out", default=None, help="run folder (default: runs/<profile>/<loss> in the repository)")
