@@ -28,15 +28,15 @@ $(STAMP): requirements.txt pyproject.toml
 setup: $(STAMP)
 
 figures: setup
-	$(PY) -m utils.pipeline $(if $(PROFILE),--profile $(PROFILE)) $(if $(LINES),--lines $(LINES)) $(if $(FORCE),--force)
+	$(PY) -m utils.jobs figures $(if $(PROFILE),--profile $(PROFILE)) $(if $(LINES),--lines $(LINES)) $(if $(FORCE),--force)
 
 # notebook 05's latent-size sweep: 12 trainings (about an hour on 2 cores), then the notebook
 sweep: setup
-	$(PY) -m utils.sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
+	$(PY) -m utils.jobs sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
 # notebooks 06-07: both models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
 micro: setup
-	$(PY) -m utils.micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
+	$(PY) -m utils.jobs micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
 test: setup
 	$(PY) -m pytest --nbmake $(NBMAKE_NOTEBOOKS) tests utils

@@ -9,7 +9,7 @@ from typing import Any, Callable
 import pytest
 from hypothesis import settings
 
-from utils.pipeline import KERNEL, NOTEBOOKS, Variant, run_pipeline
+from utils.jobs import KERNEL, NOTEBOOKS, Variant, run_figures
 
 settings.register_profile("project", derandomize=True, deadline=None)
 settings.load_profile("project")
@@ -72,7 +72,7 @@ def smoke_pipeline(tmp_path_factory) -> Variant:
     """The whole pipeline (notebooks 01-04) on the smoke profile, once per test session, under a
     temporary root: its data/, runs/ (executed notebooks in runs/executed/smoke/) and figures/smoke/."""
     variant = Variant("smoke", root=tmp_path_factory.mktemp("pipeline"))
-    run_pipeline(variant, log_output=False)
+    run_figures(variant, progress=False)
     return variant
 
 

@@ -9,9 +9,9 @@ from conftest import read_json, seeded
 from utils import latent
 from utils.lines import generate_lines
 from utils.models import ModelConfig, build_vae
-from utils.pipeline import KERNEL, NOTEBOOKS
+from utils.jobs import run_sweep
 from utils.stats import normalised_autocovariance, spatial_statistics
-from utils.sweep import LATENT_SIZES, run_sweep, sweep_runs
+from utils.sweep import LATENT_SIZES, sweep_runs
 from utils.widgets import latent_explorer
 
 
@@ -56,9 +56,8 @@ def model() -> torch.nn.Module:
 
 
 def test_the_explorer_redraws_the_decoded_image_and_its_own_statistics(model, monkeypatch):
-    import IPython.display
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda fig: shown.append(fig))
+    monkeypatch.setattr("utils.widgets.display", lambda fig: shown.append(fig))
     starts = np.array([[0.0, 0.0, 0.0], [2.0, -1.0, 0.5]], dtype=np.float32)
     update, controls = latent_explorer(model, starts)
     assert list(controls) == ["start", "z0", "z1", "z2"]
@@ -93,17 +92,11 @@ def test_robustness_starts_at_the_reconstruction_and_decodes_noise(model):
 
 @pytest.fixture(scope="module")
 def smoke_sweep(tmp_path_factory):
-    """The sweep on the smoke profile (12 runs of seconds) and notebook 05 on it, once."""
-    import papermill as pm
+    """`make sweep` on the smoke profile (12 runs of seconds) and notebook 05 on it, once."""
     root = tmp_path_factory.mktemp("sweep")
-    run_sweep("smoke", root=root, progress=False)
-    out = root / "05.ipynb"
-    pm.execute_notebook(str(NOTEBOOKS / "05_latent_space.ipynb"), str(out), cwd=str(NOTEBOOKS), kernel_name=KERNEL,
-                        progress_bar=False, parameters=dict(
-                            PROFILE="smoke", DATA_DIR=str(root / "data"), RUNS_DIR=str(root / "runs"),
-                            FIG_DIR=str(root / "figures"), N_TEST=16, PCA_K=[1, 2, 3, 5, 9], DECODE_K=3,
-                            LIMIT_STEPS=50, SIGMAS=[0.0, 0.5]))
-    return root, out
+    executed = run_sweep("smoke", root=root, progress=False, parameters=dict(
+        FIG_DIR=str(root / "figures"), N_TEST=16, PCA_K=[1, 2, 3, 5, 9], DECODE_K=3, LIMIT_STEPS=50, SIGMAS=[0.0, 0.5]))
+    return root, executed / "05_latent_space.ipynb"
 
 
 def test_the_smoke_sweep_trains_every_size_of_both_losses(smoke_sweep):

@@ -19,7 +19,7 @@ PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border incl
 def notebook_06(tmp_path_factory):
     """`make micro` on the micro-smoke profile under a temporary root: both models trained (2 epochs on
     7 x 24 crops of 32 px), then notebook 06 with a short limit."""
-    from utils.micro import run_micro
+    from utils.jobs import run_micro
 
     root = tmp_path_factory.mktemp("nb06")
     executed = run_micro("micro-smoke", root=root, progress=False,

@@ -73,10 +73,8 @@ def test_figures_show_themselves_as_png_in_jupyter():
 
 
 def test_lines_explorer_displays_a_static_figure(monkeypatch):
-    import IPython.display
-
     shown = []
-    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    monkeypatch.setattr("utils.widgets.display", lambda obj: shown.append(obj))
     update, controls = lines_explorer(32)
     assert set(controls) == {"position", "n_lines", "thickness", "orientation"}
     update(position=3, n_lines=2, thickness=2, orientation="horizontal")

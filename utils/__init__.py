@@ -12,7 +12,7 @@ module                what it holds
 ``utils.profiles``    cutoff window, radial and directional profiles of a statistics map
 ``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
 ``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
-``utils.micro``       notebook 06's models of the micrographs: scores on held-out crops, ``make micro``
+``utils.micro``       notebook 06's models of the micrographs: scores on held-out crops
 ``utils.design``      design in the latent space: target properties in, microstructures out (notebook 07)
 ``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
@@ -30,7 +30,7 @@ module                what it holds
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
 ``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
                       ``utils.micro_plots`` those of notebook 06, ``utils.design_plots`` of 07
-``utils.widgets``     the interactive demos; ``utils.pipeline`` the job behind ``make figures``
+``utils.widgets``     the interactive demos; ``utils.jobs`` the one runner behind ``make figures``, ``make sweep`` and ``make micro``
 ``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
 ====================  ==========================================================================
 
@@ -56,6 +56,7 @@ _EXPORTS = {
     "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
     "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],
     "micro": ["crop_statistics", "StatisticsPCA", "evaluate_micro"],
+    "statistics_vae": ["StatisticsVAEConfig", "train_statistics_vae", "draw_images"],
     "design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],

@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 import pandas as pd
 import torch
 
@@ -72,7 +73,6 @@ def _check_images_labels(images: np.ndarray, labels: pd.DataFrame) -> None:
 
 
 def _write_pngs(folder: Path, images: np.ndarray, files: list[str], progress: bool) -> None:
-    from PIL import Image
 
     folder.mkdir()
     h, w = images.shape[1:]

@@ -32,24 +32,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from utils.checks import check_finite
-from utils.inversion import frozen, minimise
+from utils.config import TrainConfig
+from utils.inversion import frozen, minimise, reconstruct_from_statistics
 from utils.latent import decode, interpolate
-from utils.micro import MICRO_THRESHOLD
+from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
+from utils.project import MICRO_THRESHOLD
 from utils.profiles import cutoff_window, directional_profiles
-from utils.statistics_vae import StatisticsVAE, draw_images
+from utils.statistics_vae import StatisticsVAE, StatisticsVAEConfig, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
-
-if TYPE_CHECKING:
-    from utils.config import TrainConfig
-    from utils.statistics_vae import StatisticsVAEConfig
-    from utils.micro import CropStatistics, StatisticsPCA
 
 __all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design", "correlation_lengths",
            "soft_properties", "window_properties", "properties", "decoded_images", "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"]
@@ -126,7 +123,7 @@ def decoded_images(model: torch.nn.Module, z: np.ndarray, *, seed: int = 0, step
 
 
 def properties(images: np.ndarray, *, periodic: bool = False, cutoff: int = 0) -> pd.DataFrame:
-    """One row per image (n, H, W) in [0, 1], binarised (phase 0 below 0.5, :data:`utils.micro.MICRO_THRESHOLD`):
+    """One row per image (n, H, W) in [0, 1], binarised (phase 0 below 0.5, :data:`utils.project.MICRO_THRESHOLD`):
     volume_fraction, xi_x, xi_y (px), anisotropy = xi_x / xi_y (NaN for a single-phase image)."""
     with torch.no_grad():
         p = soft_properties(torch.as_tensor(np.asarray(images, dtype=np.float64)), periodic=periodic, cutoff=cutoff,
@@ -201,7 +198,7 @@ def _check_reachable(target: DesignTarget, reach: dict[str, tuple[float, float]]
                              f"{lo:.3g} to {hi:.3g} (reachable_range); choose a target inside that range")
 
 
-def design_in_latent_space(model: torch.nn.Module, cfg: "TrainConfig | StatisticsVAEConfig", target: DesignTarget, *,
+def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig | StatisticsVAEConfig, target: DesignTarget, *,
                            restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS, lr: float = DESIGN_LR,
                            codes: np.ndarray | None = None, reachable: dict[str, tuple[float, float]] | None = None,
                            drawn: int = DESIGN_DRAWN, draw_steps: int | None = None, seed: int = 0) -> Design:
@@ -290,10 +287,8 @@ def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: n
     return images, table
 
 
-def _score(result: np.ndarray, truth: "CropStatistics", target: DesignTarget, cutoff: int,
+def _score(result: np.ndarray, truth: CropStatistics, target: DesignTarget, cutoff: int,
            periodic: bool, loss_cutoff: int) -> dict[str, float]:
-    from utils.micro import crop_statistics
-
     got = properties(result[None], periodic=periodic, cutoff=loss_cutoff).iloc[0]
     raw = crop_statistics(result[None], cutoff=cutoff).raw[0]
     defined = target.anisotropy is not None and np.isfinite(got["anisotropy"])
@@ -302,8 +297,8 @@ def _score(result: np.ndarray, truth: "CropStatistics", target: DesignTarget, cu
             "statistics_error": float(((raw - truth.raw[0]) ** 2).sum() / (truth.raw[0] ** 2).sum())}
 
 
-def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig | StatisticsVAEConfig", crops: np.ndarray, names: Sequence[str],
-                           pca: "StatisticsPCA", *, codes: np.ndarray, cutoff: int, limit_steps: int,
+def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | StatisticsVAEConfig, crops: np.ndarray, names: Sequence[str],
+                           pca: StatisticsPCA, *, codes: np.ndarray, cutoff: int, limit_steps: int,
                            seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, np.ndarray]]]:
     """The same targets met three ways: each held-out crop of ``crops`` (n, H, W) gives a target (its
     volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``; a
@@ -318,9 +313,6 @@ def compare_design_methods(model: torch.nn.Module, cfg: "TrainConfig | Statistic
     statistics_error (Σ (f - f_t)² / Σ f_t² over offsets up to ``cutoff``, binarised result),
     seconds; and per target the images {"target", "latent", "from_statistics", "pca"}.
     """
-    from utils.inversion import reconstruct_from_statistics
-    from utils.micro import crop_statistics
-
     periodic, loss_cutoff = cfg.periodic, cfg.cutoff
     rows, shown = [], []
     for crop, name in zip(np.asarray(crops), names):

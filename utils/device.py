@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as td
 
 from utils.config import AMP_MODES
 
@@ -41,8 +42,6 @@ class Dist:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
             return cls(1, 0, resolve_device(device))
-        import torch.distributed as td
-
         rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
         dev = resolve_device(device)
         if dev.type == "cuda":                        # one GPU per process, chosen by torchrun
@@ -60,18 +59,15 @@ class Dist:
 
     def barrier(self) -> None:
         if self.active:
-            import torch.distributed as td
             td.barrier()
 
     def sum(self, t: torch.Tensor) -> torch.Tensor:
         if self.active:
-            import torch.distributed as td
             td.all_reduce(t, op=td.ReduceOp.SUM)
         return t
 
     def close(self) -> None:
         if self.owns_group:
-            import torch.distributed as td
             td.destroy_process_group()
 
 

@@ -49,6 +49,7 @@ from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batc
                            volume_fraction_differences)
 from utils.progress import progress_bar
 from utils.project import LOSSES
+from utils.runs import load_run
 from utils.search import nearest_neighbors
 
 __all__ = ["EvalData", "Scored", "TestSetEvaluation", "load_models", "load_eval_data", "pick", "reconstruct",
@@ -75,8 +76,6 @@ def load_models(runs_dir: str | os.PathLike, profile: str, *, which: str = "best
     Models are in eval mode.  Raises FileNotFoundError naming the missing run and how to train
     it, and ValueError when the two runs used different datasets or splits.
     """
-    from utils.runs import load_run
-
     models = {}
     for loss in LOSSES:
         run = Path(runs_dir) / profile / loss

@@ -30,9 +30,13 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.decomposition import PCA
 
 from utils.checks import ArrayLike, image_batch
+from utils.evaluate import per_image_table
+from utils.report import summarise
 from utils.stats import normalised_autocovariance, spatial_statistics
 
 __all__ = ["SPACES", "statistics_features", "fit_statistics_pca", "pca_reconstruct", "pca_errors",
@@ -60,7 +64,6 @@ def statistics_features(images: ArrayLike, *, space: str = "raw", phase: float =
 
 def fit_statistics_pca(features: np.ndarray, n_components: int, *, seed: int = 0):
     """A scikit-learn PCA with ``n_components`` components fitted on ``features`` (n, D)."""
-    from sklearn.decomposition import PCA
 
     features = np.asarray(features, dtype=np.float64)
     if features.ndim != 2 or len(features) < 2:
@@ -134,14 +137,9 @@ def latent_correlations(mu: np.ndarray, properties: dict[str, np.ndarray]) -> np
 
 
 def robustness(model: torch.nn.Module, originals: np.ndarray, labels, sigmas: Sequence[float], *,
-               seed: int = 0) -> "pd.DataFrame":
+               seed: int = 0) -> pd.DataFrame:
     """Decode mu + sigma * N(0, I) of each original for each sigma (seeded, the same noise draw
     scaled); one row per sigma with the scores of :func:`utils.report.summarise` (percentages)."""
-    import pandas as pd
-
-    from utils.evaluate import per_image_table
-    from utils.report import summarise
-
     mu = encode_means(model, originals)
     noise = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
     rows = [{"sigma": float(s), **summarise(per_image_table(originals, labels, decode(model, mu + s * noise)),

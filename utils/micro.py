@@ -1,10 +1,6 @@
-"""Notebook 06's second half: the two VAEs trained on micrograph crops, scored on the held-out crops.
+"""Notebook 06's second half: the VAEs trained on micrograph crops, scored on the held-out crops.
 
-    python -m utils.micro                        # what `make micro` runs: both models (reused when
-                                                 # finished), then notebooks 06 and 07, figures/06_*, 07_*
-    python -m utils.micro --profile micro-smoke  # the same in about a minute (tests)
-
-The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
+`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06 and 07.  The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
 conv VAE and losses on 64-px crops of the seven shipped micrographs, with **non-periodic**
 statistics, trained in ``runs/<profile>/<loss>/``.  Everything here is measured on the crops of
 the held-out regions (``cfg.split()["test"]``), whose pixels no training crop shares.
@@ -33,33 +29,35 @@ the training crops, its accuracy on the held-out crops).
 """
 from __future__ import annotations
 
-import argparse
-import os
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from utils.checks import image_batch
+from utils.config import TrainConfig
+from utils.data import load_dataset
 from utils.descriptors import describe, descriptor_ratios
+from utils.evaluate import reconstruct
+from utils.inversion import reconstruct_from_statistics
+from utils.latent import encode_means, fit_statistics_pca, pca_reconstruct
+from utils.micrographs import as_vae_images, micrograph_crops
 from utils.profiles import cutoff_window
-from utils.project import LOSSES, MICRO_PROFILE, REPO, Folders
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAE, draw_images, ensure_statistics_vae
+from utils.project import LOSSES, MICRO_THRESHOLD, Folders, run_folder
+from utils.runs import is_finished, load_run
+from utils.statistics_vae import StatisticsVAE, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
-if TYPE_CHECKING:
-    from utils.config import TrainConfig
-
 __all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
-           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run", "run_micro",
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run",
            "main"]
 
-MICRO_THRESHOLD = 0.5       # a reconstruction pixel below it is phase 0 (the images hold 0 = phase 0, 1 = the rest)
-MICRO_NOTEBOOKS = ("06_microstructures", "07_latent_design")   # what `make micro` runs after training
 
 
 @dataclass
@@ -145,8 +143,6 @@ def features_per_crop(images: Mapping[str, np.ndarray], lengths: Mapping[str, fl
     rest): its correlation length ``xi_px`` (``lengths``), the crop side over it, and the means over ``n``
     training-region crops of the clusters of each phase per crop and of the mean chords along x
     (utils.descriptors; clusters cut by the crop's border count as they are)."""
-    from utils.micrographs import as_vae_images, micrograph_crops
-
     crops, where = micrograph_crops(dict(images), size=size, n_train=n, n_test=1, seed=seed)
     train = where["split"].to_numpy() == "train"
     table = (describe(as_vae_images(crops[train])).assign(material=where.loc[train, "source"].to_numpy())
@@ -172,14 +168,10 @@ class StatisticsPCA:
 
     @classmethod
     def fit(cls, train: CropStatistics, k: int, *, seed: int = 0) -> "StatisticsPCA":
-        from utils.latent import fit_statistics_pca
-
         return cls(fit_statistics_pca(train.raw, k, seed=seed), fit_statistics_pca(train.autocovariance, k, seed=seed), k)
 
     def project(self, stats: CropStatistics) -> CropStatistics:
         """``stats`` projected on the first k components (fraction = the projected f's centre)."""
-        from utils.latent import pca_reconstruct
-
         raw = pca_reconstruct(self.raw, stats.raw, self.k)
         side = int(round(np.sqrt(raw.shape[1])))
         return CropStatistics(raw[:, (side * side) // 2].copy(), raw, pca_reconstruct(self.autocovariance,
@@ -200,10 +192,6 @@ def classify(train_codes: np.ndarray, train_materials: Sequence[str], test_codes
     >>> classify(codes, ["a", "a", "b", "b"], np.array([[0.05], [4.9]]), ["a", "b"])[0]
     1.0
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
     model.fit(np.asarray(train_codes), np.asarray(train_materials))
     predicted = model.predict(np.asarray(test_codes))
@@ -238,10 +226,6 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     crops of each material that hold both phases, ``limit_restarts`` starts each) and, when given, the
     ``statistics_model`` (method ``statistics_vae``: z = mu, its decoded statistics, an image drawn from them
     with the field seed ``seed``) on the held-out crops; classify the materials from each kind of code."""
-    from utils.evaluate import reconstruct
-    from utils.inversion import reconstruct_from_statistics
-    from utils.latent import encode_means
-
     test, train = split["test"], split["train"]
     originals = np.asarray(images[test])
     materials = labels["material"].to_numpy()
@@ -288,93 +272,29 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
                            described)
 
 
-def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], "TrainConfig", np.ndarray,
+def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], TrainConfig, np.ndarray,
                                                       pd.DataFrame, dict[str, np.ndarray]]:
     """The finished models of ``profile`` (loss -> VAE, best checkpoints), our model's config (its
     ``data_dir`` set to ``folders.data``), and the crops, labels and split they were trained on.
     Raises FileNotFoundError naming ``make micro`` when a run is missing or unfinished."""
-    from dataclasses import replace
-
-    from utils.data import load_dataset
-    from utils.runs import is_finished, load_run
-
     models, configs = {}, {}
     for loss, run in micro_runs(profile, folders.runs).items():
         if not is_finished(run):
             raise FileNotFoundError(f"{run} holds no finished training run; train both models with `make micro` "
-                                    f"(python -m utils.micro --profile {profile}), then run this notebook again")
+                                    f"(python -m utils.jobs micro --profile {profile}), then run this notebook again")
         models[loss], configs[loss] = load_run(run)
     cfg = replace(configs["spatial_stats"], data_dir=str(folders.data))
     images, labels = load_dataset(folders.data / cfg.dataset.name)
     return models, cfg, images, labels, cfg.split()
 
 
-# ----------------------------------------------------------------------------- the job behind `make micro`
+# ----------------------------------------------------------------------------- where the runs are
 
 def micro_runs(profile: str, runs_dir: Path) -> dict[str, Path]:
     """``{loss: run folder}`` of the micrograph models of ``profile``: ``runs_dir/<profile>/<loss>``."""
-    return {loss: Path(runs_dir) / profile / loss for loss in LOSSES}
+    return {loss: run_folder(runs_dir, profile, loss) for loss in LOSSES}
 
 
 def statistics_vae_run(profile: str, runs_dir: Path) -> Path:
     """The folder of the statistics VAE of ``profile`` (utils.statistics_vae): ``runs_dir/<profile>/statistics_vae``."""
-    return Path(runs_dir) / profile / "statistics_vae"
-
-
-def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
-              parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
-    """Train (or reuse, or resume) both models of ``profile``, then run notebooks 06 and 07 (``parameters``:
-    notebook name -> its extra papermill parameters); return the folder of their executed copies."""
-    import papermill as pm
-
-    from utils.config import config_for
-    from utils.data import load_dataset
-    from utils.pipeline import KERNEL, NOTEBOOKS
-    from utils.runs import move_aside, train_plan
-
-    folders = Folders.of(profile, root=root)
-    runs = micro_runs(profile, folders.runs)
-    configs = {run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()}
-    train_plan(configs, force=force, redo="make micro FORCE=1", progress=progress)
-    cfg = next(iter(configs.values()))
-    images, labels = load_dataset(folders.data / cfg.dataset.name)
-    statistics_run = statistics_vae_run(profile, folders.runs)
-    if force and statistics_run.exists():
-        move_aside(statistics_run, time.strftime("%Y%m%d-%H%M%S"))
-    print(f"--- the statistics VAE, profile {profile}: {statistics_run}", flush=True)
-    region = np.flatnonzero(labels["split"].to_numpy() == "train")   # it picks no checkpoint: validation crops train too
-    ensure_statistics_vae(statistics_run, np.asarray(images[region], dtype=np.float32), STATISTICS_VAE_CONFIGS[profile],
-                          progress=progress)
-    executed = folders.runs / "executed" / profile
-    executed.mkdir(parents=True, exist_ok=True)
-    where = {"PROFILE": profile, "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),
-             "FIG_DIR": str(folders.figures)}
-    for name in MICRO_NOTEBOOKS:
-        print(f"=== {name} ({profile}) ===", flush=True)
-        pm.execute_notebook(str(NOTEBOOKS / f"{name}.ipynb"), str(executed / f"{name}.ipynb"), cwd=str(NOTEBOOKS),
-                            kernel_name=KERNEL, log_output=progress, progress_bar=progress,
-                            parameters={**where, **(parameters or {}).get(name, {})})
-    return executed
-
-
-def main(argv: list[str] | None = None) -> None:
-    from utils.config import PROFILES
-    from utils.progress import ENV_VAR
-
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--profile", default=MICRO_PROFILE, choices=[p for p in PROFILES if p.startswith("micro")],
-                        help=f"training profile (default {MICRO_PROFILE})")
-    parser.add_argument("--force", action="store_true", help="move the two runs aside and retrain them")
-    args = parser.parse_args(argv)
-    os.environ[ENV_VAR] = "text"
-    start = time.perf_counter()
-    try:
-        executed = run_micro(args.profile, force=args.force)
-    except ValueError as err:
-        parser.exit(2, f"error: {err}\n")
-    print(f"\nmicrographs done in {(time.perf_counter() - start) / 60:.1f} min; executed notebooks in {executed}; "
-          f"figures in {Folders.of(args.profile).figures}")
-
-
-if __name__ == "__main__":
-    main()
+    return run_folder(runs_dir, profile, "statistics_vae")

@@ -10,6 +10,7 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.patches import Rectangle
 
 from utils.plots import NotebookFigure, image_and_statistics, image_panel, new_figure, statistics_panel, statistics_row
@@ -151,8 +152,6 @@ def reconstructions_by_material(examples: Mapping[str, Mapping[str, np.ndarray]]
 def scores_by_material(scores: pd.DataFrame, labels: Mapping[str, str]) -> NotebookFigure:
     """Mean autocovariance error and volume-fraction difference per material, one bar per method
     (``labels``: method -> legend text; the rows of ``scores`` as utils.micro.score makes them)."""
-    import seaborn as sns
-
     shown = scores.assign(method=scores["method"].map(labels))
     fig = new_figure((11, 3.6))
     axes = fig.subplots(1, 2)
@@ -198,8 +197,6 @@ def descriptor_ratios_by_material(ratios: Mapping[str, pd.DataFrame], labels: Ma
 def confusion_table(tables: Mapping[str, pd.DataFrame], accuracy: Mapping[str, float]) -> NotebookFigure:
     """The classifiers' confusion tables side by side (rows: true material, columns: predicted), titled
     with their held-out accuracy."""
-    import seaborn as sns
-
     fig = new_figure((4.2 * len(tables), 3.8))
     axes = np.atleast_1d(fig.subplots(1, len(tables)))
     for ax, (name, table) in zip(axes, tables.items()):

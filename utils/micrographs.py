@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+from skimage.filters import threshold_multiotsu, threshold_otsu
+from PIL import Image
 import pandas as pd
 
 from utils.checks import check_finite
@@ -202,7 +204,6 @@ def segment(image: np.ndarray, *, phases: int = 2, threshold: float | None = Non
         if phases != 2:
             raise ValueError(f"a single threshold makes two phases, not {phases}; leave threshold=None")
         return (a >= threshold).astype(np.uint8)
-    from skimage.filters import threshold_multiotsu, threshold_otsu
     cuts = [threshold_otsu(a)] if phases == 2 else list(threshold_multiotsu(a, classes=phases))
     return np.digitize(a, cuts, right=True).astype(np.uint8)      # above a cut: the next phase, as skimage
 
@@ -216,7 +217,6 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         if path.suffix.lower() == ".npy":
             a = np.load(path, allow_pickle=False)
         else:
-            from PIL import Image
             with Image.open(path) as im:
                 a = np.asarray(im.convert("L") if im.mode in ("RGB", "RGBA", "P", "LA") else im)
     except Exception as err:     # PIL and numpy raise several kinds for a damaged file

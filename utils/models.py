@@ -48,6 +48,8 @@ import os
 from dataclasses import dataclass
 
 import torch
+import torch.hub
+from torchvision.models import ResNet152_Weights, resnet152
 from torch import nn
 from torch.nn import functional as F
 
@@ -220,7 +222,6 @@ def resnet152_backbone(pretrained: bool) -> nn.Module:
     downloading it if needed.  Offline and not cached, this raises a RuntimeError that says
     where to put the file and how to train without it.
     """
-    from torchvision.models import ResNet152_Weights, resnet152
 
     if not pretrained:
         net = resnet152(weights=None)
@@ -229,7 +230,6 @@ def resnet152_backbone(pretrained: bool) -> nn.Module:
         try:
             net = resnet152(weights=weights)
         except Exception as err:  # URLError, OSError, corrupt file: all mean "no usable weights"
-            import torch.hub
 
             target = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(weights.url))
             raise RuntimeError(

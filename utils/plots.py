@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
 import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -219,8 +220,6 @@ def loss_curves(histories: Mapping[str, pd.DataFrame], *,
     terms are in different units (statistics vs pixels), which is why each run gets its own
     colour and the y axis is logarithmic by default.
     """
-    import seaborn as sns
-
     long = _long_history(histories, components)
     fig = new_figure((cell[0] * len(components), cell[1]))
     axes = np.atleast_1d(fig.subplots(1, len(components), squeeze=False)).ravel()

@@ -13,7 +13,7 @@ from typing import Any
 from tqdm import tqdm as _text_tqdm
 from tqdm.auto import tqdm as _auto_tqdm
 
-ENV_VAR = "SSVAE_PROGRESS"   # utils.pipeline sets it to "text"
+ENV_VAR = "SSVAE_PROGRESS"   # utils.jobs sets it to "text"
 
 
 def progress_bar(*args: Any, **kwargs: Any) -> Any:

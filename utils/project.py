@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE", "PIPELINE_PROFILES",
-           "COMMITTED_PROFILES", "DEFAULT_LINES", "PAPER", "REPO",
-           "lines_tag", "data_dir", "runs_dir", "figures_dir", "Folders", "repo_relative"]
+__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE",
+           "COMMITTED_PROFILES", "MICRO_THRESHOLD", "DEFAULT_LINES", "PAPER", "REPO",
+           "lines_tag", "data_dir", "runs_dir", "run_folder", "figures_dir", "Folders", "repo_relative"]
 
 LOSSES = ("spatial_stats", "data")           # the paper's statistics loss, the vanilla VAE's pixel loss
 MODEL_KEYS = {"spatial_stats": "spatial_stats_vae", "data": "vanilla_vae"}     # keys in results.json
@@ -39,10 +39,8 @@ INFERENCE = {"z_mu": "z = mu", "refined": "z refined", "from_statistics": "from 
 DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
 SWEEP_PROFILE = "sweep"        # the latent-size sweep of notebook 05 (`make sweep`)
 MICRO_PROFILE = "micro"        # the two VAEs on crops of the seven micrographs, notebook 06 (`make micro`)
-# the profiles `make figures` runs notebooks 01-04 with (not the sweep's: its 10-epoch runs would
-# write their results over the cpu profile's committed figures/)
-PIPELINE_PROFILES = ("smoke", DEFAULT_PROFILE, "paper")
 COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE, MICRO_PROFILE)   # whose figures go to figures/ itself
+MICRO_THRESHOLD = 0.5          # a micrograph reconstruction's pixel below it is phase 0 (0 = phase 0, 1 = the rest)
 DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))
 
 # The paper's results (its appendix B and its README), for comparison; never recomputed.
@@ -75,6 +73,12 @@ def runs_dir(lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
     return Path(root) / "runs" / lines_tag(lines)
 
 
+def run_folder(runs: str | os.PathLike, profile: str, name: str) -> Path:
+    """The folder of one training run: ``<runs>/<profile>/<name>`` (``name``: its loss, ``<loss>-z<d>`` in the
+    sweep, ``statistics_vae``).  Every job, notebook and loader finds its runs here."""
+    return Path(runs) / profile / name
+
+
 def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
     """Where a notebook run of ``profile`` on ``lines`` writes its figures and summaries.
 
@@ -102,6 +106,10 @@ class Folders:
         return cls(Path(data) if data is not None else data_dir(root),
                    Path(runs) if runs is not None else runs_dir(lines, root),
                    Path(figures) if figures is not None else figures_dir(profile, lines, root))
+
+    def run(self, profile: str, name: str) -> Path:
+        """:func:`run_folder` under these runs."""
+        return run_folder(self.runs, profile, name)
 
 
 def repo_relative(path: str | os.PathLike) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,7 @@ from utils.models import VAE, build_vae
 
 __all__ = ["RUN_FILES", "RUN_DIRS", "save_checkpoint", "write_history", "save_epoch", "load_checkpoint", "load_state", "read_config",
            "read_history", "is_finished", "load_run", "config_differences", "inspect_run_dir", "clear_run_dir",
-           "move_aside"]
+           "StaleRuns", "move_aside"]
 
 RUN_FILES = ("config.json", "history.csv", "last.pt", "best.pt", "finished.json")
 RUN_DIRS = ("samples", "tensorboard")
@@ -199,32 +198,14 @@ def clear_run_dir(run_dir: Path) -> None:
         shutil.rmtree(run_dir / name, ignore_errors=True)
 
 
+class StaleRuns(ValueError):
+    """Runs on disk were made with other settings than their profile now gives: they can be neither reused nor
+    resumed (the message names the ``make <job> FORCE=1`` that moves them aside and redoes them)."""
+
+
 def move_aside(run: str | os.PathLike, stamp: str) -> Path:
     """Rename the run folder ``run`` to ``<run>.old-<stamp>`` (never deleting it); return the new path."""
     run = Path(run)
     target = run.with_name(f"{run.name}.old-{stamp}")
     run.rename(target)
     return target
-
-
-def train_plan(plan: dict[Path, TrainConfig], *, force: bool = False, redo: str, progress: bool = True) -> None:
-    """Train (or reuse, or resume) each run of ``plan`` (run folder -> its config), one after the other.
-
-    Before anything trains, a run on disk made with other settings than its config stops the plan
-    (ValueError listing the differences and ``redo``, the command that redoes them) unless
-    ``force``, which moves every existing run of the plan aside (:func:`move_aside`, never deleting).
-    """
-    from utils.train import train
-
-    stale = {run: diffs for run, cfg in plan.items() if (diffs := config_differences(run, cfg))}
-    if stale and not force:
-        lines = "\n".join(f"  {run}: " + "; ".join(diffs) for run, diffs in stale.items())
-        raise ValueError(f"these runs were made with other settings than their profile now gives:\n{lines}\n"
-                         f"redo them with `{redo}` (they are moved aside, not deleted)")
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for i, (run, cfg) in enumerate(plan.items(), 1):
-        if force and Path(run).exists():
-            move_aside(run, stamp)
-        print(f"--- [{i}/{len(plan)}] {cfg.loss} VAE, profile {cfg.profile}, latent size {cfg.latent_dim}: {run}",
-              flush=True)
-        train(cfg, run, resume=True, progress=progress)

@@ -36,6 +36,7 @@ from utils.files import atomic_path, write_json
 from utils.inversion import Inversion, reconstruct_from_statistics
 from utils.models import ConvEncoder
 from utils.profiles import cutoff_window
+from utils.runs import StaleRuns
 from utils.progress import progress_bar
 from utils.stats import autocorrelation, normalised_autocovariance
 
@@ -190,8 +191,8 @@ def ensure_statistics_vae(folder: str | Path, images: np.ndarray, cfg: Statistic
     if (folder / "model.pt").is_file():
         model = load_statistics_vae(folder)
         if model.config != cfg:
-            raise ValueError(f"{folder} holds a statistics VAE of other settings ({model.config}); "
-                             "retrain it with make micro FORCE=1 (the old one is moved aside)")
+            raise StaleRuns(f"{folder} holds a statistics VAE of other settings ({model.config}); "
+                            "retrain it with `make micro FORCE=1` (the old one is moved aside, not deleted)")
         return model
     model, history = train_statistics_vae(images, cfg, progress=progress)
     save_statistics_vae(model, folder)

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils import losses
+from utils import losses, plots
 from utils.config import TrainConfig, build_parser, config_for, lr_at
 from utils.data import LinesDataset, ensure_dataset, load_dataset, random_translations, spectra_cache, statistic_peaks
 from utils.device import Dist, autocast_dtype
@@ -258,7 +258,6 @@ def _validate(loop: _Loop, loader: torch.utils.data.DataLoader, epoch: int, run_
 
 def _write_samples(loop: _Loop, run_dir: Path, epoch: int) -> None:
     """samples/epoch_XXXX.png: the first validation images, their reconstructions (z = mu) and statistics."""
-    from utils import plots
 
     cfg = loop.cfg
     idx = loop.data.split["val"][:cfg.n_samples]

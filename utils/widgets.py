@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import ipywidgets as widgets
 import numpy as np
 import torch
+from IPython.display import display
 
 from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
@@ -69,8 +71,6 @@ def lines_explorer(size: int, *, phase: float = 0.0, eps: float = 0.25
     ``update(position, n_lines, thickness, orientation)`` displays :func:`lines_figure`, so calling
     it once directly also leaves a static figure where widgets do not run (papermill, exported HTML).
     """
-    import ipywidgets as widgets  # imported here: only the demo needs it
-    from IPython.display import display
 
     def update(position: int = size // 4, n_lines: int = 2, thickness: int = max(1, size // 32),
                orientation: str = "vertical") -> None:
@@ -109,8 +109,6 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
     z1=.., ...)`` displays :func:`latent_figure`; ``controls`` holds one FloatSlider per coordinate
     (``-limit .. limit``) and ``start``, a Dropdown whose choice moves the sliders to that code.
     """
-    import ipywidgets as widgets
-    from IPython.display import display
 
     starts = np.asarray(starts, dtype=np.float32)
     if starts.ndim != 2 or starts.shape[1] != model.latent_dim or len(starts) == 0:
@@ -146,8 +144,6 @@ def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], No
     widget nested in a box hangs a headless papermill run once it shows an image), ``run()`` does
     what the button does (a notebook run headless calls it once).
     """
-    import ipywidgets as widgets
-    from IPython.display import display
 
     vf = widgets.FloatSlider(value=volume_fraction[2], min=volume_fraction[0], max=volume_fraction[1], step=0.01,
                              description="φ target", continuous_update=False)

@@ -1,4 +1,5 @@
-"""The main job end to end on the smoke profile: every figure, the folder rule, reuse, --force."""
+"""The job runner (utils.jobs): `make figures` end to end on the smoke profile (every figure, the folder rule,
+reuse, --force), stale runs, and which job may run which profile."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,8 +10,8 @@ import pytest
 
 from utils.config import config_for
 from utils.files import write_json
-from utils.pipeline import OutdatedRuns, Variant, main, notebook_parameters, outdated_runs, run_pipeline
-from utils.project import REPO, Folders, figures_dir
+from utils.jobs import JOBS, StaleRuns, Variant, main, notebook_parameters, run_figures, stale_runs
+from utils.project import COMMITTED_PROFILES, REPO, Folders, figures_dir
 
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
                     "03_loss_curves.png", "03_reconstructions.png", "03_prior_samples.png",
@@ -49,11 +50,11 @@ def test_a_second_run_reuses_the_runs_and_force_moves_them_aside_first(smoke_pip
         shutil.copytree(smoke_pipeline.root / name, tmp_path / name)
     run = copy.runs_of("spatial_stats")
     stamp = (run / "last.pt").stat().st_mtime_ns
-    run_pipeline(copy, only=["03"], log_output=False)
+    run_figures(copy, only=["03"], progress=False)
     assert (run / "last.pt").stat().st_mtime_ns == stamp    # reused, not rewritten
 
     checkpoint = (run / "last.pt").read_bytes()
-    run_pipeline(copy, force=True, only=["none"], log_output=False)     # --force, then no notebook
+    run_figures(copy, force=True, only=["none"], progress=False)     # --force, then no notebook
     kept = sorted(p.name for p in run.parent.iterdir() if p.name != "executed")
     assert not run.exists() and len(kept) == 2 and all(".old-" in name for name in kept), kept
     assert (run.parent / [k for k in kept if k.startswith("spatial_stats")][0] / "last.pt").read_bytes() == checkpoint
@@ -62,7 +63,7 @@ def test_a_second_run_reuses_the_runs_and_force_moves_them_aside_first(smoke_pip
 @pytest.mark.parametrize("bad", ["5-1", "x", "0-3"])
 def test_bad_line_range_is_refused_with_a_message(bad, capsys):
     with pytest.raises(SystemExit):
-        main(["--lines", bad])
+        main(["figures", "--lines", bad])
     assert "--lines" in capsys.readouterr().err
 
 
@@ -72,33 +73,40 @@ def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(
     run = variant.runs_of("spatial_stats")
     old = config_for("smoke", "spatial_stats", epochs=7, data_dir="elsewhere")   # data_dir may differ
     write_json(run / "config.json", dataclasses.asdict(old))
-    assert list(outdated_runs(variant)) == [run]
-    assert outdated_runs(variant)[run] == ["epochs: run has 7, asked for 2"]
+    assert list(stale_runs(variant.plan())) == [run]
+    assert stale_runs(variant.plan())[run] == ["epochs: run has 7, asked for 2"]
 
-    with pytest.raises(OutdatedRuns, match=r"(?s)spatial_stats: epochs: run has 7.*FORCE=1"):
-        run_pipeline(variant, log_output=False)
+    with pytest.raises(StaleRuns, match=r"(?s)spatial_stats: epochs: run has 7.*`make figures FORCE=1`"):
+        run_figures(variant, progress=False)
     assert not (variant.folders.runs / "executed").exists() and not variant.folders.data.exists()   # nothing ran
     assert (run / "config.json").is_file()                                                         # nothing lost
 
     old_same = config_for("smoke", "spatial_stats", data_dir="elsewhere", num_threads=1)  # runtime fields only
     write_json(run / "config.json", dataclasses.asdict(old_same))
-    assert outdated_runs(variant) == {}
+    assert stale_runs(variant.plan()) == {}
 
 
-def test_the_command_line_reports_outdated_runs_without_a_traceback(monkeypatch, capsys):
+@pytest.mark.parametrize("job", list(JOBS))
+def test_the_command_line_reports_stale_runs_without_a_traceback(job, monkeypatch, capsys):
     def refuse(*args, **kwargs):
-        raise OutdatedRuns("these training runs were made with other settings ... FORCE=1")
-    monkeypatch.setattr("utils.pipeline.run_pipeline", refuse)
+        raise StaleRuns("these training runs were made with other settings ... FORCE=1")
+    monkeypatch.setattr(f"utils.jobs.run_{job}", refuse)
     with pytest.raises(SystemExit) as exit_info:
-        main(["--profile", "smoke"])
+        main([job, "--profile", JOBS[job].profiles[-1]])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.startswith("error: these training runs") and "FORCE=1" in err and "Traceback" not in err
 
 
-def test_the_sweep_profile_cannot_overwrite_the_committed_figures(capsys):
-    """`make figures PROFILE=sweep` would write 10-epoch results over figures/ (the sweep's figures folder)."""
-    assert figures_dir("sweep") == figures_dir("cpu")
-    with pytest.raises(SystemExit):
-        main(["--profile", "sweep"])
-    assert "invalid choice: 'sweep'" in capsys.readouterr().err
+def test_a_profile_whose_figures_are_committed_belongs_to_one_job_and_every_other_refuses_it(capsys):
+    """e.g. `make figures PROFILE=sweep` would write 10-epoch results over figures/ (the sweep's figures folder too),
+    and `make sweep PROFILE=cpu` twelve 40-epoch trainings, then notebook 05's figures over the sweep's."""
+    assert figures_dir("sweep") == figures_dir("cpu") == figures_dir("micro")
+    for profile in COMMITTED_PROFILES:
+        owners = [job for job in JOBS.values() if profile in job.profiles]
+        assert len(owners) == 1, profile
+        for job in JOBS:
+            if job != owners[0].target:
+                with pytest.raises(SystemExit):
+                    main([job, "--profile", profile])
+                assert f"invalid choice: '{profile}'" in capsys.readouterr().err, (job, profile)
