@@ -3,7 +3,7 @@
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
 #   make micro     notebooks 06-07: three VAEs on crops of the seven micrographs, then design in the statistics
-#                  VAE's latent space (about 21 min on 2 cores: 14 of training, 7 of notebooks; finished runs reused)
+#                  VAE's latent space (23.6 min on 2 cores from a fresh clone: 16 of training, 7 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
@@ -34,7 +34,7 @@ figures: setup
 sweep: setup
 	$(PY) -m utils.jobs sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
-# notebooks 06-07: both models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
+# notebooks 06-07: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
 micro: setup
 	$(PY) -m utils.jobs micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 

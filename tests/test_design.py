@@ -17,7 +17,7 @@ from utils.design import (DesignTarget, correlation_lengths, design_in_latent_sp
 from utils.inversion import reconstruct_from_statistics
 from utils.micro import crop_statistics
 from utils.micrographs import as_vae_images, load_micrograph
-from utils.profiles import correlation_length, directional_profiles
+from utils.statmaps import correlation_length, directional_profiles
 
 
 class ToyDecoder(torch.nn.Module):

@@ -76,7 +76,7 @@ def test_a_run_made_with_other_settings_stops_the_pipeline_before_anything_runs(
     assert list(stale_runs(variant.plan())) == [run]
     assert stale_runs(variant.plan())[run] == ["epochs: run has 7, asked for 2"]
 
-    with pytest.raises(StaleRuns, match=r"(?s)spatial_stats: epochs: run has 7.*`make figures FORCE=1`"):
+    with pytest.raises(StaleRuns, match=r"(?s)spatial_stats: epochs: run has 7.*`make figures FORCE=1 PROFILE=smoke`"):
         run_figures(variant, progress=False)
     assert not (variant.folders.runs / "executed").exists() and not variant.folders.data.exists()   # nothing ran
     assert (run / "config.json").is_file()                                                         # nothing lost

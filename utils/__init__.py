@@ -9,7 +9,7 @@ module                what it holds
 ``utils.project``     the names, defaults and folders of the project (one definition each)
 ``utils.stats``       phase_indicator, autocorrelation, cross_correlation, spatial_statistics
 ``utils.spectral``    power_spectrum and distances between statistics in Fourier space
-``utils.profiles``    cutoff window, radial and directional profiles of a statistics map
+``utils.statmaps``    cutoff window, radial and directional profiles of a statistics map
 ``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
 ``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
 ``utils.micro``       notebook 06's models of the micrographs: scores on held-out crops
@@ -30,7 +30,8 @@ module                what it holds
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
 ``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
                       ``utils.micro_plots`` those of notebook 06, ``utils.design_plots`` of 07
-``utils.widgets``     the interactive demos; ``utils.jobs`` the one runner behind ``make figures``, ``make sweep`` and ``make micro``
+``utils.widgets``     the interactive demos
+``utils.jobs``        the one runner behind ``make figures``, ``make sweep`` and ``make micro``
 ``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
 ====================  ==========================================================================
 
@@ -51,7 +52,7 @@ _EXPORTS = {
     "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
     "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
     "lines": ["generate_lines", "DatasetSpec"],
-    "profiles": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
+    "statmaps": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
                  "correlation_length"],
     "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
     "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],

@@ -6,7 +6,7 @@ properties, all of phase 0 (dark pixels, x < 0.5 once binarised), measured by :f
 * the **volume fraction** phi, the fraction of phase-0 pixels;
 * the **correlation lengths** xi_x and xi_y: where the directional profile of the normalised
   autocovariance (f - phi²) / (phi (1 - phi)) along x (along y) first falls to 1/e, linearly
-  interpolated (as :func:`utils.profiles.correlation_length`), at most the cutoff window;
+  interpolated (as :func:`utils.statmaps.correlation_length`), at most the cutoff window;
 * the **anisotropy** xi_x / xi_y (> 1: features longer along x);
 * the **statistics** f themselves, non-periodic (or periodic) as the model was trained, in its cutoff window.
 
@@ -44,7 +44,7 @@ from utils.inversion import frozen, minimise, reconstruct_from_statistics
 from utils.latent import decode, interpolate
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
 from utils.project import MICRO_THRESHOLD
-from utils.profiles import cutoff_window, directional_profiles
+from utils.statmaps import cutoff_window, directional_profiles
 from utils.statistics_vae import StatisticsVAE, StatisticsVAEConfig, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
@@ -275,11 +275,12 @@ def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig | Statistics
 def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, *, steps: int = 9,
                              periodic: bool = False, cutoff: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
     """The images decoded along the straight path from ``z_from`` to ``z_to`` (steps, H, W) and their
-    :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from one
-    random field, so only the texture changes along the path)."""
-    if isinstance(model, StatisticsVAE):
+    :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from the
+    same white noise, filtered to each point's statistics, so the structures start from the same places)."""
+    if isinstance(model, StatisticsVAE):     # one drawing per point: each from the same random field (offset 0)
         t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        images = decoded_images(model, (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None])
+        path = (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None]
+        images = np.concatenate([decoded_images(model, path[i:i + 1]) for i in range(steps)])
     else:
         images = interpolate(model, z_from, z_to, steps)
     table = properties(images, periodic=periodic, cutoff=cutoff)

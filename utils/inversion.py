@@ -43,7 +43,7 @@ from utils.progress import progress_bar
 from utils.fields import binarise_at_fractions, first_offsets, thresholded_field
 from utils.spectral import (binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance,
                             statistics_from_spectrum)
-from utils.profiles import cutoff_window
+from utils.statmaps import cutoff_window
 from utils.stats import spatial_statistics
 
 __all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise",

@@ -39,11 +39,12 @@ from utils.micro import micro_runs, statistics_vae_run
 from utils.progress import ENV_VAR as PROGRESS_ENV
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, Folders
 from utils.runs import StaleRuns, config_differences, move_aside
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, ensure_statistics_vae
+from utils.statistics_vae import STATISTICS_VAE_CONFIGS, ensure_statistics_vae, load_statistics_vae
 from utils.sweep import LATENT_SIZES, sweep_runs
 from utils.train import train
 
-__all__ = ["NOTEBOOKS", "KERNEL", "Job", "JOBS", "StaleRuns", "stale_runs", "train_plan", "execute_notebooks",
+__all__ = ["NOTEBOOKS", "KERNEL", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
+           "check_or_move_aside", "train_plan", "execute_notebooks",
            "Variant", "notebook_parameters", "run_figures", "run_sweep", "run_micro", "job_parser", "main"]
 
 NOTEBOOKS = REPO / "notebooks"
@@ -75,8 +76,16 @@ def stale_runs(plan: Mapping[Path, TrainConfig]) -> dict[Path, list[str]]:
     return {Path(run): diffs for run, cfg in plan.items() if (diffs := config_differences(run, cfg))}
 
 
+def redo_command(job: str, cfg: TrainConfig) -> str:
+    """The make command that redoes the runs of ``cfg``'s profile (and line range) from scratch."""
+    extra = "" if cfg.profile == JOBS[job].profiles[0] else f" PROFILE={cfg.profile}"
+    if cfg.data_kind == "lines" and (cfg.min_lines, cfg.max_lines) != tuple(DEFAULT_LINES):
+        extra += f" LINES={cfg.min_lines}-{cfg.max_lines}"
+    return f"make {job} FORCE=1{extra}"
+
+
 def check_or_move_aside(plan: Mapping[Path, TrainConfig], job: str, *, force: bool) -> None:
-    """Without ``force``: raise :class:`StaleRuns` naming ``make <job> FORCE=1`` when a run of ``plan`` is stale.
+    """Without ``force``: raise :class:`StaleRuns` naming :func:`redo_command` when a run of ``plan`` is stale.
     With it: move every existing run of the plan aside (``<run>.old-<time>``), never deleting one."""
     if force:
         stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -88,7 +97,8 @@ def check_or_move_aside(plan: Mapping[Path, TrainConfig], job: str, *, force: bo
     if stale:
         lines = "\n".join(f"  {run}: " + "; ".join(diffs) for run, diffs in stale.items())
         raise StaleRuns(f"these training runs were made with other settings than their profile now gives:\n{lines}\n"
-                        f"Redo them with `make {job} FORCE=1`: the old runs are moved aside to <run>.old-<time>, "
+                        f"Redo them with `{redo_command(job, next(iter(plan.values())))}`: the old runs are moved "
+                        "aside to <run>.old-<time>, "
                         "not deleted.")
 
 
@@ -106,6 +116,7 @@ def execute_notebooks(parameters: Mapping[str, Mapping[str, Any]], executed: Pat
     """Run each notebook of ``parameters`` (name -> its papermill parameters) in order, cwd = notebooks/, its
     executed copy written to ``executed/<name>.ipynb``; return ``executed``."""
     executed.mkdir(parents=True, exist_ok=True)
+    os.environ[PROGRESS_ENV] = "text"     # the kernels papermill starts inherit it: text progress bars, not widgets
     for i, (name, params) in enumerate(parameters.items(), 1):
         print(f"\n=== [{i}/{len(parameters)}] {name} ===", flush=True)
         start = time.perf_counter()
@@ -188,10 +199,14 @@ def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = 
     runs = micro_runs(profile, folders.runs)
     configs = {run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()}
     statistics_run = statistics_vae_run(profile, folders.runs)
+    cfg = next(iter(configs.values()))
+    if (not force and (statistics_run / "model.pt").is_file()
+            and load_statistics_vae(statistics_run).config != STATISTICS_VAE_CONFIGS[profile]):   # before any training
+        raise StaleRuns(f"{statistics_run} holds a statistics VAE of other settings than {profile!r} now gives; redo "
+                        f"it with `{redo_command('micro', cfg)}` (runs are moved aside, not deleted)")
     if force and statistics_run.exists():
         print(f"FORCE: earlier run kept at {move_aside(statistics_run, time.strftime('%Y%m%d-%H%M%S'))}", flush=True)
     train_plan(configs, "micro", force=force, progress=progress)
-    cfg = next(iter(configs.values()))
     images, labels = load_dataset(folders.data / cfg.dataset.name)
     print(f"--- the statistics VAE, profile {profile}: {statistics_run}", flush=True)
     region = np.flatnonzero(labels["split"].to_numpy() == "train")
@@ -236,7 +251,6 @@ def job_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     parser = job_parser()
     args = parser.parse_args(argv)
-    os.environ[PROGRESS_ENV] = "text"     # the kernels papermill starts inherit it: text progress bars
     start = time.perf_counter()
     try:
         if args.job == "figures":

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import torch
 
-from utils.profiles import cutoff_window
+from utils.statmaps import cutoff_window
 from utils.project import LOSSES
 from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
 from utils.stats import spatial_statistics
@@ -187,7 +187,7 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     ``periodic=False``: the non-periodic statistics of ``recon`` against those of ``x`` (both
     terms; computed here, in real space: no spectra, no coarse or TV term), for images that are
     windows of a larger structure such as micrograph crops; ``cutoff > 0`` compares only the
-    offsets |r_y|, |r_x| <= cutoff (:func:`utils.profiles.cutoff_window`: the far offsets of a crop
+    offsets |r_y|, |r_x| <= cutoff (:func:`utils.statmaps.cutoff_window`: the far offsets of a crop
     rest on few pairs of pixels and are noisy).
     """
     if cutoff and periodic:

@@ -48,15 +48,14 @@ from utils.evaluate import reconstruct
 from utils.inversion import reconstruct_from_statistics
 from utils.latent import encode_means, fit_statistics_pca, pca_reconstruct
 from utils.micrographs import as_vae_images, micrograph_crops
-from utils.profiles import cutoff_window
+from utils.statmaps import cutoff_window
 from utils.project import LOSSES, MICRO_THRESHOLD, Folders, run_folder
 from utils.runs import is_finished, load_run
 from utils.statistics_vae import StatisticsVAE, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
 __all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
-           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run",
-           "main"]
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run"]
 
 
 

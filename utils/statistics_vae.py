@@ -35,7 +35,7 @@ from utils.checks import image_batch
 from utils.files import atomic_path, write_json
 from utils.inversion import Inversion, reconstruct_from_statistics
 from utils.models import ConvEncoder
-from utils.profiles import cutoff_window
+from utils.statmaps import cutoff_window
 from utils.runs import StaleRuns
 from utils.progress import progress_bar
 from utils.stats import autocorrelation, normalised_autocovariance
@@ -126,7 +126,8 @@ def crop_windows(images: np.ndarray, cutoff: int) -> np.ndarray:
 def train_statistics_vae(images: np.ndarray, cfg: StatisticsVAEConfig, *,
                          progress: bool = True) -> tuple[StatisticsVAE, pd.DataFrame]:
     """Train on crops (n, S, S) in [0, 1] (phase 0 = 0); returns the model (eval mode) and a table per epoch
-    (``epoch``, ``statistics`` = mean Σ_r (f_decoded - f)² per crop, ``kl``).  Deterministic for a seed."""
+    (``epoch``, ``statistics`` = mean Σ_r (f_decoded - f)² per crop, without the autocovariance term, ``kl``).
+    Deterministic for a seed."""
     x = torch.as_tensor(np.asarray(image_batch(images, "images"), dtype=np.float32))[:, None]
     if x.shape[-1] != cfg.image_size or x.shape[-2] != cfg.image_size:
         raise ValueError(f"crops of {x.shape[-2]} x {x.shape[-1]} px do not fit image_size={cfg.image_size}")
@@ -206,6 +207,8 @@ def load_statistics_vae(folder: str | Path) -> StatisticsVAE:
     if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no statistics VAE (model.pt and config.json); train one with "
                                 "scripts/statistics_decoder.py")
-    model = build_statistics_vae(StatisticsVAEConfig(**json.loads((folder / "config.json").read_text())))
+    saved = json.loads((folder / "config.json").read_text())
+    saved.setdefault("autocovariance_weight", 0.0)      # saved before the term existed: trained without it
+    model = build_statistics_vae(StatisticsVAEConfig(**saved))
     model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
     return model.eval()

@@ -8,7 +8,7 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from utils.profiles import correlation_length, cutoff_window, directional_profiles, phase_correlations, radial_profile
+from utils.statmaps import correlation_length, cutoff_window, directional_profiles, phase_correlations, radial_profile
 from utils.stats import autocorrelation, cross_correlation
 from utils.synthetic import disc_two_point, gaussian_blobs, overlapping_discs
 
