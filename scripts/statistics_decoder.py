@@ -21,6 +21,7 @@ import pandas as pd
 import torch
 
 from utils.descriptors import describe, descriptor_ratios
+from utils.fields import first_offsets
 from utils.micro import CropStatistics, classify, crop_statistics, first_per_material, score
 from utils.micrographs import MicrographSpec
 from utils.plots import image_panel, new_figure, save_figure
@@ -30,9 +31,10 @@ from utils.statistics_vae import (StatisticsVAEConfig, draw_images, load_statist
 
 
 def implied_interfaces(windows: np.ndarray) -> np.ndarray:
-    """(n,) the interface density 2 (phi - f(e)) that statistics windows (n, 2c + 1, 2c + 1) imply, mean of y and x."""
-    c = windows.shape[-1] // 2
-    return 2 * windows[:, c, c] - windows[:, c + 1, c] - windows[:, c, c + 1]
+    """(n,) the interface density 2 (phi - f(e)) that statistics windows (n, 2c + 1, 2c + 1) imply, mean of y and x
+    (:func:`utils.fields.first_offsets`, the rates the limit's random field is built to)."""
+    _, rate_y, rate_x = first_offsets(torch.as_tensor(windows))
+    return (rate_y + rate_x) / 2
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ import torch
 from utils.checks import check_finite
 from utils.config import TrainConfig
 from utils.inversion import frozen, minimise, reconstruct_from_statistics
-from utils.latent import decode, interpolate
+from utils.latent import decode, interpolate, path_codes
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
 from utils.project import MICRO_THRESHOLD
 from utils.statmaps import cutoff_window, directional_profiles
@@ -278,8 +278,7 @@ def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: n
     :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from the
     same white noise, filtered to each point's statistics, so the structures start from the same places)."""
     if isinstance(model, StatisticsVAE):     # one drawing per point: each from the same random field (offset 0)
-        t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-        path = (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None]
+        path = path_codes(z_from, z_to, steps)
         images = np.concatenate([decoded_images(model, path[i:i + 1]) for i in range(steps)])
     else:
         images = interpolate(model, z_from, z_to, steps)

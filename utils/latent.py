@@ -40,7 +40,7 @@ from utils.report import summarise
 from utils.stats import normalised_autocovariance, spatial_statistics
 
 __all__ = ["SPACES", "statistics_features", "fit_statistics_pca", "pca_reconstruct", "pca_errors",
-           "features_to_spectra", "encode_means", "decode", "latent_correlations", "robustness", "interpolate"]
+           "features_to_spectra", "encode_means", "decode", "latent_correlations", "robustness", "path_codes", "interpolate"]
 
 SPACES = ("raw", "autocovariance")
 
@@ -147,7 +147,16 @@ def robustness(model: torch.nn.Module, originals: np.ndarray, labels, sigmas: Se
     return pd.DataFrame(rows)
 
 
+def path_codes(z_from: np.ndarray, z_to: np.ndarray, steps: int) -> np.ndarray:
+    """(steps, latent_dim) float32: the codes evenly spaced on the straight line from ``z_from`` to ``z_to``.
+
+    >>> path_codes(np.zeros(2), np.ones(2), 3).tolist()
+    [[0.0, 0.0], [0.5, 0.5], [1.0, 1.0]]
+    """
+    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
+    return (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None]
+
+
 def interpolate(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, steps: int = 7) -> np.ndarray:
     """(steps, H, W): the images decoded along the straight line from ``z_from`` to ``z_to``."""
-    t = np.linspace(0.0, 1.0, steps, dtype=np.float32)[:, None]
-    return decode(model, (1 - t) * np.asarray(z_from, np.float32)[None] + t * np.asarray(z_to, np.float32)[None])
+    return decode(model, path_codes(z_from, z_to, steps))
