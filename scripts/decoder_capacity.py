@@ -1,15 +1,13 @@
 """How well can a decoder family draw the lines at all?  Train a decoder with free per-image codes.
 
-    .venv/bin/python scripts/decoder_capacity.py conv --channels 16 --epochs 100
-    .venv/bin/python scripts/decoder_capacity.py broadcast --channels 16 --epochs 100 --warmup 30
+    .venv/bin/python scripts/decoder_capacity.py --channels 16 --epochs 100
 
 No encoder and no KL term: each of the first ``--images`` training images of the cpu profile's
 dataset gets its own 9-number code (a free parameter; 1e-3 |z|² is added to its loss), learnt with the
-decoder under the cpu profile's statistics loss (both terms, normalised as in training; ``--coarse``
-adds the blurred term; ``--warmup`` epochs use the pixel loss first).  The line count of the
-decoded images *on those same images* is then an upper bound on what the VAE's amortised encoder
-can get out of this decoder family and loss: docs/experiments.md (issue 13) reports it as the
-decoder cap.  Prints one JSON line with the scores and the line count by number of lines.
+decoder under the cpu profile's statistics loss (its objective, ``TrainConfig.objective``: both terms,
+normalised as in training).  The line count of the decoded images *on those same images* is then an upper bound on what the VAE's amortised encoder
+can get out of the conv decoder and the loss: docs/experiments.md (issue 13) reports it as the
+decoder cap (the broadcast decoder and a pixel warm-up were measured with this script at commit 8eec102).  Prints one JSON line with the scores and the line count by number of lines.
 """
 from __future__ import annotations
 
@@ -24,23 +22,16 @@ import torch
 from utils.config import config_for
 from utils.data import load_dataset, spectra_cache
 from utils.evaluate import per_image_table
-from utils.inversion import statistics_loss
-from utils.models import BroadcastDecoder, ConvDecoder
+from utils.models import ConvDecoder
 from utils.project import data_dir
 from utils.report import summarise
-
-DECODERS = {"conv": ConvDecoder, "broadcast": BroadcastDecoder}
-
+from utils.runs import dataset_split
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("decoder", choices=sorted(DECODERS))
     parser.add_argument("--channels", type=int, default=16, help="base channels of the decoder")
     parser.add_argument("--epochs", type=int, default=100)
     parser.add_argument("--images", type=int, default=2000, help="first training images used")
-    parser.add_argument("--coarse", type=float, default=0.0, help="weight of the blurred statistics term")
-    parser.add_argument("--coarse-sigma", type=float, default=0.0, help="its Gaussian blur in pixels")
-    parser.add_argument("--warmup", type=int, default=0, help="first epochs with the pixel loss")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
@@ -48,14 +39,14 @@ def main() -> None:
     cfg = config_for("cpu")
     folder = Path(data_dir()) / cfg.dataset.name
     images, labels = load_dataset(folder)
-    train = cfg.split()["train"]
+    train = dataset_split(cfg)["train"]
     idx = train[:args.images]
-    x = torch.as_tensor(np.asarray(images[idx], dtype=np.float32))
     spectra, peaks = spectra_cache(folder, images, progress=False)
     target = torch.as_tensor(np.asarray(spectra[idx]))
     scale = float(peaks[train].max())          # normalize_stats, as the training does
     torch.manual_seed(args.seed)
-    decoder = DECODERS[args.decoder](cfg.latent_dim, cfg.image_size, args.channels)
+    decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, args.channels)
+    objective = cfg.objective(scale)
     codes = torch.nn.Parameter(0.1 * torch.randn(len(idx), cfg.latent_dim))
     opt = torch.optim.Adam([{"params": decoder.parameters(), "lr": 1e-3}, {"params": [codes], "lr": 1e-2}])
     order = torch.Generator().manual_seed(args.seed)
@@ -65,11 +56,7 @@ def main() -> None:
         for s in range(0, len(idx) - cfg.batch_size + 1, cfg.batch_size):
             b = perm[s:s + cfg.batch_size]
             recon = decoder(codes[b])[:, 0]
-            if epoch < args.warmup:
-                fit = (recon - x[b]).square().sum((-2, -1))
-            else:
-                fit = statistics_loss(recon, target[b], eps=cfg.eps, sharp_eps=cfg.sharp_eps,
-                                      coarse=args.coarse, coarse_sigma=args.coarse_sigma) / scale ** 2
+            fit = objective.per_image(recon, (target[b],))
             loss = (fit + 1e-3 * codes[b].square().sum(1)).mean()
             opt.zero_grad()
             loss.backward()

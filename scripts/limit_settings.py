@@ -24,18 +24,21 @@ from utils.descriptors import describe, descriptor_ratios
 from utils.config import config_for
 from utils.data import ensure_dataset, load_dataset
 from utils.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.objective import Objective
 from utils.metrics import count_lines, threshold_image
 from utils.project import data_dir
+from utils.runs import dataset_split
 from utils.micro import crop_statistics, first_per_material, score
 from utils.micrographs import MicrographSpec
 
-SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(periodic=False)
+SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(objective=Objective(periodic=False))
     "defaults (2,000 steps, lr 0.15, binarised after a 0.6-px blur)": {},
     "binarised without the blur": dict(binarise_sigma=0.0),
     "not binarised": dict(binarised=False),
     "lr 0.3": dict(lr=0.3),
     "1,000 steps": dict(steps=1000),
-    "with the narrow term (sharp_eps 0.1, lr 0.3)": dict(sharp_eps=0.1, lr=0.3, binarised=False),
+    "with the narrow term (sharp_eps 0.1, lr 0.3)": dict(objective=Objective(periodic=False, sharp_eps=0.1), lr=0.3,
+                                                         binarised=False),
 }
 
 
@@ -50,7 +53,7 @@ def lines(n: int) -> None:
     """Notebook 04's limit on the first ``n`` test images of the cpu profile's lines, and cheaper settings."""
     cfg = config_for("cpu", data_dir=str(data_dir()))
     images, labels = load_dataset(ensure_dataset(cfg.dataset, cfg.data_dir))
-    test = cfg.split()["test"][:n]
+    test = dataset_split(cfg)["test"][:n]
     originals, truth = np.asarray(images[test], dtype=np.float32), labels["n_lines"].to_numpy()[test]
     for label, kwargs in LINE_SETTINGS.items():
         start = time.perf_counter()
@@ -77,7 +80,7 @@ def main() -> None:
     truth, described = crop_statistics(crops, cutoff=16), describe(crops)
     for label, kwargs in SETTINGS.items():
         start = time.perf_counter()
-        out = reconstruct_from_statistics(crops, periodic=False, progress=False, **kwargs)
+        out = reconstruct_from_statistics(crops, progress=False, **{"objective": Objective(periodic=False), **kwargs})
         seconds = (time.perf_counter() - start) / len(crops)
         rows = score(truth, crop_statistics(out.images, cutoff=16), materials, label)
         interfaces = descriptor_ratios(describe(out.images), described, materials)["interface_density"]

@@ -1,7 +1,7 @@
 """Screen a VAE design: a short, fixed training of our VAE on the cpu profile's dataset, scored on
 the first test images at z = mu and with the latent refined (utils.inversion.refine_latent).
 
-    .venv/bin/python scripts/screen.py NAME --seed 1 decoder=broadcast sharp_eps=0
+    .venv/bin/python scripts/screen.py NAME --seed 1 sharp_eps=0 beta=0.2
     .venv/bin/python scripts/screen.py NAME --profile micro beta=0.01   # on the micrograph crops
     .venv/bin/python scripts/screen.py --table            # every result so far, one row each
 
@@ -35,7 +35,7 @@ from utils.files import write_json
 from utils.inversion import refine_latent
 from utils.project import data_dir, runs_dir
 from utils.report import summarise
-from utils.runs import load_run, read_history
+from utils.runs import dataset_split, load_run, read_history
 from utils.train import train
 
 SCREEN = runs_dir() / "screen"
@@ -67,7 +67,7 @@ def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_
     train_minutes = float(read_history(run)["seconds"].sum() / 60)
     model, cfg = load_run(run)
     images, labels = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)
-    test = cfg.split()["test"][:n_test]
+    test = dataset_split(cfg)["test"][:n_test]
     originals, truth = np.asarray(images[test]), labels.iloc[test].reset_index(drop=True)
     if profile != "cpu":
         scores = {"z = mu": _micro_scores(originals, reconstruct(model, originals), list(truth["material"]))}
@@ -77,9 +77,7 @@ def screen(name: str, seed: int, epochs: int, threads: int, n_test: int, refine_
                                       percent=True)}
     if refine_steps:
         scale = json.loads((run / "finished.json").read_text())["stats_scale"]
-        refined = refine_latent(model, originals, phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps,
-                                coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, scale=scale, steps=refine_steps,
-                                progress=False)
+        refined = refine_latent(model, originals, objective=cfg.objective(scale), steps=refine_steps, progress=False)
         scores["refined"] = summarise(per_image_table(originals, truth, refined.images), percent=True)
     row = {"name": name, "profile": profile, "seed": seed, "epochs": epochs, "overrides": overrides, "n_test": len(test),
            "train_minutes": round(train_minutes, 2), "minutes": round((time.perf_counter() - start) / 60, 2),

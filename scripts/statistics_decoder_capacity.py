@@ -30,6 +30,7 @@ from utils.evaluate import per_image_table
 from utils.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
 from utils.project import data_dir
 from utils.report import summarise
+from utils.runs import dataset_split
 from utils.spectral import statistics_sq_distance
 
 
@@ -46,10 +47,10 @@ def main() -> None:
     cfg = config_for("cpu", data_dir=str(data_dir()))
     folder = ensure_dataset(cfg.dataset, cfg.data_dir)
     images, labels = load_dataset(folder)
-    idx = cfg.split()["train"][:args.images]
+    idx = dataset_split(cfg)["train"][:args.images]
     spectra, peaks = spectra_cache(folder, images, progress=False)
     target = torch.as_tensor(np.asarray(spectra[idx], dtype=np.float32))
-    scale = float(peaks[cfg.split()["train"]].max())          # normalize_stats, as the training does
+    scale = float(peaks[dataset_split(cfg)["train"]].max())          # normalize_stats, as the training does
     shape = (cfg.image_size, cfg.image_size)
     torch.manual_seed(args.seed)
     half = target.shape[1:]

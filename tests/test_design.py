@@ -15,6 +15,7 @@ from hypothesis.extra.numpy import arrays
 from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
                           properties, reachable_range)
 from utils.inversion import reconstruct_from_statistics
+from utils.objective import Objective
 from utils.micro import crop_statistics
 from utils.micrographs import as_vae_images, load_micrograph
 from utils.statmaps import correlation_length, directional_profiles
@@ -108,13 +109,13 @@ def test_the_interpolation_runs_from_one_code_to_the_other():
 def test_the_limit_draws_an_image_from_statistics_alone():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
     window = crop_statistics(crop, cutoff=4).maps("raw")
-    out = reconstruct_from_statistics(window, periodic=False, cutoff=4, image_shape=(16, 16), steps=400, progress=False)
+    out = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=4), image_shape=(16, 16), steps=400, progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
     with pytest.raises(ValueError, match="cutoff=0"):
-        reconstruct_from_statistics(window[:, 4:5, 4:5], periodic=False, cutoff=0, image_shape=(16, 16), steps=1,
+        reconstruct_from_statistics(window[:, 4:5, 4:5], objective=Objective(periodic=False, cutoff=0), image_shape=(16, 16), steps=1,
                                     progress=False)
     with pytest.raises(ValueError, match="windows of cutoff=3"):
-        reconstruct_from_statistics(window, periodic=False, cutoff=3, image_shape=(16, 16), steps=1, progress=False)
+        reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=3), image_shape=(16, 16), steps=1, progress=False)
 
 
 def test_the_design_panel_designs_what_its_sliders_say():

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from utils.losses import data_loss, kl_divergence, spatial_stats_loss, vae_loss
+from utils.objective import Objective
 from utils.spectral import power_spectrum
 from utils.stats import spatial_statistics
 
@@ -166,9 +167,8 @@ def test_vae_loss_combines_weighted_components(loss):
     parts = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5)
     if loss == "spatial_stats":
         rec = spatial_stats_loss(recon, spatial_statistics(x))
-        for target in ({"target_stats": spatial_statistics(x)}, {"target_spectrum": power_spectrum(x)}):
-            given_target = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5, **target)
-            assert given_target["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
+        given_target = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5, targets=(power_spectrum(x),))
+        assert given_target["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
     else:
         rec = data_loss(recon, x)
     assert parts["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
@@ -206,32 +206,8 @@ def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
     x = (torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64) > 0.8).double()
     recon = torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64)
     mu, logvar = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 3, dtype=torch.float64)
-    out = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), sharp_eps=0.1, stats_scale=0.3)
+    out = vae_loss(recon, x, mu, logvar, targets=(power_spectrum(x),), objective=Objective(sharp_eps=0.1, scale=0.3))
     expected = sum(spatial_stats_loss(recon, spatial_statistics(x, eps=e), eps=e, scale=0.3) for e in (0.25, 0.1))
     torch.testing.assert_close(out["recon"], expected)
-    plain = vae_loss(recon, x, mu, logvar, target_spectrum=power_spectrum(x), stats_scale=0.3)
+    plain = vae_loss(recon, x, mu, logvar, targets=(power_spectrum(x),), objective=Objective(scale=0.3))
     assert out["recon"] > plain["recon"]
-
-
-def test_total_variation_is_the_boundary_length_and_ignores_position():
-    from utils.losses import total_variation
-    image = torch.ones(1, 1, 12, 12, dtype=torch.float64)
-    image[0, 0, 2:9, 4:6] = 0                                   # a 7 x 2 line: boundary 2 (7 + 2)
-    assert total_variation(image).item() == 18.0
-    moved = torch.roll(image, (5, 7), dims=(-2, -1))            # wraps around the border
-    assert total_variation(moved).item() == 18.0
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(3, 1, 5, 6, generator=g, dtype=torch.float64)
-    direct = [sum(abs(float(x[b, 0, i, j] - x[b, 0, (i - 1) % 5, j])) + abs(float(x[b, 0, i, j] - x[b, 0, i, (j - 1) % 6]))
-                  for i in range(5) for j in range(6)) for b in range(3)]
-    assert total_variation(x).item() == pytest.approx(np.mean(direct), rel=1e-12)
-
-
-def test_the_tv_term_adds_its_weight_times_the_total_variation():
-    from utils.losses import total_variation
-    g = torch.Generator().manual_seed(1)
-    x = (torch.rand(2, 1, 8, 8, generator=g) > 0.7).float()
-    recon, mu, logvar = torch.rand(2, 1, 8, 8, generator=g), torch.zeros(2, 3), torch.zeros(2, 3)
-    plain = vae_loss(recon, x, mu, logvar)["recon"]
-    with_tv = vae_loss(recon, x, mu, logvar, tv_weight=0.5)["recon"]
-    assert (with_tv - plain).item() == pytest.approx(0.5 * total_variation(recon).item(), rel=1e-6)

@@ -13,8 +13,10 @@ from hypothesis.extra.numpy import arrays
 from utils.config import config_for
 from utils.data import ensure_dataset, load_dataset, save_dataset, split_from_labels
 from utils.inversion import reconstruct_from_statistics
+from utils.objective import Objective
 from utils.losses import vae_loss
 from utils.micro import StatisticsPCA, classify, crop_statistics, score
+from utils.runs import dataset_split
 from utils.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_micrograph
 from utils.stats import phase_indicator
 
@@ -49,7 +51,7 @@ def test_the_nonperiodic_loss_is_the_direct_sum_over_offsets(x, recon, sharp_eps
     h, w = min(x.shape[0], recon.shape[0]), min(x.shape[1], recon.shape[1])
     x, recon = (x[:h, :w] > 0.5).astype(np.float64), recon[:h, :w]
     out = vae_loss(torch.tensor(recon)[None, None], torch.tensor(x)[None, None], torch.zeros(1, 2), torch.zeros(1, 2),
-                   periodic=False, sharp_eps=sharp_eps, alpha=1.0, beta=1.0)["recon"].item()
+                   objective=Objective(periodic=False, sharp_eps=sharp_eps), alpha=1.0, beta=1.0)["recon"].item()
     expected = 0.0
     for width in (0.25, sharp_eps) if sharp_eps else (0.25,):
         m = lambda a: phase_indicator(torch.tensor(a), 0.0, width).numpy()
@@ -61,29 +63,26 @@ def test_the_cutoff_compares_only_the_window_of_offsets():
     rng = np.random.default_rng(1)
     x = torch.tensor((rng.random((1, 1, 9, 9)) > 0.5).astype(np.float64))
     recon = torch.tensor(rng.random((1, 1, 9, 9)))
-    out = vae_loss(recon, x, torch.zeros(1, 2), torch.zeros(1, 2), periodic=False, cutoff=2)["recon"].item()
+    out = vae_loss(recon, x, torch.zeros(1, 2), torch.zeros(1, 2),
+                   objective=Objective(periodic=False, cutoff=2))["recon"].item()
     m = lambda a: phase_indicator(torch.tensor(a), 0.0, 0.25).numpy()
     window = np.s_[4 - 2:4 + 3, 4 - 2:4 + 3]
     diff = direct_nonperiodic(m(recon.numpy()[0, 0])) - direct_nonperiodic(m(x.numpy()[0, 0]))
     assert out == pytest.approx((diff[window] ** 2).sum(), rel=1e-6)
     assert out < (diff ** 2).sum()
     with pytest.raises(ValueError, match="non-periodic"):
-        vae_loss(recon, x, torch.zeros(1, 2), torch.zeros(1, 2), cutoff=2)
+        Objective(cutoff=2)
     with pytest.raises(ValueError, match="cutoff=40"):
         config_for("micro", cutoff=40)
 
 
-def test_the_nonperiodic_loss_sees_the_border_and_refuses_periodic_extras():
+def test_the_nonperiodic_loss_sees_the_border():
     x = torch.ones(1, 1, 8, 8)
     x[..., 3:5, :] = 0                               # a 2-px band in the middle
     moved = torch.roll(x, 4, dims=-2)                # cut in two by the border: rows 0 and 7
     kw = dict(mu=torch.zeros(1, 2), logvar=torch.zeros(1, 2))
-    assert vae_loss(moved, x, periodic=True, **kw)["recon"].item() < 1e-9        # wrapped: the same statistics
-    assert vae_loss(moved, x, periodic=False, **kw)["recon"].item() > 1e-3       # not wrapped: different
-    with pytest.raises(ValueError, match="coarse or TV"):
-        vae_loss(moved, x, periodic=False, tv_weight=1.0, **kw)
-    with pytest.raises(ValueError, match="periodic=false"):
-        config_for("micro", coarse=1.0, coarse_sigma=2.0)
+    assert vae_loss(moved, x, **kw)["recon"].item() < 1e-9                        # wrapped: the same statistics
+    assert vae_loss(moved, x, objective=Objective(periodic=False), **kw)["recon"].item() > 1e-3   # not wrapped
 
 
 def test_the_micrograph_dataset_round_trips_with_its_labels(tmp_path):
@@ -120,7 +119,7 @@ def test_the_micro_profile_trains_on_held_out_regions(tmp_path):
     assert isinstance(cfg.dataset, MicrographSpec) and not cfg.periodic
     ensure_dataset(cfg.dataset, tmp_path, progress=False)
     _, labels = load_dataset(tmp_path / cfg.dataset.name)
-    split = cfg.split()
+    split = dataset_split(cfg)
     assert len(split["test"]) == 4 * len(MATERIALS)
     assert (labels.loc[split["test"], "x"] >= 192).all()                       # the held-out right quarter
     assert (labels.loc[np.concatenate([split["train"], split["val"]]), "x"] + 32 <= 192).all()
@@ -128,10 +127,10 @@ def test_the_micro_profile_trains_on_held_out_regions(tmp_path):
 
 def test_the_nonperiodic_limit_matches_a_crop_and_refuses_spectra():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
-    out = reconstruct_from_statistics(crop, periodic=False, steps=300, progress=False)
+    out = reconstruct_from_statistics(crop, objective=Objective(periodic=False), steps=300, progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.05 * out.start_loss[0]   # the start already has phi and the interfaces
     with pytest.raises(ValueError, match="power spectra"):
-        reconstruct_from_statistics(np.zeros((1, 16, 9), np.float32), periodic=False, steps=1, progress=False)
+        reconstruct_from_statistics(np.zeros((1, 16, 9), np.float32), objective=Objective(periodic=False), steps=1, progress=False)
 
 
 @settings(max_examples=10, deadline=None)
@@ -170,18 +169,18 @@ def test_the_pca_is_exact_with_enough_components_and_codes_classify():
 def test_the_limit_refuses_single_phase_crops_nan_and_crops_smaller_than_the_cutoff():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None].astype(np.float32)
     with pytest.raises(ValueError, match="target image 1 is a single phase"):
-        reconstruct_from_statistics(np.concatenate([crop, np.ones_like(crop)]), periodic=False, steps=1, progress=False)
+        reconstruct_from_statistics(np.concatenate([crop, np.ones_like(crop)]), objective=Objective(periodic=False), steps=1, progress=False)
     with pytest.raises(ValueError, match="NaN"):
-        reconstruct_from_statistics(np.where(crop == 0, np.nan, crop), periodic=False, steps=1, progress=False)
+        reconstruct_from_statistics(np.where(crop == 0, np.nan, crop), objective=Objective(periodic=False), steps=1, progress=False)
     with pytest.raises(ValueError, match="cutoff must lie in"):
-        reconstruct_from_statistics(crop, periodic=False, cutoff=9, steps=1, progress=False)
+        reconstruct_from_statistics(crop, objective=Objective(periodic=False, cutoff=9), steps=1, progress=False)
 
 
 def test_the_nonperiodic_limit_keeps_the_phase_fraction_exactly_and_draws_few_extra_interfaces():
     from utils.descriptors import describe
 
     crops = as_vae_images(np.stack([load_micrograph(m)[:48, :48] for m in ("ceramics", "composite")])).astype(np.float32)
-    out = reconstruct_from_statistics(crops, periodic=False, steps=400, progress=False)
+    out = reconstruct_from_statistics(crops, objective=Objective(periodic=False), steps=400, progress=False)
     assert set(np.unique(out.images)) == {0.0, 1.0}
     assert ((out.images == 0).sum(axis=(1, 2)) == (crops == 0).sum(axis=(1, 2))).all()
     ratio = describe(out.images)["interface_density"] / describe(crops)["interface_density"]
@@ -190,7 +189,7 @@ def test_the_nonperiodic_limit_keeps_the_phase_fraction_exactly_and_draws_few_ex
 
 def test_the_limit_of_the_bright_phase_mirrors_that_of_the_dark_one():
     crop = as_vae_images(load_micrograph("composite")[:24, :24])[None].astype(np.float32)
-    dark = reconstruct_from_statistics(crop, periodic=False, steps=50, progress=False)
-    bright = reconstruct_from_statistics(1 - crop, phase=1.0, periodic=False, steps=50, progress=False)
+    dark = reconstruct_from_statistics(crop, objective=Objective(periodic=False), steps=50, progress=False)
+    bright = reconstruct_from_statistics(1 - crop, objective=Objective(phase=1.0, periodic=False), steps=50, progress=False)
     assert ((bright.images == 1).sum() == (crop == 0).sum())       # the bright phase keeps its fraction
     np.testing.assert_array_equal(bright.images, 1 - dark.images)

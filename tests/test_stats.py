@@ -516,23 +516,3 @@ def test_binary_spectrum_at_eps_refuses_an_ambiguous_phase():
     from utils.spectral import binary_spectrum_at_eps
     with pytest.raises(ValueError, match="equidistant"):
         binary_spectrum_at_eps(torch.ones(4, 3), (4, 4), phase=0.5)
-
-
-@pytest.mark.parametrize("shape", [(12, 10), (9, 7)])
-def test_coarse_weight_adds_the_distance_of_the_blurred_statistics(shape):
-    import math
-    from utils.spectral import coarse_weight
-    g = torch.Generator().manual_seed(3)
-    x = torch.rand(3, *shape, generator=g, dtype=torch.float64, requires_grad=True)
-    t = (torch.rand(3, *shape, generator=g, dtype=torch.float64) > 0.7).double()
-    fast = spatial_statistics_sq_distance(x, power_spectrum(t), frequency_weight=coarse_weight(shape, 1.5, 3.0))
-    d = spatial_statistics(x) - spatial_statistics(t)                      # blurred directly, in real space
-    k2 = torch.fft.fftfreq(shape[0], dtype=torch.float64)[:, None] ** 2 + torch.fft.fftfreq(shape[1], dtype=torch.float64) ** 2
-    blurred = torch.fft.ifft2(torch.fft.fft2(d) * torch.exp(-2 * math.pi ** 2 * 1.5 ** 2 * k2)).real
-    direct = (d ** 2).sum((-2, -1)) + 3.0 * (blurred ** 2).sum((-2, -1))
-    np.testing.assert_allclose(fast.detach().numpy(), direct.detach().numpy(), rtol=1e-10)
-    (g_fast,) = torch.autograd.grad(fast.sum(), x)
-    (g_direct,) = torch.autograd.grad(direct.sum(), x)
-    np.testing.assert_allclose(g_fast.numpy(), g_direct.numpy(), rtol=1e-8, atol=1e-12)
-    with pytest.raises(ValueError, match="half spectrum"):
-        spatial_statistics_sq_distance(x, power_spectrum(t), frequency_weight=torch.ones(shape))

@@ -22,10 +22,10 @@ import utils.lines
 import utils.losses
 import utils.models
 import utils.train
-from utils.config import PROFILE_PURPOSES, PROFILES, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
+from utils.config import PROFILE_PURPOSES, PROFILES, REMOVED_FIELDS, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
 from utils.data import LinesDataset, compute_stats_cache, load_dataset, spectra_cache
 from utils.device import Dist, autocast_dtype
-from utils.runs import is_finished, load_checkpoint, load_run, read_config, read_history
+from utils.runs import config_differences, dataset_split, is_finished, load_checkpoint, load_run, read_config, read_history
 from utils.train import TrainingDiverged, train
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,6 +145,18 @@ def test_run_folder_holds_everything(smoke_run, smoke_cfg):
     assert model.reconstruct(torch.zeros(2, 1, 32, 32)).shape == (2, 1, 32, 32)
     last = load_checkpoint(smoke_run / "last.pt")
     assert last["epoch"] == 2 and "optimizer" in last and len(last["history"]) == 2
+
+
+def test_a_run_of_older_code_reads_when_its_removed_settings_were_off(smoke_run, smoke_cfg, tmp_path):
+    stored = json.loads((smoke_run / "config.json").read_text())
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "config.json").write_text(json.dumps({**stored, **REMOVED_FIELDS}))      # older code wrote them, off
+    assert read_config(old) == smoke_cfg and config_differences(old, smoke_cfg) == []
+    (old / "config.json").write_text(json.dumps({**stored, **REMOVED_FIELDS, "tv_weight": 0.01}))
+    with pytest.raises(ValueError, match=r"tv_weight = 0\.01.*8eec102"):
+        read_config(old)
+    assert config_differences(old, smoke_cfg) == ["tv_weight = 0.01 (a removed setting: see commit 8eec102)"]
 
 
 def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_path):
@@ -308,7 +320,7 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     data = utils.train._prepare_data(cfg, Dist(1, 0, torch.device("cpu")), progress=False)
     images = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)[0]
     stats = compute_stats_cache(images, progress=False)             # f(x) of every image, in real space
-    train_idx = cfg.split()["train"]
+    train_idx = dataset_split(cfg)["train"]
     real_scale = float(np.max(stats[train_idx, 16, 16])) if normalize else 1.0
     assert data.stats_scale == pytest.approx(real_scale, rel=1e-6)
     assert (data.stats_scale == 1.0) != normalize
@@ -319,12 +331,11 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     assert target.shape == (len(idx), 1, 32, 17) and target.dtype == torch.float32
     model = utils.models.build_vae(cfg.model)
     recon, mu, logvar = model(x, generator=torch.Generator().manual_seed(0))
-    common = dict(loss="spatial_stats", alpha=cfg.alpha, beta=cfg.beta, reduction=cfg.reduction, eps=cfg.eps)
-    new = utils.losses.vae_loss(recon, x, mu, logvar, target_spectrum=target, stats_scale=data.stats_scale, **common)
-    real = utils.losses.vae_loss(recon, x, mu, logvar, target_stats=torch.from_numpy(stats[idx])[:, None],
-                                 stats_scale=real_scale, **common)
-    exact = utils.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(),
-                                  stats_scale=data.stats_scale, **common)           # float64, from x
+    common = dict(loss="spatial_stats", alpha=cfg.alpha, beta=cfg.beta, objective=cfg.objective(data.stats_scale))
+    new = utils.losses.vae_loss(recon, x, mu, logvar, targets=(target,), **common)
+    real_recon = utils.losses.spatial_stats_loss(recon, torch.from_numpy(stats[idx])[:, None], scale=real_scale)
+    real = {"recon": real_recon, "total": cfg.alpha * real_recon + cfg.beta * utils.losses.kl_divergence(mu, logvar)}
+    exact = utils.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(), **common)  # float64, from x
     for key in ("total", "recon"):
         assert new[key].item() == pytest.approx(real[key].item(), rel=2e-6), key
         assert new[key].item() == pytest.approx(exact[key].item(), rel=2e-6), key
@@ -405,27 +416,34 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
     assert cfg.loss == "data" and not any(k.startswith("module.") for k in model.state_dict())
 
 
-def test_a_warm_up_trains_the_first_epochs_with_the_pixel_loss_and_picks_the_best_after_it(smoke_cfg, tmp_path):
-    cfg = dataclasses.replace(smoke_cfg, epochs=3, warmup_epochs=2, sample_every=0)
-    run = train(cfg, tmp_path / "warm", progress=False)
-    history = read_history(run)
-    plain = read_history(train(dataclasses.replace(cfg, warmup_epochs=0, epochs=1), tmp_path / "plain", progress=False))
-    # epoch 1: the vanilla VAE's summed pixel error (hundreds per image), not the statistics (< 1 here)
-    assert history["train_recon"].iloc[0] > 50 > 1 > plain["train_recon"].iloc[0]
-    assert history["train_recon"].iloc[2] < 1
-    assert json.loads((run / "finished.json").read_text())["best_epoch"] == 3     # a warm-up epoch never wins
-    with pytest.raises(ValueError, match="warmup_epochs=3 needs"):
-        config_for("smoke", epochs=3, warmup_epochs=3)
-    with pytest.raises(ValueError, match="warmup_epochs=1 needs"):
-        config_for("smoke", "data", warmup_epochs=1)
-
-
-def test_random_translations_move_each_image_and_keep_its_statistics():
+@pytest.mark.parametrize("profile", ["cpu", "micro"])
+def test_the_training_term_is_the_objective_that_refinement_the_limit_and_design_minimise(profile):
+    """On one batch, the reconstruction term a training of ``profile`` logs (utils.losses.vae_loss, as
+    utils.train calls it) is the batch mean of ``TrainConfig.objective(scale).per_image``, which
+    utils.inversion (refinement, the limit, and so design) minimises per image; and both are the direct
+    sum over widths and offsets of the squared difference of the statistics."""
+    from utils.objective import Objective
+    from utils.statmaps import cutoff_window
     from utils.stats import spatial_statistics
-    x = torch.rand(4, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    moved = utils.data.random_translations(x, torch.Generator().manual_seed(1))
-    assert not torch.equal(moved, x) and torch.equal(moved.flatten(1).sort().values, x.flatten(1).sort().values)
-    torch.testing.assert_close(spatial_statistics(moved), spatial_statistics(x), rtol=1e-5, atol=1e-6)
-    assert torch.equal(moved, utils.data.random_translations(x, torch.Generator().manual_seed(1)))   # seeded
-    with pytest.raises(ValueError, match="shift_augment needs loss='spatial_stats'"):
-        config_for("smoke", "data", shift_augment=True)
+    cfg = config_for(profile, "spatial_stats")
+    assert cfg.sharp_eps > 0 and (profile == "cpu") == cfg.periodic     # both terms, both kinds of statistics
+    g = torch.Generator().manual_seed(3)
+    x = (torch.rand(5, 1, 32, 32, generator=g) > 0.7).float()
+    recon = torch.rand(5, 1, 32, 32, generator=g).requires_grad_(True)
+    mu, logvar = torch.randn(5, 9, generator=g), torch.randn(5, 9, generator=g)
+    objective = cfg.objective(0.37)
+    assert objective == Objective(phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps, periodic=cfg.periodic,
+                                  cutoff=cfg.cutoff, scale=0.37)
+    logged = utils.losses.vae_loss(recon, x, mu, logvar, objective=objective, alpha=cfg.alpha, beta=cfg.beta)
+    per_image = objective.per_image(recon, objective.targets(x))
+    assert logged["recon"].item() == pytest.approx(per_image.mean().item(), rel=1e-6)
+    (g_logged,) = torch.autograd.grad(logged["recon"], recon)
+    (g_objective,) = torch.autograd.grad(per_image.mean(), recon)
+    torch.testing.assert_close(g_logged, g_objective)
+    direct = torch.zeros(5, dtype=torch.float64)
+    for width in (cfg.eps, cfg.sharp_eps):
+        f, t = (spatial_statistics(a.detach().double(), eps=width, periodic=cfg.periodic) for a in (recon, x))
+        if cfg.cutoff:
+            f, t = cutoff_window(f, cfg.cutoff), cutoff_window(t, cfg.cutoff)
+        direct = direct + ((f - t) / 0.37).square().flatten(1).sum(1)
+    torch.testing.assert_close(per_image.double(), direct, rtol=1e-4, atol=1e-8)

@@ -17,6 +17,7 @@ module                what it holds
 ``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
+``utils.objective``   Objective: the reconstruction term training, refinement, the limit and design minimise
 ``utils.losses``      spatial_stats_loss, data_loss, kl_divergence, vae_loss
 ``utils.config``      TrainConfig and PROFILES: one explicit setting per profile and loss
 ``utils.train``       the training loop (command line: ``python -m utils.train``)
@@ -62,10 +63,11 @@ _EXPORTS = {
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],
+    "objective": ["Objective"],
     "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],
     "config": ["TrainConfig", "PROFILES", "config_for"],
     # the training function itself is utils.train.train (the name `train` is the module)
-    "runs": ["load_run", "read_history", "is_finished"],
+    "runs": ["load_run", "read_history", "is_finished", "dataset_split"],
     "metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
                 "data_mse", "spatial_stats_mse"],
     "search": ["NeighborResult", "nearest_neighbors"],

@@ -24,16 +24,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
-from utils.data import load_dataset, split_from_labels, split_indices
 from utils.lines import DatasetSpec
 from utils.micrographs import MicrographSpec
-from utils.losses import REDUCTIONS
 from utils.models import ModelConfig
+from utils.objective import Objective
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
 
-__all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "AMP_MODES", "config_for", "lr_at", "build_parser"]
+__all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "REMOVED_FIELDS", "AMP_MODES",
+           "config_for", "lr_at", "build_parser"]
 
 AMP_MODES = ("off", "bf16", "auto")
 DATA_KINDS = ("lines", "micrographs")
@@ -79,14 +77,10 @@ class TrainConfig:
     base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
     hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
     decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
-                              "encoder), resize (the same with upsampling + 3x3 convs: no checkerboard), paper (32x32 transposed convs, bilinear resize, 1x1 conv) or broadcast "
-                              "(z tiled beside coordinate channels, circular convs: utils.models)")
-    encoder_input: str = _f("image", "what the encoder reads: image (the paper) or statistics (the image's own "
-                                     "two-point statistics, blind to where things are, like the loss)")
-    # --- the objective (utils.losses.vae_loss)
+                              "encoder) or paper (32x32 transposed convs, bilinear resize, 1x1 conv)")
+    # --- the objective (utils.losses.vae_loss: alpha * the reconstruction term + beta * KL, each summed per image)
     alpha: float = _f(1.0, "weight of the reconstruction term")
     beta: float = _f(1.0, "weight of the KL term (the paper: 1)")
-    reduction: str = _f("sum", "per image: sum (the paper's) or mean over pixels and latent dimensions")
     normalize_stats: bool = _f(False, "divide the statistics by the training set's largest one (values in [0, 1])")
     periodic: bool = _f(True, "statistics wrap around the border (the paper: its lines are periodic); false: "
                               "zero-padded, each offset divided by its number of pairs (micrograph crops)")
@@ -96,16 +90,6 @@ class TrainConfig:
     eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
     sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
                                 "paper): pushes line pixels below the evaluation's 0.05 threshold")
-    tv_weight: float = _f(0.0, "add this weight times the total variation of the reconstruction (0 = off, the "
-                               "paper): a prior of solid regions, against specks and dotted lines")
-    coarse: float = _f(0.0, "weight of a term comparing the statistics blurred by a Gaussian of coarse_sigma px "
-                            "(0 = off, the paper): sees a line a few pixels off its spacing as nearly right")
-    coarse_sigma: float = _f(0.0, "width in pixels of that blur")
-    warmup_epochs: int = _f(0, "train the first epochs with the pixel loss (the vanilla VAE's), then with the "
-                               "statistics: a data-space warm start (0 = off, the paper)")
-    shift_augment: bool = _f(False, "show the encoder each training image translated at random (periodically): "
-                                    "the statistics loss and its target do not change, so the code learns not "
-                                    "to depend on where things are (statistics loss only)")
     # --- optimisation
     epochs: int = _f(1500, "number of passes over the training images")
     batch_size: int = _f(32, "images per optimiser step (per process under torchrun)")
@@ -134,19 +118,8 @@ class TrainConfig:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.amp not in AMP_MODES:
             raise ValueError(f"amp must be one of {AMP_MODES}, got {self.amp!r}")
-        if self.reduction not in REDUCTIONS:
-            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {self.reduction!r}")
-        if self.warmup_epochs and not (self.loss == "spatial_stats" and self.warmup_epochs < self.epochs):
-            raise ValueError(f"warmup_epochs={self.warmup_epochs} needs loss='spatial_stats' and fewer warm-up "
-                             f"epochs than epochs={self.epochs} (the best checkpoint is chosen after it)")
-        if self.shift_augment and self.loss != "spatial_stats":
-            raise ValueError("shift_augment needs loss='spatial_stats': a translated image has the same statistics "
-                             "but not the same pixels, so the data loss's target would move")
         if self.data_kind not in DATA_KINDS:
             raise ValueError(f"data_kind must be one of {DATA_KINDS}, got {self.data_kind!r}")
-        if not self.periodic and (self.coarse or self.shift_augment or self.tv_weight):
-            raise ValueError("periodic=false works with the plain and the sharp statistics terms only: coarse, "
-                             "tv_weight and shift_augment assume statistics that wrap around the border")
         if self.cutoff and (self.periodic or not 0 < self.cutoff <= (self.image_size - 1) // 2):
             raise ValueError(f"cutoff={self.cutoff} needs periodic=false and 0 < cutoff <= {(self.image_size - 1) // 2} "
                              f"(offsets of a {self.image_size}-px image); cutoff=0 compares every offset")
@@ -158,8 +131,6 @@ class TrainConfig:
                   ("test_fraction", 0 <= self.test_fraction < 1, "in [0, 1)"),
                   ("alpha", self.alpha >= 0, ">= 0"), ("beta", self.beta >= 0, ">= 0"),
                   ("eps", self.eps > 0, "> 0"), ("sharp_eps", self.sharp_eps >= 0, ">= 0"),
-                  ("tv_weight", self.tv_weight >= 0, ">= 0"), ("coarse", self.coarse >= 0, ">= 0"),
-                  ("coarse_sigma", self.coarse_sigma >= 0, ">= 0"), ("warmup_epochs", self.warmup_epochs >= 0, ">= 0"),
                   ("sample_every", self.sample_every >= 0, ">= 0"),
                   ("n_samples", self.n_samples >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
                   ("num_threads", self.num_threads >= 0, ">= 0"), ("fail_at_step", self.fail_at_step >= 0, ">= 0")]
@@ -181,25 +152,24 @@ class TrainConfig:
         """The architecture of this run's VAE."""
         return ModelConfig(encoder=self.encoder, latent_dim=self.latent_dim, image_size=self.image_size,
                            pretrained=self.pretrained, base_channels=self.base_channels,
-                           hidden_dim=self.hidden_dim, decoder=self.decoder, encoder_input=self.encoder_input)
+                           hidden_dim=self.hidden_dim, decoder=self.decoder)
 
-    def split(self) -> dict[str, np.ndarray]:
-        """The train / val / test indices into the dataset (evaluation uses "test").
-
-        Lines: a seeded random split.  Micrographs: the dataset's ``split`` column (test = the crops of
-        the held-out regions, :func:`utils.data.split_from_labels`), so the dataset must exist in
-        ``data_dir`` (training creates it).
-        """
-        if self.data_kind == "micrographs":
-            _, labels = load_dataset(Path(self.data_dir) / self.dataset.name)
-            return split_from_labels(labels, val_fraction=self.val_fraction, seed=self.data_seed)
-        return split_indices(self.n_images, val_fraction=self.val_fraction,
-                             test_fraction=self.test_fraction, seed=self.data_seed)
+    def objective(self, scale: float = 1.0) -> Objective:
+        """The reconstruction term this run minimises (its statistics divided by ``scale``: the training set's
+        largest statistic when ``normalize_stats``, stored as ``stats_scale`` in the run's checkpoints)."""
+        return Objective(phase=self.phase, eps=self.eps, sharp_eps=self.sharp_eps, periodic=self.periodic,
+                         cutoff=self.cutoff, scale=scale)
 
 
 # Fields that may change when a run is resumed: they do not change the weights it ends with.
 RUNTIME_FIELDS = frozenset({"data_dir", "sample_every", "n_samples", "device", "num_workers", "num_threads",
                             "tensorboard", "deterministic", "overwrite", "fail_at_step"})
+
+# Settings of screened and rejected experiments that the code no longer has (docs/design.md, section 8; their
+# code is at commit 8eec102), with the value that meant "off".  A run's config.json that holds one at that
+# value is read as today's; at another, it is refused (utils.runs.read_config, config_differences).
+REMOVED_FIELDS = {"tv_weight": 0.0, "coarse": 0.0, "coarse_sigma": 0.0, "warmup_epochs": 0, "shift_augment": False,
+                  "encoder_input": "image", "reduction": "sum"}
 
 _SMOKE = dict(profile="smoke", n_images=256, image_size=32, encoder="conv", base_channels=16, epochs=2, seed=0,
               sample_every=2, n_samples=4, num_threads=1)

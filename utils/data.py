@@ -36,7 +36,7 @@ from utils.spectral import power_spectrum
 from utils.stats import phase_indicator, spatial_statistics
 
 __all__ = ["save_dataset", "load_dataset", "is_complete_dataset", "ensure_dataset", "split_indices",
-           "split_from_labels", "statistic_peaks", "LinesDataset", "random_translations", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
+           "split_from_labels", "statistic_peaks", "LinesDataset", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
            "dataset_summary"]
 
 _HOW_TO_CREATE = ("create it with utils.data.ensure_dataset(spec, root) (the lines: notebook 01 or make figures; "
@@ -253,13 +253,6 @@ class LinesDataset(torch.utils.data.Dataset):
         if self._targets is None:
             return image
         return image, torch.from_numpy(np.array(self._targets[j], dtype=np.float32))[None]
-
-
-def random_translations(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Each image of ``x`` (B, C, H, W) rolled periodically by its own random (dy, dx) from ``generator``."""
-    h, w = x.shape[-2:]
-    shifts = torch.randint(0, h * w, (x.shape[0],), generator=generator, device=generator.device).tolist()
-    return torch.stack([torch.roll(image, (s // w, s % w), dims=(-2, -1)) for image, s in zip(x, shifts)])
 
 
 def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: float = 0.0,

@@ -41,6 +41,7 @@ import torch
 from utils.checks import check_finite
 from utils.config import TrainConfig
 from utils.inversion import frozen, minimise, reconstruct_from_statistics
+from utils.objective import Objective
 from utils.latent import decode, interpolate, path_codes
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
 from utils.project import MICRO_THRESHOLD
@@ -331,11 +332,11 @@ def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | Statistics
         start = time.perf_counter()
         single = truth.fraction[0] in (0.0, 1.0)         # a uniform crop is its own (and the only) answer
         results["from_statistics"] = crop.astype(np.float32) if single else reconstruct_from_statistics(
-            crop[None], periodic=False, steps=limit_steps, seed=seed, progress=False).images[0]
+            crop[None], objective=Objective(periodic=False), steps=limit_steps, seed=seed, progress=False).images[0]
         seconds["from_statistics"] = time.perf_counter() - start
         start = time.perf_counter()
         window = pca.project(truth).maps("raw")
-        results["pca"] = reconstruct_from_statistics(window, periodic=False, cutoff=cutoff, image_shape=crop.shape,
+        results["pca"] = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=cutoff), image_shape=crop.shape,
                                                      steps=limit_steps, seed=seed, progress=False).images[0]
         seconds["pca"] = time.perf_counter() - start
         for method, image in results.items():

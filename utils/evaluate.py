@@ -5,7 +5,7 @@ What is compared
 * The spatial-statistics VAE (``"spatial_stats"``, the paper's) and the vanilla VAE (``"data"``),
   read from ``RUNS_DIR/<profile>/<loss>/`` with :func:`utils.runs.load_run`; both must have been
   trained on the same dataset and split.
-* Everything is measured on **held-out test images** (``cfg.split()["test"]``, never trained
+* Everything is measured on **held-out test images** (``dataset_split(cfg)["test"]``, never trained
   on), reconstructed with z = mu.  The paper's reference code drew its "test" images from the
   training loader; we do not.
 
@@ -49,7 +49,7 @@ from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batc
                            volume_fraction_differences)
 from utils.progress import progress_bar
 from utils.project import LOSSES
-from utils.runs import load_run
+from utils.runs import dataset_split, load_run
 from utils.search import nearest_neighbors
 
 __all__ = ["EvalData", "Scored", "TestSetEvaluation", "load_models", "load_eval_data", "pick", "reconstruct",
@@ -85,8 +85,9 @@ def load_models(runs_dir: str | os.PathLike, profile: str, *, which: str = "best
                 f"`python -m utils.train --profile {profile} --loss {loss} --out {run}`")
         models[loss] = load_run(run, which=which, device=device)
     a, b = (models[loss][1] for loss in LOSSES)
-    if a.dataset != b.dataset or a.split().keys() != b.split().keys() or any(
-            not np.array_equal(a.split()[k], b.split()[k]) for k in a.split()):
+    split_a, split_b = dataset_split(a), dataset_split(b)
+    if a.dataset != b.dataset or split_a.keys() != split_b.keys() or any(
+            not np.array_equal(split_a[k], split_b[k]) for k in split_a):
         raise ValueError(f"the two runs in {Path(runs_dir) / profile} were trained on different datasets "
                          f"or splits ({a.dataset.name} vs {b.dataset.name}); retrain one with the other's "
                          "settings so that they are compared on the same test images")
@@ -102,7 +103,7 @@ def load_eval_data(cfg: TrainConfig, data_dir: str | os.PathLike) -> EvalData:
         raise ValueError(f"{folder} holds images of shape {images.shape}, not the "
                          f"{cfg.dataset.n_images} x {cfg.dataset.size}^2 the run was trained on; "
                          "point DATA_DIR at the data folder used for training")
-    return EvalData(images, labels, cfg.split(), cfg.dataset, folder)
+    return EvalData(images, labels, dataset_split(cfg), cfg.dataset, folder)
 
 
 def pick(indices: np.ndarray, n: int, seed: int) -> np.ndarray:
@@ -245,8 +246,7 @@ def evaluate_inference(evaluation: TestSetEvaluation, model: torch.nn.Module, cf
     first = evaluation.split.rows(np.arange(min(n, len(evaluation.split.indices))))
     originals = first.originals
     labels = pd.DataFrame({k: first.tables["spatial_stats"][k] for k in ("orientation", "n_lines")})
-    refined = refine_latent(model, originals, phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps,
-                            coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, steps=refine_steps, progress=progress)
+    refined = refine_latent(model, originals, objective=cfg.objective(), steps=refine_steps, progress=progress)
     limit = reconstruct_from_statistics(originals, steps=limit_steps, lr=LIMIT_LR, restarts=limit_restarts, seed=seed,
                                         progress=progress)
     recons = {"z_mu": first.recons["spatial_stats"], "refined": refined.images, "from_statistics": limit.images}

@@ -16,11 +16,11 @@ with a progress bar):
   It measures how much better reconstructions the decoder can draw than the encoder asks it for
   (the amortisation gap).
 
-The loss of both is the training loss's reconstruction term (``utils.losses.spatial_stats_loss``:
-Σ_r (f(x)(r) - f_t(r))² over the offsets, by Parseval from the target's power spectrum), with
-the same indicator settings (``phase``, ``eps``, an optional ``sharp_eps`` term).  Targets are
-given as images (binary or grey; their spectra are computed here) or as power spectra
-(``utils.spectral.power_spectrum``, e.g. a dataset's cache).
+The loss of both is the training loss's reconstruction term, :class:`utils.objective.Objective`
+(Σ_r (f(x)(r) - f_t(r))² over the offsets and indicator widths; periodic by Parseval from the target's
+power spectrum, or non-periodic over a window of offsets): pass the one the model was trained with
+(``TrainConfig.objective()``).  Targets are given as images (binary or grey) or, periodic, as power
+spectra (``utils.spectral.power_spectrum``, e.g. a dataset's cache).
 
 >>> import torch
 >>> from utils.lines import generate_lines
@@ -41,13 +41,12 @@ import torch
 from utils.checks import ArrayLike, as_array, check_finite, image_batch
 from utils.progress import progress_bar
 from utils.fields import binarise_at_fractions, first_offsets, thresholded_field
-from utils.spectral import (binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance,
-                            statistics_from_spectrum)
-from utils.statmaps import cutoff_window
-from utils.stats import spatial_statistics
+from utils.objective import Objective
+from utils.spectral import power_spectrum, statistics_from_spectrum
 
-__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise",
-           "target_spectra", "statistics_loss", "nonperiodic_targets", "nonperiodic_statistics_loss", "recentre", "reconstruct_from_statistics", "refine_latent"]
+__all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "NONPERIODIC_STEPS", "NONPERIODIC_LR", "BINARISE_SIGMA",
+           "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise", "target_spectra", "nonperiodic_targets",
+           "recentre", "reconstruct_from_statistics", "refine_latent"]
 
 # The settings measured best for the limit on 200 test images of the cpu dataset (docs/experiments.md,
 # issue 13: 97.5 % of line counts right with them, 85.5-87 % at lr 0.05 with one start) and for refinement.
@@ -97,50 +96,20 @@ def target_spectra(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25) 
     return power_spectrum(images, phase=phase, eps=eps).float()
 
 
-def statistics_loss(x: torch.Tensor, spectra: torch.Tensor, *, phase: float = 0.0, eps: float = 0.25,
-                    sharp_eps: float = 0.0, coarse: float = 0.0, coarse_sigma: float = 0.0) -> torch.Tensor:
-    """Per image (n,): Σ_r (f(x)(r) - f_t(r))² for images x (n, H, W) against target spectra (n, H, W//2 + 1),
-    plus the same with the narrow indicator ``sharp_eps`` (its target derived from the binary-image
-    identity, :func:`utils.spectral.binary_spectrum_at_eps`) when it is > 0, each with ``coarse``
-    times the distance of the statistics blurred by ``coarse_sigma`` px when ``coarse`` > 0
-    (:func:`utils.spectral.coarse_weight`): the training loss's reconstruction term."""
-    weight = coarse_weight(tuple(x.shape[-2:]), coarse_sigma, coarse, device=x.device) if coarse > 0 else None
-    loss = spatial_statistics_sq_distance(x, spectra, phase=phase, eps=eps, frequency_weight=weight)
-    if sharp_eps > 0:
-        sharp = binary_spectrum_at_eps(spectra, tuple(x.shape[-2:]), phase=phase, eps_from=eps, eps_to=sharp_eps)
-        loss = loss + spatial_statistics_sq_distance(x, sharp, phase=phase, eps=sharp_eps, frequency_weight=weight)
-    return loss
-
-
-def nonperiodic_targets(target: ArrayLike, widths: tuple[float, ...], *, phase: float = 0.0,
-                        cutoff: int = 0) -> list[torch.Tensor]:
-    """The non-periodic statistics (n, H, W) float32 of target images at each indicator width of ``widths``
-    (their offsets |r_y|, |r_x| <= ``cutoff`` only, (n, 2c + 1, 2c + 1), when it is > 0).
+def nonperiodic_targets(target: ArrayLike, objective: Objective) -> tuple[torch.Tensor, ...]:
+    """``objective.targets`` (float32) of target images (n, H, W) for a non-periodic objective: the
+    statistics (n, H, W) at each indicator width, or their windows (n, 2c + 1, 2c + 1) when ``cutoff`` = c > 0.
 
     Power spectra (n, H, H//2 + 1) are refused, recognised by their shape as :func:`target_spectra`
     does: they hold periodic statistics, from which the non-periodic ones cannot be had."""
     a = as_array(target, "target")
     if a.ndim == 3 and a.shape[-1] == a.shape[-2] // 2 + 1 and a.shape[-1] != a.shape[-2]:
         raise ValueError(f"target of shape {a.shape} looks like power spectra, which hold periodic statistics; "
-                         "pass the target images for periodic=False")
+                         "pass the target images for a non-periodic objective")
     images = torch.as_tensor(np.asarray(image_batch(a, "target"), dtype=np.float64))
     if len(images) == 0:
         raise ValueError("target is empty; pass at least one image")
-    stats = [spatial_statistics(images, phase=phase, eps=w, periodic=False).float() for w in widths]
-    return [cutoff_window(f, cutoff) for f in stats] if cutoff else stats
-
-
-def nonperiodic_statistics_loss(x: torch.Tensor, targets: list[torch.Tensor], widths: tuple[float, ...], *,
-                                phase: float = 0.0, cutoff: int = 0) -> torch.Tensor:
-    """Per image (n,): Σ over ``widths`` and the offsets r (|r_y|, |r_x| <= ``cutoff`` when > 0) of
-    (f(x)(r) - f_t(r))², f the non-periodic statistics (zero-padded, each offset divided by its pair
-    count) of images x (n, H, W): the reconstruction term of a ``periodic=False`` training
-    (``utils.losses.vae_loss``), per image."""
-    total = x.new_zeros(x.shape[0])
-    for w, t in zip(widths, targets):
-        f = spatial_statistics(x, phase=phase, eps=w, periodic=False)
-        total = total + ((cutoff_window(f, cutoff) if cutoff else f) - t).square().sum(dim=(-2, -1))
-    return total
+    return tuple(t.float() for t in objective.targets(images))
 
 
 @contextmanager
@@ -236,61 +205,62 @@ def _check_two_phases(images: np.ndarray, phase: float) -> None:
                          "its statistics hold no texture to reconstruct; drop it or crop a region with both phases")
 
 
-def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25,
-                                sharp_eps: float = 0.0, steps: int | None = None, lr: float | None = None, restarts: int = 1,
-                                batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
-                                recentred: bool = True, periodic: bool = True, cutoff: int = 0,
+def reconstruct_from_statistics(target: ArrayLike, *, objective: Objective | None = None, steps: int | None = None,
+                                lr: float | None = None, restarts: int = 1, batch_size: int = 256, seed: int = 0,
+                                device: str | torch.device = "cpu", recentred: bool = True,
                                 image_shape: tuple[int, int] | None = None, binarised: bool | None = None,
                                 binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Inversion:
     """Images whose spatial statistics match those of ``target``: the method's per-image limit.
 
-    ``target``: images (n, H, W) / (n, 1, H, W), or their power spectra (n, H, W//2 + 1)
-    (:func:`target_spectra`).  Each image starts as a thresholded Gaussian random field
-    (:func:`utils.fields.thresholded_field`) with exactly the target's phase fraction and, on average,
-    its interface density along y and x (pixels sigmoid(±:data:`START_LOGIT`); seeded by ``seed``, the
-    image's position and the restart, so the batch size changes the result only by the rounding of
-    batched FFTs, and restart 0 is the same start whatever ``restarts`` is),
-    and ``steps`` Adam steps of rate ``lr`` minimise :func:`statistics_loss` (defaults: :data:`LIMIT_STEPS`,
-    :data:`LIMIT_LR` periodic; :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not);
-    ``restarts`` independent starts per image, the lowest final loss wins; ``recentred``: translate
-    it so that the border runs through background (:func:`recentre`; periodic statistics only).
-    ``periodic=False``: match the non-periodic statistics of target *images* instead
-    (:func:`nonperiodic_statistics_loss`, for windows of a larger structure such as micrograph
-    crops), over the offsets |r_y|, |r_x| <= ``cutoff`` when it is > 0; nothing wraps, so nothing is
-    recentred.  With ``image_shape`` (H, W), ``target`` holds such statistics themselves, (n, 2c + 1,
-    2c + 1) windows of f of phase 0 at ``eps`` (e.g. a PCA's), and images of that shape are drawn
-    (no sharp term: its target cannot be had from them).  Batched (``batch_size``
-    images x restarts at a time), on ``device``.  ``binarised`` (default: when not ``periodic``): the
-    images are returned as 0 / 1 with exactly the target's phase fraction of 0, its darkest pixels after
-    a blur of ``binarise_sigma`` px (:func:`utils.fields.binarise_at_fractions`).  Returns an :class:`Inversion` (float32 images in
-    (0, 1), or 0 / 1; threshold grey ones like reconstructions).  A single-phase target is refused.
+    ``objective``: what "match" means (:class:`utils.objective.Objective`; default ``Objective()``, the
+    paper's periodic statistics; ``Objective(periodic=False, cutoff=16)`` for micrograph crops, windows
+    of a larger structure; its ``scale`` changes only the reported loss).  ``target``: images (n, H, W) /
+    (n, 1, H, W), or, periodic, their power spectra (n, H, W//2 + 1) (:func:`target_spectra`).  Each
+    image starts as a thresholded Gaussian random field (:func:`utils.fields.thresholded_field`) with
+    exactly the target's phase fraction and, on average, its interface density along y and x (pixels
+    sigmoid(±:data:`START_LOGIT`); seeded by ``seed``, the image's position and the restart, so the batch
+    size changes the result only by the rounding of batched FFTs, and restart 0 is the same start
+    whatever ``restarts`` is), and ``steps`` Adam steps of rate ``lr`` minimise the objective of
+    x = sigmoid(theta) (defaults: :data:`LIMIT_STEPS`, :data:`LIMIT_LR` periodic;
+    :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not); ``restarts`` independent starts per image,
+    the lowest final loss wins; ``recentred``: translate it so that the border runs through background
+    (:func:`recentre`; periodic statistics only: nothing else wraps).  With ``image_shape`` (H, W)
+    (non-periodic, ``cutoff`` = c >= 1, no sharp term), ``target`` holds such statistics themselves,
+    (n, 2c + 1, 2c + 1) windows of f at ``eps`` (e.g. a PCA's), and images of that shape are drawn.
+    Batched (``batch_size`` images x restarts at a time), on ``device``.  ``binarised`` (default: when
+    not periodic): the images are returned as 0 / 1 with exactly the target's phase fraction, its
+    darkest pixels after a blur of ``binarise_sigma`` px (:func:`utils.fields.binarise_at_fractions`).
+    Returns an :class:`Inversion` (float32 images in (0, 1), or 0 / 1; threshold grey ones like
+    reconstructions).  A single-phase target is refused.
     """
+    objective = Objective() if objective is None else objective
+    periodic, phase, cutoff = objective.periodic, objective.phase, objective.cutoff
     steps = (LIMIT_STEPS if periodic else NONPERIODIC_STEPS) if steps is None else steps
     lr = (LIMIT_LR if periodic else NONPERIODIC_LR) if lr is None else lr
     binarised = (not periodic) if binarised is None else binarised
     _check_steps(steps, lr, batch_size)
-    if (cutoff or image_shape is not None) and periodic:
-        raise ValueError("cutoff and image_shape apply to the non-periodic statistics; pass periodic=False")
+    if image_shape is not None and periodic:
+        raise ValueError("image_shape applies to the non-periodic statistics; pass objective=Objective(periodic=False, "
+                         "cutoff=...)")
     if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
         raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
-    widths = (eps, sharp_eps) if sharp_eps > 0 else (eps,)
     if periodic:
-        blocks = [target_spectra(target, phase=phase, eps=eps)]
+        blocks = [target_spectra(target, phase=phase, eps=objective.eps)]
         given = as_array(target, "target")       # images give their width; spectra stand for square images
         n, h = blocks[0].shape[0], blocks[0].shape[1]
         w = h if given.shape[-1] == blocks[0].shape[-1] else given.shape[-1]
     elif image_shape is not None:
         stats = as_array(target, "target statistics")
         check_finite(stats, "target statistics")
-        if (sharp_eps or cutoff < 1 or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2
+        if (objective.sharp_eps or cutoff < 1 or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2
                 or 2 * cutoff + 1 > min(image_shape)):
             raise ValueError(f"target statistics must be (n, {2 * cutoff + 1}, {2 * cutoff + 1}) windows of cutoff={cutoff} "
                              f"(>= 1) for images {image_shape} and sharp_eps=0, got shape {stats.shape}, "
-                             f"sharp_eps={sharp_eps}")
-        widths, blocks = (eps,), [torch.as_tensor(np.asarray(stats, dtype=np.float32))]
+                             f"sharp_eps={objective.sharp_eps}")
+        blocks = [torch.as_tensor(np.asarray(stats, dtype=np.float32))]
         n, (h, w) = len(stats), image_shape
     else:
-        blocks = nonperiodic_targets(target, widths, phase=phase, cutoff=cutoff)
+        blocks = list(nonperiodic_targets(target, objective))
         n = blocks[0].shape[0]
         h, w = image_batch(as_array(target, "target"), "target").shape[1:]
     flip = phase > 0.5              # the phase of interest is the bright one: starts and binarising mirror
@@ -316,9 +286,7 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
         targets = [b[a:a + batch_size].to(device).repeat_interleave(restarts, dim=0) for b in blocks]
 
         def loss_of(theta: torch.Tensor) -> torch.Tensor:
-            if not periodic:
-                return nonperiodic_statistics_loss(torch.sigmoid(theta), targets, widths, phase=phase, cutoff=cutoff)
-            return statistics_loss(torch.sigmoid(theta), targets[0], phase=phase, eps=eps, sharp_eps=sharp_eps)
+            return objective.per_image(torch.sigmoid(theta), tuple(targets))
 
         with torch.no_grad():
             start = loss_of(theta0).double().reshape(m, restarts)
@@ -336,23 +304,25 @@ def reconstruct_from_statistics(target: ArrayLike, *, phase: float = 0.0, eps: f
     return Inversion(recentre(images) if recentred and periodic else images, losses, starts)
 
 
-def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | None = None, phase: float = 0.0,
-                  eps: float = 0.25, sharp_eps: float = 0.0, coarse: float = 0.0, coarse_sigma: float = 0.0,
-                  scale: float = 1.0, steps: int = REFINE_STEPS, lr: float = REFINE_LR, batch_size: int = 256,
+def refine_latent(model: torch.nn.Module, target: ArrayLike, *, objective: Objective | None = None,
+                  z0: ArrayLike | None = None, steps: int = REFINE_STEPS, lr: float = REFINE_LR, batch_size: int = 256,
                   progress: bool = True) -> Inversion:
     """Codes z whose decoded images match the statistics of ``target``, the decoder frozen.
 
     ``target``: the images to reconstruct (their z = mu is the start unless ``z0`` (n, latent_dim)
     is given) or, with ``z0``, their power spectra.  ``steps`` Adam steps of rate ``lr`` on z
-    minimise :func:`statistics_loss` of ``model.decode(z)`` (``scale``: divide both statistics by
-    it, as the model's training did with ``normalize_stats``; it changes nothing but the reported
-    loss).  The model is put in eval mode and its weights get no gradient.  Deterministic.
-    Returns an :class:`Inversion` with the decoded images and the refined ``z``.
+    minimise ``objective`` (periodic; the model's training one, ``TrainConfig.objective(scale)``: its
+    ``scale`` changes nothing but the reported loss) of ``model.decode(z)``.  The model is put in eval
+    mode and its weights get no gradient.  Deterministic.  Returns an :class:`Inversion` with the
+    decoded images and the refined ``z``.
     """
+    objective = Objective() if objective is None else objective
+    if not objective.periodic:
+        raise ValueError("refine_latent compares periodic statistics (power spectra); pass a periodic objective")
     _check_steps(steps, lr, batch_size)
     model.eval()
     device = next(model.parameters()).device
-    spectra = target_spectra(target, phase=phase, eps=eps)
+    spectra = target_spectra(target, phase=objective.phase, eps=objective.eps)
     if z0 is None:
         x = torch.as_tensor(np.asarray(image_batch(target, "target"), dtype=np.float32))[:, None]
         with torch.no_grad():
@@ -368,8 +338,7 @@ def refine_latent(model: torch.nn.Module, target: ArrayLike, *, z0: ArrayLike | 
 
             def loss_of(z: torch.Tensor) -> torch.Tensor:
                 recon = model.decode(z)[:, 0].float()
-                return statistics_loss(recon, block, phase=phase, eps=eps, sharp_eps=sharp_eps, coarse=coarse,
-                                       coarse_sigma=coarse_sigma) / (scale * scale)
+                return objective.per_image(recon, (block,))
 
             start_z = z0[s:s + batch_size].to(device)
             with torch.no_grad():

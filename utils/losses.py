@@ -47,12 +47,12 @@ from __future__ import annotations
 
 import torch
 
-from utils.statmaps import cutoff_window
+from utils.objective import Objective
 from utils.project import LOSSES
-from utils.spectral import binary_spectrum_at_eps, coarse_weight, power_spectrum, spatial_statistics_sq_distance
+from utils.spectral import power_spectrum, spatial_statistics_sq_distance
 from utils.stats import spatial_statistics
 
-__all__ = ["REDUCTIONS", "total_variation", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
+__all__ = ["REDUCTIONS", "spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"]
 
 REDUCTIONS = ("sum", "mean")
 
@@ -68,8 +68,7 @@ def _reduce(per_element: torch.Tensor, reduction: str) -> torch.Tensor:
 
 def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = None, *, reduction: str = "sum",
                        scale: float = 1.0, phase: float = 0.0, eps: float = 0.25,
-                       target_spectrum: torch.Tensor | None = None,
-                       frequency_weight: torch.Tensor | None = None, periodic: bool = True) -> torch.Tensor:
+                       target_spectrum: torch.Tensor | None = None, periodic: bool = True) -> torch.Tensor:
     """|| f(recon) / scale - f(x) / scale ||^2 per image, reduced over the batch.
 
     ``recon``: (B, 1, H, W) or (B, H, W) reconstructions in [0, 1].  The target f(x) is given by
@@ -83,10 +82,9 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
       ``power_spectrum(x, phase=phase, eps=eps)``, (B, 1, H, W//2 + 1) or (B, H, W//2 + 1).
 
     ``scale``: divide both statistics by it (equivalently both spectra), e.g. the dataset's
-    largest statistic so that values lie in [0, 1] (1 = the paper's runs).  ``frequency_weight``
-    (fast path only): weight the spectrum's differences, e.g. ``utils.spectral.coarse_weight`` to
-    also compare blurred statistics.  Returns a scalar tensor (see the module docstring for
-    ``reduction``).
+    largest statistic so that values lie in [0, 1] (1 = the paper's runs).  Returns a scalar tensor
+    (see the module docstring for ``reduction``).  Training composes its terms with
+    :class:`utils.objective.Objective`; this is the single term, for any reduction.
     """
     if scale <= 0:
         raise ValueError(f"scale must be > 0, got {scale}")
@@ -96,9 +94,7 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
     if target_spectrum is not None:
         if not periodic:
             raise ValueError("target_spectrum holds periodic statistics; pass target_stats with periodic=False")
-        return _spectral_loss(recon, target_spectrum, reduction, scale, phase, eps, frequency_weight)
-    if frequency_weight is not None:
-        raise ValueError("frequency_weight needs target_spectrum (the fast path), not target_stats")
+        return _spectral_loss(recon, target_spectrum, reduction, scale, phase, eps)
     if recon.shape[0] != target_stats.shape[0] or recon[0].numel() != target_stats[0].numel():
         raise ValueError(f"recon {tuple(recon.shape)} and target_stats {tuple(target_stats.shape)} "
                          "must hold the same number of images of the same size")
@@ -110,7 +106,7 @@ def spatial_stats_loss(recon: torch.Tensor, target_stats: torch.Tensor | None = 
 
 
 def _spectral_loss(recon: torch.Tensor, target_spectrum: torch.Tensor, reduction: str, scale: float,
-                   phase: float, eps: float, frequency_weight: torch.Tensor | None = None) -> torch.Tensor:
+                   phase: float, eps: float) -> torch.Tensor:
     if reduction not in REDUCTIONS:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     h, w = recon.shape[-2:]
@@ -121,26 +117,13 @@ def _spectral_loss(recon: torch.Tensor, target_spectrum: torch.Tensor, reduction
                          f"the same number of images; the half spectrum of a {h}x{w} image is {half[0]}x{half[1]} "
                          "(power_spectrum(x))")
     per_image = spatial_statistics_sq_distance(recon, target_spectrum.reshape(*recon.shape[:-1], half[1]),
-                                               phase=phase, eps=eps, frequency_weight=frequency_weight)
+                                               phase=phase, eps=eps)
     per_image = per_image.reshape(per_image.shape[0], -1).sum(dim=1)   # sum over r (and channels): (B,)
     if reduction == "mean":
         per_image = per_image / recon[0].numel()
     if scale != 1.0:
         per_image = per_image / (scale * scale)
     return per_image.mean()
-
-
-def total_variation(x: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
-    """Σ |x(i+1, j) - x(i, j)| + |x(i, j+1) - x(i, j)| over the pixels of each image (periodic: the
-    differences wrap around, so it does not change when the image is translated), reduced.
-
-    For a binary image it is the length of the boundary between the phases (in pixel edges): a
-    line of length L and thickness t costs 2 (L + t), a speck of one pixel 4, a dotted line about
-    as much as its dots.  ``x``: (B, ..., H, W).
-    """
-    dy = x - torch.roll(x, 1, dims=-2)
-    dx = x - torch.roll(x, 1, dims=-1)
-    return _reduce(dy.abs() + dx.abs(), reduction)
 
 
 def data_loss(recon: torch.Tensor, x: torch.Tensor, *, reduction: str = "sum") -> torch.Tensor:
@@ -162,68 +145,27 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "s
 
 
 def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
-             loss: str = "spatial_stats", target_stats: torch.Tensor | None = None, alpha: float = 1.0,
-             beta: float = 1.0, reduction: str = "sum", stats_scale: float = 1.0, phase: float = 0.0,
-             eps: float = 0.25, target_spectrum: torch.Tensor | None = None,
-             sharp_eps: float = 0.0, tv_weight: float = 0.0, coarse_sigma: float = 0.0,
-             coarse: float = 0.0, periodic: bool = True, cutoff: int = 0) -> dict[str, torch.Tensor]:
-    """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``.
+             loss: str = "spatial_stats", objective: Objective = Objective(), targets: tuple[torch.Tensor, ...] | None = None,
+             alpha: float = 1.0, beta: float = 1.0) -> dict[str, torch.Tensor]:
+    """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``, each the
+    batch mean of a per-image value (the ``"sum"`` reduction, the paper's).
 
-    ``loss="spatial_stats"`` uses :func:`spatial_stats_loss` against ``target_spectrum`` (the fast
-    path; training passes the cached power spectra) or ``target_stats`` (real-space statistics);
-    when neither is given the target spectrum is computed from ``x`` here.  ``loss="data"`` uses
-    :func:`data_loss`.  ``"recon"`` and ``"kl"`` are the unweighted per-image terms, so they can be
-    logged and compared across runs with different alpha and beta.
-
-    ``sharp_eps > 0`` adds a second statistics term with a narrower indicator (width
-    ``sharp_eps``), whose target is derived exactly from the ``eps`` one for binary inputs
-    (:func:`utils.spectral.binary_spectrum_at_eps`), so nothing more is cached.  ``tv_weight > 0``
-    adds ``tv_weight`` times the :func:`total_variation` of the reconstruction to the statistics
-    term: a prior that microstructures are made of solid regions (it, too, ignores where they are).
-    ``coarse > 0`` also compares the statistics blurred by a Gaussian of ``coarse_sigma`` px,
-    weighted ``coarse`` (:func:`utils.spectral.coarse_weight`; both statistics terms).  Why the
-    ``cpu`` profile uses what it uses: docs/experiments.md.
-
-    ``periodic=False``: the non-periodic statistics of ``recon`` against those of ``x`` (both
-    terms; computed here, in real space: no spectra, no coarse or TV term), for images that are
-    windows of a larger structure such as micrograph crops; ``cutoff > 0`` compares only the
-    offsets |r_y|, |r_x| <= cutoff (:func:`utils.statmaps.cutoff_window`: the far offsets of a crop
-    rest on few pairs of pixels and are noisy).
+    ``loss="spatial_stats"``: ``recon`` is the reconstruction term of ``objective``
+    (:class:`utils.objective.Objective`: the same definition refinement, the limit and design minimise),
+    each width's term averaged over the batch, against ``targets`` (``objective.targets(x)``; training
+    passes the cached power spectra; computed from ``x`` here when not given).  ``loss="data"``: the summed
+    pixel MSE (:func:`data_loss`).  ``"recon"`` and ``"kl"`` are unweighted, so they can be logged and
+    compared across runs with different alpha and beta.
     """
-    if cutoff and periodic:
-        raise ValueError("cutoff applies to the non-periodic statistics; pass periodic=False or cutoff=0")
-    if loss == "spatial_stats" and not periodic:
-        if target_stats is not None or target_spectrum is not None or coarse > 0 or tv_weight > 0:
-            raise ValueError("periodic=False computes its targets from x and has no coarse or TV term; "
-                             "pass neither target_stats nor target_spectrum, and coarse = tv_weight = 0")
-        rec = recon.new_zeros(())
-        for width in (eps, sharp_eps) if sharp_eps > 0 else (eps,):
-            f = spatial_statistics(recon, phase=phase, eps=width, periodic=False)
-            with torch.no_grad():
-                target = spatial_statistics(x.float(), phase=phase, eps=width, periodic=False)
-            if cutoff:
-                f, target = cutoff_window(f, cutoff), cutoff_window(target, cutoff)
-            rec = rec + _reduce(((f - target) / stats_scale).square(), reduction)
-    elif loss == "spatial_stats":
-        if target_stats is None and target_spectrum is None:
-            with torch.no_grad():
-                target_spectrum = power_spectrum(x, phase=phase, eps=eps)
-        weight = (coarse_weight(tuple(recon.shape[-2:]), coarse_sigma, coarse, device=recon.device)
-                  if coarse > 0 else None)
-        rec = spatial_stats_loss(recon, target_stats, reduction=reduction, scale=stats_scale,
-                                 phase=phase, eps=eps, target_spectrum=target_spectrum, frequency_weight=weight)
-        if sharp_eps > 0:
-            if target_spectrum is None:
-                raise ValueError("sharp_eps needs target_spectrum (or neither target), not target_stats")
-            sharp = binary_spectrum_at_eps(target_spectrum, tuple(recon.shape[-2:]), phase=phase,
-                                           eps_from=eps, eps_to=sharp_eps)
-            rec = rec + spatial_stats_loss(recon, reduction=reduction, scale=stats_scale, phase=phase,
-                                           eps=sharp_eps, target_spectrum=sharp, frequency_weight=weight)
-        if tv_weight > 0:
-            rec = rec + tv_weight * total_variation(recon, reduction=reduction)
+    if loss == "spatial_stats":
+        targets = objective.targets(x.float()) if targets is None else targets
+        terms = objective.terms(recon, targets)
+        rec = terms[0].mean()
+        for term in terms[1:]:
+            rec = rec + term.mean()
     elif loss == "data":
-        rec = data_loss(recon, x, reduction=reduction)
+        rec = data_loss(recon, x)
     else:
         raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
-    kl = kl_divergence(mu, logvar, reduction=reduction)
+    kl = kl_divergence(mu, logvar)
     return {"total": alpha * rec + beta * kl, "recon": rec, "kl": kl}

@@ -3,7 +3,7 @@
 `make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06 and 07.  The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
 conv VAE and losses on 64-px crops of the seven shipped micrographs, with **non-periodic**
 statistics, trained in ``runs/<profile>/<loss>/``.  Everything here is measured on the crops of
-the held-out regions (``cfg.split()["test"]``), whose pixels no training crop shares.
+the held-out regions (``dataset_split(cfg)["test"]``), whose pixels no training crop shares.
 
 What is scored, per held-out crop (reconstructions binarised at :data:`MICRO_THRESHOLD`: phase 0
 where a pixel is below it; the statistics are those of the hard indicator of phase 0):
@@ -46,11 +46,12 @@ from utils.data import load_dataset
 from utils.descriptors import describe, descriptor_ratios
 from utils.evaluate import reconstruct
 from utils.inversion import reconstruct_from_statistics
+from utils.objective import Objective
 from utils.latent import encode_means, fit_statistics_pca, pca_reconstruct
 from utils.micrographs import as_vae_images, micrograph_crops
 from utils.statmaps import cutoff_window
 from utils.project import LOSSES, MICRO_THRESHOLD, Folders, run_folder
-from utils.runs import is_finished, load_run
+from utils.runs import dataset_split, is_finished, load_run
 from utils.statistics_vae import StatisticsVAE, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
@@ -257,7 +258,7 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
     two = np.flatnonzero((truth.fraction > 0) & (truth.fraction < 1))   # a single-phase crop has no texture to draw
     first = two[first_per_material(test[two], [test_materials[i] for i in two], n_limit)]
-    limit = reconstruct_from_statistics(originals[first], periodic=False, restarts=limit_restarts, seed=seed,
+    limit = reconstruct_from_statistics(originals[first], objective=Objective(periodic=False), restarts=limit_restarts, seed=seed,
                                         progress=progress)
     rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
                       [test_materials[i] for i in first], "from_statistics"))
@@ -284,7 +285,7 @@ def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Modul
         models[loss], configs[loss] = load_run(run)
     cfg = replace(configs["spatial_stats"], data_dir=str(folders.data))
     images, labels = load_dataset(folders.data / cfg.dataset.name)
-    return models, cfg, images, labels, cfg.split()
+    return models, cfg, images, labels, dataset_split(cfg)
 
 
 # ----------------------------------------------------------------------------- where the runs are

@@ -27,23 +27,12 @@ to ``image_size``, a 1x1 conv 3 -> 1 and a sigmoid.
 mu and logvar; the decoder mirrors it with transposed convs (BatchNorm + ReLU, sigmoid at the
 end).  ``image_size`` must be a multiple of 16.
 
-What the encoder reads (``encoder_input``): ``"image"`` (the paper), or ``"statistics"``: the
-image's own two-point statistics f (:func:`utils.stats.spatial_statistics`, two channels: f / f(0)
-and f(0)), which do not change when the image is translated -- as the statistics loss does not --
-so the encoder need not learn that invariance.
-
-The decoders: ``"conv"`` (the mirror above), ``"resize"`` (the same widths, each transposed conv
-replaced by a nearest-neighbour doubling and a 3x3 conv: a transposed conv of stride 2 covers the
-output pixels unevenly and leaves a checkerboard of dots, Odena et al., Distill 2016), ``"paper"``
-(above), and ``"broadcast"``, a spatial
-broadcast decoder (Watters et al., 2019): z is tiled over a grid of side ``image_size // 4`` beside
-coordinate channels (periodic sines and cosines of the position, and the position itself), two 3x3
-circular convs of 2c channels let each cell see z and where it is, and two transposed convs double
-the side twice.  Objects placed anywhere (lines here) are drawn by one rule applied everywhere.
+The decoders: ``"conv"`` (the mirror above) and ``"paper"`` (above).  Decoders screened and rejected
+(a resize-convolution one, a spatial broadcast one) and a statistics-reading encoder are in
+docs/design.md, section 8, with the commit that holds their code.
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass
 
@@ -53,15 +42,12 @@ from torchvision.models import ResNet152_Weights, resnet152
 from torch import nn
 from torch.nn import functional as F
 
-from utils.stats import spatial_statistics
 
-__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "StatisticsInput", "BroadcastDecoder",
-           "coordinate_channels", "ResNetEncoder", "PaperDecoder", "resnet152_backbone", "ENCODERS",
-           "ENCODER_INPUTS", "DECODERS"]
+__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder",
+           "resnet152_backbone", "ENCODERS", "DECODERS"]
 
 ENCODERS = ("conv", "resnet152")
-ENCODER_INPUTS = ("image", "statistics")
-DECODERS = ("auto", "conv", "resize", "paper", "broadcast")
+DECODERS = ("auto", "conv", "paper")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -76,23 +62,18 @@ class ModelConfig:
     pretrained: bool = True     # resnet152 only: start from torchvision's ImageNet weights
     base_channels: int = 32     # conv only: channels of the first conv, doubled at each of 4 stages
     hidden_dim: int = 1024      # resnet152 head and paper decoder: width of the hidden Linear layers
-    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "resize", "paper", "broadcast"
-    encoder_input: str = "image"  # what the encoder reads: "image" (the paper) or "statistics" (f of the image)
+    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "paper"
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
             raise ValueError(f"encoder must be one of {ENCODERS}, got {self.encoder!r}")
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
-        if self.encoder_input not in ENCODER_INPUTS:
-            raise ValueError(f"encoder_input must be one of {ENCODER_INPUTS}, got {self.encoder_input!r}")
-        if self.encoder_input == "statistics" and self.encoder != "conv":
-            raise ValueError("encoder_input='statistics' needs the conv encoder (the ResNet reads images)")
         for name in ("latent_dim", "image_size", "base_channels", "hidden_dim"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if ("conv" in (self.encoder, self.decoder_kind) or self.decoder_kind in ("broadcast", "resize")) and self.image_size % 16:
+        if "conv" in (self.encoder, self.decoder_kind) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
                              f"be a multiple of 16, got {self.image_size}; use e.g. "
                              f"{max(16, round(self.image_size / 16) * 16)}")
@@ -126,9 +107,9 @@ def _deconv(c_in: int, c_out: int, kernel: int) -> nn.ConvTranspose2d:
 class ConvEncoder(nn.Module):
     """(B, 1, S, S) -> (mu, logvar), each (B, latent_dim); four stride-2 convs then one Linear."""
 
-    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32, in_channels: int = 1) -> None:
+    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32) -> None:
         super().__init__()
-        widths = [in_channels] + [base_channels * 2 ** k for k in range(4)]
+        widths = [1] + [base_channels * 2 ** k for k in range(4)]
         layers: list[nn.Module] = []
         for c_in, c_out in zip(widths[:-1], widths[1:]):
             layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1), nn.BatchNorm2d(c_out),
@@ -143,10 +124,9 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """(B, latent_dim) -> (B, 1, S, S) in (0, 1); the mirror of :class:`ConvEncoder` (``resize``: each
-    transposed conv replaced by a nearest-neighbour doubling and a 3x3 conv, no checkerboard)."""
+    """(B, latent_dim) -> (B, 1, S, S) in (0, 1); the mirror of :class:`ConvEncoder`."""
 
-    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32, resize: bool = False) -> None:
+    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 32) -> None:
         super().__init__()
         widths = [base_channels * 2 ** k for k in reversed(range(4))] + [1]   # 8c, 4c, 2c, c, 1
         self.side = image_size // 16
@@ -154,63 +134,13 @@ class ConvDecoder(nn.Module):
         layers: list[nn.Module] = [nn.Unflatten(1, (widths[0], self.side, self.side)),
                                    nn.BatchNorm2d(widths[0]), nn.ReLU(inplace=True)]
         for k, (c_in, c_out) in enumerate(zip(widths[:-1], widths[1:])):
-            layers += ([nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1)] if resize
-                       else [_deconv(c_in, c_out, 4)])
+            layers.append(_deconv(c_in, c_out, 4))
             if k < 3:
                 layers += [nn.BatchNorm2d(c_out), nn.ReLU(inplace=True)]
         self.features = nn.Sequential(*layers)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.features(self.from_latent(z)))
-
-
-class StatisticsInput(nn.Module):
-    """(B, 1, H, W) images -> (B, 2, H, W): their statistics f / f(0) and f(0) (r = 0 at the centre).
-
-    f = spatial_statistics(x) (periodic, soft indicator of the black phase, computed in float32
-    also under autocast); f / f(0) is in [0, 1]; f(0) ~ the volume fraction of the lines.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with torch.autocast(x.device.type, enabled=False):
-            f = spatial_statistics(x.float())
-            h, w = f.shape[-2:]
-            peak = f[..., h // 2, w // 2][..., None, None].clamp_min(1e-6)
-            return torch.cat([f / peak, peak.expand_as(f)], dim=1)
-
-
-def coordinate_channels(side: int, frequencies: int = 4) -> torch.Tensor:
-    """(4 * frequencies + 2, side, side): cos and sin of 2 pi k y / side and of 2 pi k x / side for
-    k = 1..frequencies (periodic, like the statistics), then y and x scaled to [-1, 1]."""
-    t = torch.arange(side, dtype=torch.float32)
-    waves = [f(2 * math.pi * k * t / side) for k in range(1, frequencies + 1) for f in (torch.cos, torch.sin)]
-    line = torch.linspace(-1.0, 1.0, side)
-    along_y = torch.stack(waves + [line])[:, :, None].expand(-1, side, side)
-    along_x = torch.stack(waves + [line])[:, None, :].expand(-1, side, side)
-    return torch.cat([along_y[:-1], along_x[:-1], along_y[-1:], along_x[-1:]])
-
-
-class BroadcastDecoder(nn.Module):
-    """(B, latent_dim) -> (B, 1, S, S) in (0, 1): z tiled over an S/4 grid with coordinate channels,
-    two 3x3 circular convs, then two transposed convs to S (see the module docstring)."""
-
-    def __init__(self, latent_dim: int, image_size: int, base_channels: int = 16) -> None:
-        super().__init__()
-        width, side = 2 * base_channels, image_size // 4
-        self.register_buffer("coords", coordinate_channels(side)[None], persistent=False)
-        self.from_latent = nn.Linear(latent_dim, width)
-        self.from_coords = nn.Conv2d(self.coords.shape[1], width, 1, bias=False)
-        layers: list[nn.Module] = []
-        for _ in range(2):
-            layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True),
-                       nn.Conv2d(width, width, 3, padding=1, padding_mode="circular")]
-        layers += [nn.BatchNorm2d(width), nn.ReLU(inplace=True), _deconv(width, width // 2, 4),
-                   nn.BatchNorm2d(width // 2), nn.ReLU(inplace=True), _deconv(width // 2, 1, 4)]
-        self.features = nn.Sequential(*layers)
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        grid = self.from_coords(self.coords) + self.from_latent(z)[:, :, None, None]
-        return torch.sigmoid(self.features(grid))
 
 
 # ----------------------------------------------------------------------------- the paper's VAE
@@ -346,14 +276,10 @@ def build_vae(cfg: ModelConfig) -> VAE:
     """Build the VAE described by ``cfg`` (weights initialised by torch's global RNG: seed it first)."""
     if cfg.encoder == "resnet152":
         encoder: nn.Module = ResNetEncoder(cfg.latent_dim, cfg.pretrained, cfg.hidden_dim)
-    elif cfg.encoder_input == "statistics":
-        encoder = nn.Sequential(StatisticsInput(), ConvEncoder(cfg.latent_dim, cfg.image_size, cfg.base_channels, 2))
     else:
         encoder = ConvEncoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     if cfg.decoder_kind == "paper":
         decoder: nn.Module = PaperDecoder(cfg.latent_dim, cfg.image_size, cfg.hidden_dim)
-    elif cfg.decoder_kind == "broadcast":
-        decoder = BroadcastDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     else:
-        decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels, resize=cfg.decoder_kind == "resize")
+        decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     return VAE(encoder, decoder, cfg)

@@ -9,7 +9,8 @@ kill at any moment leaves the previous good version.
 
 Reading: :func:`load_run` gives the trained model and its config; :func:`read_history`,
 :func:`is_finished`; :func:`config_differences` says what a stored run was trained with that a
-config would change (a run that differs can be neither resumed nor reused).
+config would change (a run that differs can be neither resumed nor reused); :func:`dataset_split` gives
+the train / val / test indices a run trains and is scored on.
 """
 from __future__ import annotations
 
@@ -20,16 +21,18 @@ from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from utils.config import RUNTIME_FIELDS, TrainConfig
+from utils.config import REMOVED_FIELDS, RUNTIME_FIELDS, TrainConfig
+from utils.data import load_dataset, split_from_labels, split_indices
 from utils.files import atomic_path, write_text
 from utils.models import VAE, build_vae
 
 __all__ = ["RUN_FILES", "RUN_DIRS", "save_checkpoint", "write_history", "save_epoch", "load_checkpoint", "load_state", "read_config",
-           "read_history", "is_finished", "load_run", "config_differences", "inspect_run_dir", "clear_run_dir",
+           "dataset_split", "read_history", "is_finished", "load_run", "config_differences", "inspect_run_dir", "clear_run_dir",
            "StaleRuns", "move_aside"]
 
 RUN_FILES = ("config.json", "history.csv", "last.pt", "best.pt", "finished.json")
@@ -48,14 +51,12 @@ def write_history(run_dir: Path, history: list[dict[str, Any]]) -> None:
 
 
 def save_epoch(run_dir: Path, *, cfg: TrainConfig, net: nn.Module, optimizer: torch.optim.Optimizer, step: int,
-               history: list[dict[str, Any]], best: tuple[float, int], stats_scale: float,
-               eligible: bool = True) -> tuple[float, int]:
+               history: list[dict[str, Any]], best: tuple[float, int], stats_scale: float) -> tuple[float, int]:
     """After an epoch (``history[-1]``): ``best.pt`` when its validation total is the lowest so far
-    (without the optimiser; only ``eligible`` epochs count: not those of a warm-up with another
-    loss), ``last.pt`` (with it, to resume) and ``history.csv``.  Returns the new ``best`` =
-    (lowest validation total, its epoch)."""
+    (without the optimiser), ``last.pt`` (with it, to resume) and ``history.csv``.  Returns the new
+    ``best`` = (lowest validation total, its epoch)."""
     row = history[-1]
-    if eligible and row["val_total"] < best[0]:
+    if row["val_total"] < best[0]:
         best = (row["val_total"], row["epoch"])
     checkpoint = {"format": 1, "epoch": row["epoch"], "step": step, "model": net.state_dict(),
                   "config": asdict(cfg), "history": history, "best_val": best[0], "best_epoch": best[1],
@@ -116,8 +117,31 @@ def read_config(run_dir: str | os.PathLike) -> TrainConfig:
         raise FileNotFoundError(f"{path} does not exist: {run_dir} is not a training run folder; "
                                 "train one with python -m utils.train --out RUN_DIR")
     stored = json.loads(path.read_text())
+    if removed := _removed_settings(stored):
+        raise ValueError(f"{path} was trained with settings this code no longer has ({'; '.join(removed)}; "
+                         "their code is at commit 8eec102, docs/design.md section 8): check that commit out to read it")
     names = {f.name for f in fields(TrainConfig)}
     return TrainConfig(**{k: v for k, v in stored.items() if k in names})
+
+
+def _removed_settings(stored: dict[str, Any]) -> list[str]:
+    """"name = value" of each setting in a stored config that :data:`REMOVED_FIELDS` lists at a value other
+    than its "off" one (older runs hold them at "off": those read as today's)."""
+    return [f"{k} = {stored[k]!r}" for k, off in REMOVED_FIELDS.items() if k in stored and stored[k] != off]
+
+
+def dataset_split(cfg: TrainConfig) -> dict[str, np.ndarray]:
+    """The train / val / test indices into ``cfg``'s dataset (evaluation uses "test").
+
+    Lines: a seeded random split.  Micrographs: the dataset's ``split`` column (test = the crops of the
+    held-out regions, :func:`utils.data.split_from_labels`), so the dataset must exist in ``cfg.data_dir``
+    (training creates it).
+    """
+    if cfg.data_kind == "micrographs":
+        _, labels = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)
+        return split_from_labels(labels, val_fraction=cfg.val_fraction, seed=cfg.data_seed)
+    return split_indices(cfg.n_images, val_fraction=cfg.val_fraction, test_fraction=cfg.test_fraction,
+                         seed=cfg.data_seed)
 
 
 def read_history(run_dir: str | os.PathLike) -> pd.DataFrame:
@@ -158,7 +182,7 @@ def config_differences(run_dir: str | os.PathLike, cfg: TrainConfig) -> list[str
     if not config_path.is_file():
         return []
     stored = json.loads(config_path.read_text())
-    diffs = []
+    diffs = [f"{setting} (a removed setting: see commit 8eec102)" for setting in _removed_settings(stored)]
     for f in fields(TrainConfig):
         if f.name in RUNTIME_FIELDS:
             continue

@@ -41,7 +41,7 @@ from torch.autograd.function import once_differentiable
 from utils.stats import check_spatial, phase_indicator
 
 __all__ = ["spectral_weights", "autocorrelation_spectrum", "power_spectrum", "binary_spectrum_at_eps",
-           "statistics_from_spectrum", "statistics_sq_distance", "coarse_weight", "spatial_statistics_sq_distance"]
+           "statistics_from_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"]
 
 
 def _half_shape(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -224,8 +224,7 @@ class _SpectralDistance(torch.autograd.Function):
     """Σ_r (f(x)(r) - f_t(r))² per item, f = spatial statistics of x, f_t given by its spectrum P_t.
 
     Forward: m = phase_indicator(x); F = rfftn(m); d = |F|² - S P_t = S (P - P_t);
-    result = (1/S³) Σ_half w W d², i.e. (1/S) Σ_half w W (P - P_t)² (Parseval), W = 1 unless a
-    frequency weight is given (the backward then uses W d where it uses d).
+    result = (1/S³) Σ_half w d², i.e. (1/S) Σ_half w (P - P_t)² (Parseval).
     Backward, for an upstream gradient g per item: ∂/∂Re F + i ∂/∂Im F = g 4 w d F / S³, and the
     adjoint of rfftn is S · irfftn(· / w) (irfftn counts the w = 2 columns twice and divides by
     S), so ∂/∂m = g · irfftn(4 d F) / S² -- the w cancels -- then times dm/dx = -m (x - phase) / eps².
@@ -235,33 +234,31 @@ class _SpectralDistance(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x: torch.Tensor, target: torch.Tensor, ndim: int, phase: float, eps: float,
-                grad_x: bool, weight: torch.Tensor | None = None) -> torch.Tensor:
+                grad_x: bool) -> torch.Tensor:
         dims, shape = tuple(range(-ndim, 0)), tuple(x.shape[-ndim:])
         size = math.prod(shape)
         shifted = x - phase if phase != 0 else x
         m = torch.square(shifted).mul_(-0.5 / (eps * eps)).exp_()
         spectrum = torch.fft.rfftn(m, dim=dims)
         d = _power(spectrum).sub_(target, alpha=size)             # S (P - P_t)
-        dw = d if weight is None else d * weight                    # W(k) S (P - P_t)
-        # Σ_half w W d² = 2 Σ W d² - Σ over the w = 1 columns (k_last = 0, and n_last / 2 if even)
+        # Σ_half w d² = 2 Σ d² - Σ over the w = 1 columns (k_last = 0, and n_last / 2 if even)
         n = shape[-1]
         columns = (slice(None, None, n // 2) if n % 2 == 0 else slice(0, 1))
-        edge = (d[..., columns] * dw[..., columns]).flatten(-ndim).sum(-1)
+        edge = d[..., columns].square().flatten(-ndim).sum(-1)
         # vecdot sums with torch's cascade summation: float32 loss within ~4e-7 of float64 on 32 x 224²;
         # linalg.vector_norm reads d once (~2x faster) but accumulates naively: ~6e-6 off there
-        total = 2.0 * torch.linalg.vecdot(d.flatten(-ndim), dw.flatten(-ndim)) - edge
+        total = 2.0 * torch.linalg.vecdot(d.flatten(-ndim), d.flatten(-ndim)) - edge
         ctx.ndim, ctx.shape, ctx.eps = ndim, shape, eps
         if grad_x:  # keep what the backward needs only when it can run (not under no_grad)
-            ctx.save_for_backward(m.mul_(shifted), spectrum, dw)      # m (x - phase), for dm/dx
+            ctx.save_for_backward(m.mul_(shifted), spectrum, d)      # m (x - phase), for dm/dx
         else:
-            ctx.save_for_backward(None, None, dw)
+            ctx.save_for_backward(None, None, d)
         return total / float(size) ** 3
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None, None, None, None,
-                                                   None]:
-        mx, spectrum, d = ctx.saved_tensors      # d: W (P - P_t) S, the weighted difference
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None, None, None, None]:
+        mx, spectrum, d = ctx.saved_tensors      # d: S (P - P_t)
         ndim, shape, eps = ctx.ndim, ctx.shape, ctx.eps
         size = float(math.prod(shape))
         expand = (..., *(None,) * ndim)
@@ -271,31 +268,11 @@ class _SpectralDistance(torch.autograd.Function):
         if ctx.needs_input_grad[1]:
             weight = spectral_weights(shape, dtype=d.dtype, device=d.device)
             grad_target = d * weight * (grad * (-2.0 / (size * size)))[expand]
-        return grad_x, grad_target, None, None, None, None, None
-
-
-def coarse_weight(shape: tuple[int, ...], sigma: float, weight: float, *, dtype: torch.dtype = torch.float32,
-                  device: torch.device | str | None = None) -> torch.Tensor:
-    """Frequency weight W(k) = 1 + weight · exp(-4 π² sigma² |k|²) on the half spectrum of a ``shape`` grid.
-
-    With it, :func:`spatial_statistics_sq_distance` is Σ_r (Δf)² + weight · Σ_r (g * Δf)², g a
-    periodic Gaussian of standard deviation ``sigma`` px: the statistics compared as they are and
-    blurred (the blur multiplies their spectrum by G(k) = exp(-2 π² sigma² |k|²), k in cycles per
-    pixel, Parseval).  The blurred term sees a side band a few pixels away from where it should be
-    as nearly right, where the sharp term sees it as wrong twice (missing, and extra).
-    """
-    shape = tuple(int(n) for n in shape)
-    if sigma < 0 or weight < 0:
-        raise ValueError(f"sigma and weight must be >= 0, got {sigma} and {weight}")
-    freqs = [torch.fft.fftfreq(n, dtype=torch.float64) for n in shape[:-1]] + [
-        torch.fft.rfftfreq(shape[-1], dtype=torch.float64)]
-    k2 = sum(f.reshape([-1 if i == j else 1 for j in range(len(shape))]) ** 2 for i, f in enumerate(freqs))
-    return (1.0 + weight * torch.exp(-4.0 * math.pi ** 2 * sigma ** 2 * k2)).to(dtype=dtype, device=device)
+        return grad_x, grad_target, None, None, None, None
 
 
 def spatial_statistics_sq_distance(x: torch.Tensor, target_spectrum: torch.Tensor, *, phase: float = 0.0,
-                                   eps: float = 0.25, ndim: int = 2, reduction: str = "sum",
-                                   frequency_weight: torch.Tensor | None = None) -> torch.Tensor:
+                                   eps: float = 0.25, ndim: int = 2, reduction: str = "sum") -> torch.Tensor:
     """Σ_r (spatial_statistics(x)(r) - f_t(r))² per item, the target f_t given by its half spectrum.
 
     ``target_spectrum``: ``power_spectrum(target, phase=phase, eps=eps, ndim=ndim)``, shape
@@ -304,8 +281,6 @@ def spatial_statistics_sq_distance(x: torch.Tensor, target_spectrum: torch.Tenso
     ``((spatial_statistics(x) - f_t) ** 2).sum(spatial dims)``, at about half the cost: one rfftn
     forward and one irfftn backward (:class:`_SpectralDistance`; first derivatives only).
     Periodic statistics only.  Dividing both statistics by a scale c: divide the result by c².
-    ``frequency_weight``: W(k) >= 0 on the half spectrum (e.g. :func:`coarse_weight`), so that the
-    result is (1/S) Σ_half w W (P - P_t)² instead.
     """
     check_spatial(x, ndim, "x")
     shape = tuple(x.shape[-ndim:])
@@ -317,11 +292,5 @@ def spatial_statistics_sq_distance(x: torch.Tensor, target_spectrum: torch.Tenso
     if not eps > 0:
         raise ValueError(f"eps must be > 0, got {eps}; the paper uses eps=0.25")
     grad_x = torch.is_grad_enabled() and x.requires_grad
-    if frequency_weight is not None:
-        frequency_weight = frequency_weight.to(dtype=x.dtype, device=x.device)
-        if tuple(frequency_weight.shape) != _half_shape(shape):
-            raise ValueError(f"frequency_weight has shape {tuple(frequency_weight.shape)}, expected the half "
-                             f"spectrum {_half_shape(shape)}; make it with coarse_weight({shape}, ...)")
-    total = _SpectralDistance.apply(x, target_spectrum.to(x.dtype), ndim, float(phase), float(eps), grad_x,
-                                    frequency_weight)
+    total = _SpectralDistance.apply(x, target_spectrum.to(x.dtype), ndim, float(phase), float(eps), grad_x)
     return _reduce_offsets(total, math.prod(shape), reduction)

@@ -18,7 +18,7 @@ from utils.latent import statistics_features
 from utils.progress import progress_bar
 from utils.project import LOSSES, run_folder
 from utils.report import summarise
-from utils.runs import is_finished, load_run
+from utils.runs import dataset_split, is_finished, load_run
 
 __all__ = ["LATENT_SIZES", "sweep_runs", "score_sweep"]
 
@@ -46,7 +46,7 @@ def score_sweep(runs: dict[tuple[str, int], Path], data_dir: Path, *, n_test: in
         model, cfg = load_run(run)
         if originals is None:
             images, labels = load_dataset(Path(data_dir) / cfg.dataset.name)
-            test = cfg.split()["test"][:n_test]
+            test = dataset_split(cfg)["test"][:n_test]
             originals, truth = np.asarray(images[test]), labels.iloc[test].reset_index(drop=True)
             target_cov = statistics_features(originals, space="autocovariance")
         recons = reconstruct(model, originals)

@@ -38,19 +38,20 @@ from torch import nn
 
 from utils import losses, plots
 from utils.config import TrainConfig, build_parser, config_for, lr_at
-from utils.data import LinesDataset, ensure_dataset, load_dataset, random_translations, spectra_cache, statistic_peaks
+from utils.data import LinesDataset, ensure_dataset, load_dataset, spectra_cache, statistic_peaks
 from utils.device import Dist, autocast_dtype
 from utils.files import write_json
 from utils.models import VAE, build_vae
+from utils.objective import Objective
 from utils.progress import progress_bar
 from utils.project import runs_dir
-from utils.runs import clear_run_dir, inspect_run_dir, load_checkpoint, load_state, save_epoch, write_history
+from utils.runs import clear_run_dir, dataset_split, inspect_run_dir, load_checkpoint, load_state, save_epoch, write_history
 
 __all__ = ["TrainingDiverged", "train", "main"]
 
 COMPONENTS = ("total", "recon", "kl")
 FAIL_EXIT_CODE = 3          # exit status of a run stopped by --fail_at_step
-_SHUFFLE, _NOISE, _VAL_NOISE, _SHIFT = 0, 1, 2, 3   # independent random streams of an epoch
+_SHUFFLE, _NOISE, _VAL_NOISE = 0, 1, 2   # independent random streams of an epoch
 
 
 class TrainingDiverged(RuntimeError):
@@ -82,7 +83,7 @@ def _prepare_data(cfg: TrainConfig, dist: "Dist", progress: bool) -> _Data:
                       if need_spectra else (None, None))
     if need_stats and not need_spectra:
         peaks = statistic_peaks(images, phase=cfg.phase, eps=cfg.eps)
-    split = cfg.split()
+    split = dataset_split(cfg)
     if len(split["val"]) == 0:
         raise ValueError(f"the validation split is empty (n_images={cfg.n_images}, "
                          f"val_fraction={cfg.val_fraction}); use more images or a larger val_fraction")
@@ -144,16 +145,16 @@ class _Loop:
     epoch: int = 0                   # the current epoch (0-based)
 
     @property
-    def loss(self) -> str:
-        """The loss of the current epoch: the pixel loss during a warm-up, then the config's."""
-        return "data" if self.epoch < self.cfg.warmup_epochs else self.cfg.loss
+    def objective(self) -> Objective:
+        """The reconstruction term of this run, its statistics divided by the data's ``stats_scale``."""
+        return self.cfg.objective(self.data.stats_scale)
 
 
 SYNC_EVERY = 25   # training steps between host synchronisations (NaN check, progress-bar loss)
 
 
-def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator,
-               shifts: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+def _batch_row(loop: _Loop, model: nn.Module, batch: Any,
+               noise: torch.Generator) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Forward one batch without synchronising with the device.
 
     Returns ``row`` = [total * n, recon * n, kl * n, n, outputs finite (1/0)] (float64, on the
@@ -164,18 +165,13 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any, noise: torch.Generator
     x, target = (batch[0], batch[1]) if isinstance(batch, (list, tuple)) else (batch, None)
     x = x.to(device, non_blocking=True)
     target = None if target is None else target.to(device, non_blocking=True)
-    if shifts is not None:       # the statistics, and so the target spectra, do not see a translation
-        x = random_translations(x, shifts)
     with torch.autocast(device.type, dtype=loop.autocast or torch.float32, enabled=loop.autocast is not None):
         recon, mu, logvar = model(x, generator=noise)
     recon, mu, logvar = recon.float(), mu.float(), logvar.float()    # the losses run in float32
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
-    parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=loop.loss,
-                            target_spectrum=target, sharp_eps=cfg.sharp_eps, tv_weight=cfg.tv_weight,
-                            coarse=cfg.coarse, coarse_sigma=cfg.coarse_sigma, alpha=cfg.alpha, beta=cfg.beta,
-                            reduction=cfg.reduction,
-                            stats_scale=loop.data.stats_scale, phase=cfg.phase, eps=cfg.eps,
-                            periodic=cfg.periodic, cutoff=cfg.cutoff)
+    parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
+                            objective=loop.objective, targets=None if target is None else (target,),
+                            alpha=cfg.alpha, beta=cfg.beta)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
     return torch.cat([values, values.new_tensor([x.shape[0]]), finite.double()[None]]), parts
@@ -221,14 +217,13 @@ def _train_epoch(loop: _Loop, loader: torch.utils.data.DataLoader, epoch: int, r
     loop.model.train()
     loader.sampler.set_epoch(epoch)
     noise = _generator(dist.device, cfg.seed, epoch, _NOISE, dist.rank)
-    shifts = _generator(dist.device, cfg.seed, epoch, _SHIFT, dist.rank) if cfg.shift_augment else None
     rows = torch.zeros(len(loader), 5, dtype=torch.float64, device=dist.device)
     loop.step_at_epoch_start = loop.step
     checked = 0
     bar = progress_bar(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, unit="batch",
                disable=not (loop.progress and dist.is_main))
     for i, batch in enumerate(bar):
-        rows[i], parts = _batch_row(loop, loop.model, batch, noise, shifts)
+        rows[i], parts = _batch_row(loop, loop.model, batch, noise)
         loop.optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         loop.optimizer.step()
@@ -316,7 +311,7 @@ def _save_epoch(loop: _Loop, run_dir: Path, epoch: int, history: list[dict[str, 
     """Rank 0 after each epoch: the run folder's files (:func:`utils.runs.save_epoch`), samples, tensorboard."""
     cfg, row = loop.cfg, history[-1]
     best = save_epoch(run_dir, cfg=cfg, net=loop.net, optimizer=loop.optimizer, step=loop.step, history=history,
-                      best=best, stats_scale=loop.data.stats_scale, eligible=epoch >= cfg.warmup_epochs)
+                      best=best, stats_scale=loop.data.stats_scale)
     if cfg.sample_every and ((epoch + 1) % cfg.sample_every == 0 or epoch + 1 == cfg.epochs):
         _write_samples(loop, run_dir, epoch)
     if tb is not None:

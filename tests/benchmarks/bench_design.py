@@ -26,6 +26,7 @@ import torch
 from utils.config import config_for
 from utils.design import DesignTarget, design_in_latent_space, properties, soft_properties
 from utils.inversion import reconstruct_from_statistics
+from utils.objective import Objective
 from utils.micrographs import as_vae_images, load_micrograph
 from utils.models import build_vae
 
@@ -51,7 +52,7 @@ def main() -> None:
         design_in_latent_space(model, cfg, target, reachable=anything)
 
     def pixels() -> None:
-        reconstruct_from_statistics(crop[None], periodic=False,
+        reconstruct_from_statistics(crop[None], objective=Objective(periodic=False),
                                     progress=False)
 
     times = {"latent design": [], "from statistics": []}

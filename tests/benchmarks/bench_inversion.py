@@ -55,7 +55,7 @@ def main() -> None:
     jobs = {
         "z = mu (forward pass)": forward,
         f"refined ({REFINE_STEPS} steps on z)": lambda: refine_latent(
-            model, images, eps=cfg.eps, sharp_eps=cfg.sharp_eps, steps=REFINE_STEPS, progress=False),
+            model, images, objective=cfg.objective(), steps=REFINE_STEPS, progress=False),
         f"limit ({LIMIT_STEPS} steps on pixels)": lambda: reconstruct_from_statistics(
             images, steps=LIMIT_STEPS, progress=False),
     }

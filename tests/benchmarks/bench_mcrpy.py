@@ -4,7 +4,7 @@
     .venv/bin/python tests/benchmarks/bench_mcrpy.py --per-material 2 --max-iter 500
 
 The same 64-px held-out crops of the seven shipped micrographs (which are MCRpy's example set) are
-reconstructed by both: ours, ``utils.reconstruct_from_statistics(periodic=False)`` with its defaults,
+reconstructed by both: ours, ``utils.reconstruct_from_statistics(objective=Objective(periodic=False))`` with its defaults,
 batched; MCRpy 0.2.0 with ``Correlations`` + ``VolumeFractions``, ``limit_to=16``, non-periodic,
 L-BFGS-B, ``--max-iter`` iterations, one crop at a time.  MCRpy lives in a separate environment,
 ``.venv-mcrpy`` (git-ignored), which this script creates (a venv of the interpreter running it, then
@@ -27,6 +27,7 @@ import pandas as pd
 
 from utils.descriptors import describe, descriptor_ratios
 from utils.inversion import reconstruct_from_statistics
+from utils.objective import Objective
 from utils.micro import crop_statistics, first_per_material, score
 from utils.micrographs import MATERIALS, MicrographSpec
 from utils.project import REPO
@@ -76,7 +77,7 @@ def main() -> None:
     originals, materials = held_out_crops(args.per_material)
     print(f"{len(originals)} crops of {originals.shape[1]} px: {', '.join(sorted(MATERIALS))}", flush=True)
     start = time.perf_counter()
-    ours = reconstruct_from_statistics(originals, periodic=False, progress=False)        # its defaults
+    ours = reconstruct_from_statistics(originals, objective=Objective(periodic=False), progress=False)        # its defaults
     ours_seconds = (time.perf_counter() - start) / len(originals)
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "crops.npz", Path(tmp) / "mcrpy.npz"

@@ -28,16 +28,17 @@ from utils.losses import data_loss, spatial_stats_loss, vae_loss
 from utils.models import ModelConfig, build_vae
 from utils.config import config_for
 from utils.device import autocast_dtype
+from utils.runs import dataset_split
 
-SHARP_EPS = config_for("cpu", "spatial_stats").sharp_eps   # the cpu profile's loss
+OBJECTIVE = config_for("cpu", "spatial_stats").objective()   # the cpu profile's reconstruction term
 
 
 def step_timer(model, optimizer, x, target, loss, dtype):
     def step() -> None:
         with torch.autocast("cpu", dtype=dtype or torch.float32, enabled=dtype is not None):
             recon, mu, logvar = model(x)
-        parts = vae_loss(recon.float(), x, mu.float(), logvar.float(), loss=loss, target_spectrum=target,
-                         sharp_eps=SHARP_EPS)
+        parts = vae_loss(recon.float(), x, mu.float(), logvar.float(), loss=loss, objective=OBJECTIVE,
+                         targets=(target,))
         optimizer.zero_grad(set_to_none=True)
         parts["total"].backward()
         optimizer.step()
@@ -115,10 +116,10 @@ def main() -> None:
               f"{100 * (s / d - 1):>+7.1f}% | {1e3 * t['loss/spatial_stats']:>13.2f} {1e3 * t['loss/data']:>12.2f}")
     if step_at_64 is not None:
         cfg = config_for("cpu", "spatial_stats")
-        n_train = len(cfg.split()["train"])
+        n_train = len(dataset_split(cfg)["train"])
         steps = n_train // cfg.batch_size
         # validation: forward only on val images, roughly a third of a training step per batch
-        n_val_batches = -(-len(cfg.split()["val"]) // cfg.batch_size)
+        n_val_batches = -(-len(dataset_split(cfg)["val"]) // cfg.batch_size)
         epoch = steps * step_at_64 + n_val_batches * step_at_64 / 3
         print(f"cpu profile ({cfg.n_images} images at {cfg.image_size}^2, {n_train} train, batch {cfg.batch_size}): "
               f"{steps} steps/epoch -> about {epoch / 60:.1f} min per epoch, "
