@@ -45,6 +45,21 @@ def test_notebooks_are_stored_without_outputs_and_have_a_parameters_cell():
             f"{path.name} has no cell tagged 'parameters'"
 
 
+def test_notebooks_are_stored_as_jupyterlab_saves_them():
+    """JupyterLab saves with nbformat.write and fills language_info from the kernel when it connects: a
+    notebook stored otherwise opens with unsaved changes (scripts/store_notebooks.py rewrites them)."""
+    import nbformat
+    from ipykernel.ipkernel import IPythonKernel
+
+    kernel = {k: v for k, v in IPythonKernel.language_info.items() if k != "version"}   # the Python may differ
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")):
+        text = path.read_text(encoding="utf-8")
+        saved = nbformat.writes(nbformat.reads(text, as_version=4), version=4)
+        assert text == saved + "\n", f"{path.name} is not stored as JupyterLab saves it: run scripts/store_notebooks.py"
+        info = json.loads(text)["metadata"]["language_info"]
+        assert {k: info.get(k) for k in kernel} == kernel, f"{path.name}: language_info is not the kernel's"
+
+
 def test_notebooks_store_the_kernel_that_make_setup_installs():
     """Otherwise JupyterLab marks every notebook modified the moment it opens."""
     makefile = (REPO / "Makefile").read_text()
