@@ -2,7 +2,7 @@
 #   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
-#   make micro     notebooks 06-07: three VAEs on crops of the seven micrographs, then design in the statistics
+#   make micro     notebooks 06-08: three VAEs on crops of the seven micrographs, then design in the statistics
 #                  VAE's latent space (23.6 min on 2 cores from a fresh clone: 16 of training, 7 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
@@ -12,7 +12,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # notebooks that train nothing: nbmake runs them as they stand (a mock in their parameters cell
 # makes them quick); the training notebooks run under papermill with smoke parameters in tests/
-NBMAKE_NOTEBOOKS := notebooks/01_dataset_synthesis.ipynb notebooks/02_autocorrelation.ipynb
+NBMAKE_NOTEBOOKS := notebooks/01_dataset_synthesis.ipynb notebooks/02_autocorrelation.ipynb notebooks/06_microstructure_statistics.ipynb
 
 .PHONY: setup figures sweep micro test bench clean-runs
 
@@ -34,7 +34,7 @@ figures: setup
 sweep: setup
 	$(PY) -m utils.jobs sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
-# notebooks 06-07: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
+# notebooks 06-08: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
 micro: setup
 	$(PY) -m utils.jobs micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 

@@ -6,7 +6,7 @@ the first test images at z = mu and with the latent refined (utils.inversion.ref
     .venv/bin/python scripts/screen.py --table            # every result so far, one row each
 
 With ``--profile micro`` the variant starts from ``config_for("micro", "spatial_stats")`` and is
-scored as notebook 06 scores it (utils.micro: autocovariance error and volume-fraction difference
+scored as notebook 07 scores it (utils.micro: autocovariance error and volume-fraction difference
 on the first held-out crops, no refinement); its run goes to ``runs/screen/micro-NAME-seed<S>/``.
 
 NAME labels the variant; the words after it are TrainConfig fields (``key=value``) changed from

@@ -1,4 +1,4 @@
-"""The statistics VAE (utils.statistics_vae) on the micro profile's crops, scored as notebook 06 scores our VAE.
+"""The statistics VAE (utils.statistics_vae) on the micro profile's crops, scored as notebook 07 scores our VAE.
 
     .venv/bin/python scripts/statistics_decoder.py                  # train (or reuse) and score all 700 held-out crops
     .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1 --autocovariance-weight 0

@@ -1,5 +1,5 @@
 """Design in the latent space (utils.design): its measurements against direct ones, its optimiser on a toy
-decoder whose answer is known, its refusals, and the panel of notebook 07."""
+decoder whose answer is known, its refusals, and the panel of notebook 08."""
 from __future__ import annotations
 
 import math
@@ -125,9 +125,12 @@ def test_the_design_panel_designs_what_its_sliders_say():
     controls, output, run = design_panel(lambda vf, a: asked.append((vf, a)) or "designs", lambda result: result,
                                          volume_fraction=(0.1, 0.9, 0.3), anisotropy=(0.5, 2.0, 1.5))
     run()
-    controls.children[0].value = 0.6
+    controls.widget.children[0].value = 0.6
     run()
     assert asked == [(0.3, 1.5), (0.6, 1.5)]
+    for shown in (controls, output):           # an executed copy shows what they are, not "HBox(children=(…"
+        text = shown._repr_mimebundle_()["text/plain"]
+        assert text.startswith("[") and "Box(" not in text and "Output(" not in text
 
 
 @settings(max_examples=15, deadline=None)

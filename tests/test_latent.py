@@ -121,7 +121,8 @@ def test_notebook_05_writes_its_scalars_and_figures(smoke_sweep):
     for name in ("05_latent_size.png", "05_pca_images.png", "05_latent_map.png", "05_latent_correlations.png",
                  "05_robustness.png", "05_prior_samples.png", "05_interpolation.png"):
         assert (root / "figures" / name).stat().st_size > 10_000, name
-    from test_notebooks import _figure_cells
+    from test_notebooks import _figure_cells, assert_quiet_and_static
     nb = read_json(executed)
     for source, outputs in _figure_cells(nb):
         assert any("image/png" in o.get("data", {}) for o in outputs), source
+    assert_quiet_and_static(nb, "05_latent_space")

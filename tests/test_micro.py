@@ -1,5 +1,5 @@
 """The micrograph models' pieces: the dataset on disk and its split, the non-periodic loss and limit,
-and the scores of notebook 06 (utils.micro), each against a direct computation on small inputs."""
+and the scores of notebook 07 (utils.micro), each against a direct computation on small inputs."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,11 +1,11 @@
-"""Notebook 06 (real microstructures: their statistics, then the two VAEs trained on crops of them) under
-papermill, after `make micro` on the micro-smoke profile: its scalars and its figures."""
+"""Notebooks 06-08 (real microstructures: their statistics, the VAEs trained on crops of them, design with them)
+under papermill, as `make micro` runs them on the micro-smoke profile: their scalars and their figures."""
 from __future__ import annotations
 
 import pytest
 
 from conftest import read_json, seeded
-from test_notebooks import _figure_cells
+from test_notebooks import _figure_cells, assert_quiet_and_static
 
 # seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
 PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_vf": seeded(36.86872209821427),
@@ -20,22 +20,37 @@ PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_v
 PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 
 
+NOTEBOOKS = ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design")
+
+
 @pytest.fixture(scope="module")
-def notebook_06(tmp_path_factory):
-    """`make micro` on the micro-smoke profile under a temporary root: both models trained (2 epochs on
-    7 x 24 crops of 32 px), then notebook 06 with a short limit."""
+def micro_smoke(tmp_path_factory):
+    """`make micro` on the micro-smoke profile under a temporary root: the models trained (2 epochs on
+    7 x 24 crops of 32 px), then notebooks 06-08 with a short limit and few designs (utils.jobs.MICRO_SMOKE_NOTEBOOKS).  Returns the figures
+    folder and the executed notebooks by name."""
     from utils.jobs import run_micro
 
-    root = tmp_path_factory.mktemp("nb06")
-    executed = run_micro("micro-smoke", root=root, progress=False,
-                         parameters={"06_microstructures": dict(N_DISC_IMAGES=8, N_LIMIT=1),
-                                     "07_latent_design": dict(RESTARTS=4, STEPS=20, N_CODES=40, LIMIT_STEPS=30)})
-    return root / "figures" / "micro-smoke", read_json(executed / "06_microstructures.ipynb"), \
-        read_json(executed / "07_latent_design.ipynb")
+    root = tmp_path_factory.mktemp("micro")
+    executed = run_micro("micro-smoke", root=root, progress=False)      # as `make micro PROFILE=micro-smoke`
+    return root / "figures" / "micro-smoke", {name: read_json(executed / f"{name}.ipynb") for name in NOTEBOOKS}
 
 
-def test_notebook_06_reads_the_materials_and_checks_the_closed_form(notebook_06):
-    figures = notebook_06[0]
+def _shows_every_figure(figures, nb: dict, names: tuple[str, ...]) -> None:
+    for name in names:
+        assert (figures / name).stat().st_size > 10_000, name
+    cells = _figure_cells(nb)
+    assert sum(source.count("save_figure(") for source, _ in cells) == len(names)
+    for source, outputs in cells:      # every figure a cell saves is shown as an image in the notebook
+        assert sum("image/png" in o.get("data", {}) for o in outputs) >= max(source.count("save_figure("), 1), source
+
+
+def _printed(nb: dict) -> str:
+    return "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
+                   for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+
+
+def test_notebook_06_reads_the_materials_and_checks_the_closed_form(micro_smoke):
+    figures, notebooks = micro_smoke
     summary = read_json(figures / "06_summary.json")
     # facts of the shipped data (microstructures/README.md gives the fraction of phase 1)
     assert summary["phase0_fraction"]["pmma"] == pytest.approx(1 - 0.026, abs=5e-4)
@@ -49,11 +64,20 @@ def test_notebook_06_reads_the_materials_and_checks_the_closed_form(notebook_06)
                                                          if k != "blobs, stretched")
     assert summary["discs_closed_form_max_abs_diff"] < 0.02
     assert summary["periodic_vs_not_max_abs_diff"] > 0.01      # wrapping a 64-px crop does change f
+    # a 64-px crop of the alloy holds few grains (phase 1): data, not training
+    assert summary["phase1_clusters_per_crop"]["alloy"] == pytest.approx(PHASE1_CLUSTERS_ALLOY, rel=1e-9)
+    assert summary["crop_side_over_xi"]["composite"] == pytest.approx(64 / 4.4973637360411525, rel=1e-6)
+    printed = _printed(notebooks[NOTEBOOKS[0]])        # the conclusion is computed from the summary
+    assert f"up to {summary['periodic_vs_not_max_abs_diff']:.3f}" in printed and "known answer" in printed
+    _shows_every_figure(figures, notebooks[NOTEBOOKS[0]],
+                        ("06_periodic.png", "06_materials.png", "06_profiles.png", "06_autocovariance.png",
+                         "06_composite.png", "06_discs_closed_form.png", "06_crops.png"))
+    assert_quiet_and_static(notebooks[NOTEBOOKS[0]], NOTEBOOKS[0])
 
 
-def test_notebook_06_scores_the_held_out_crops(notebook_06):
-    figures = notebook_06[0]
-    summary = read_json(figures / "06_summary.json")
+def test_notebook_07_scores_the_held_out_crops(micro_smoke):
+    figures, notebooks = micro_smoke
+    summary = read_json(figures / "07_summary.json")
     assert summary["profile"] == "micro-smoke" and summary["n_test_crops"] == 7 * 4
     scores = summary["scores"]
     assert set(scores) == {"spatial_stats", "data", "statistics_vae", "pca", "from_statistics"}
@@ -68,27 +92,19 @@ def test_notebook_06_scores_the_held_out_crops(notebook_06):
     # descriptors the loss never saw: every image method judged, for every material
     assert set(summary["interface_ratio"]) == {"spatial_stats", "data", "statistics_vae", "from_statistics"}
     assert all(len(r) == 7 for r in summary["interface_ratio"].values())
-    # a 64-px crop of the alloy holds few grains (phase 1): data, not training
-    assert summary["phase1_clusters_per_crop"]["alloy"] == pytest.approx(PHASE1_CLUSTERS_ALLOY, rel=1e-9)
+    printed = _printed(notebooks[NOTEBOOKS[1]])        # the conclusion is computed from the summary
+    assert f"On {summary['n_test_crops']} held-out crops the " in printed
+    assert f"{scores['from_statistics']['autocovariance_mse']:.4f}" in printed
+    _shows_every_figure(figures, notebooks[NOTEBOOKS[1]],
+                        ("07_training.png", "07_scores.png", "07_reconstructions.png", "07_descriptors.png",
+                         "07_classifier.png", "07_codes.png"))
+    assert_quiet_and_static(notebooks[NOTEBOOKS[1]], NOTEBOOKS[1])
 
 
-def test_notebook_06_shows_its_figures_as_images(notebook_06):
-    figures, nb, _ = notebook_06
-    names = ("06_periodic.png", "06_materials.png", "06_profiles.png", "06_autocovariance.png", "06_composite.png",
-             "06_discs_closed_form.png", "06_crops.png", "06_training.png", "06_scores.png", "06_reconstructions.png",
-             "06_descriptors.png", "06_classifier.png", "06_codes.png")
-    for name in names:
-        assert (figures / name).stat().st_size > 10_000, name
-    cells = _figure_cells(nb)
-    assert sum(source.count("save_figure(") for source, _ in cells) == len(names)
-    for source, outputs in cells:      # every figure a cell saves is shown as an image in the notebook
-        shown = sum("image/png" in o.get("data", {}) for o in outputs)
-        assert shown >= max(source.count("save_figure("), 1), source
-
-
-def test_notebook_07_designs_refuses_and_compares(notebook_06):
-    figures, _, nb = notebook_06
-    summary = read_json(figures / "07_summary.json")
+def test_notebook_08_designs_refuses_and_compares(micro_smoke):
+    figures, notebooks = micro_smoke
+    nb = notebooks[NOTEBOOKS[2]]
+    summary = read_json(figures / "08_summary.json")
     assert summary["profile"] == "micro-smoke" and summary["model"] == "statistics_vae"
     low, high = summary["reachable"]["volume_fraction"]
     assert 0 <= low < high <= 1 and low == PINNED["reachable_vf"]
@@ -97,12 +113,7 @@ def test_notebook_07_designs_refuses_and_compares(notebook_06):
     assert set(summary["interface_ratio"]) == {"latent", "from_statistics", "pca"}
     assert all(row["seconds"] > 0 and row["statistics_error"] >= 0 for row in summary["comparison"].values())
     assert summary["comparison"]["from_statistics"]["statistics_error"] == PINNED["limit_statistics_error"]
-    outputs = "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
-                      for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+    outputs = _printed(nb)
     assert "refused: a volume fraction of" in outputs and "outside what this model draws" in outputs
-    for name in ("07_designs.png", "07_interpolation.png", "07_comparison.png"):
-        assert (figures / name).stat().st_size > 10_000, name
-    cells = _figure_cells(nb)
-    assert sum(source.count("save_figure(") for source, _ in cells) == 3
-    for source, outputs in cells:
-        assert sum("image/png" in o.get("data", {}) for o in outputs) >= max(source.count("save_figure("), 1), source
+    _shows_every_figure(figures, nb, ("08_designs.png", "08_interpolation.png", "08_comparison.png"))
+    assert_quiet_and_static(nb, NOTEBOOKS[2])

@@ -91,7 +91,7 @@ def _figure_cells(notebook: dict) -> list[tuple[str, list[dict]]]:
     cells = []
     for cell in notebook["cells"]:
         source = "".join(cell["source"])
-        if cell["cell_type"] == "code" and re.search(r"save_figure\(|display\(fig|update\(\)", source):
+        if cell["cell_type"] == "code" and re.search(r"save_figure\(|display\(fig|display\(show\(|update\(", source):
             cells.append((source, cell.get("outputs", [])))
     return cells
 
@@ -109,6 +109,31 @@ def test_every_figure_of_the_executed_notebook_is_an_image(smoke_pipeline, name)
     as_text = [o for c in notebook["cells"] for o in c.get("outputs", [])
                if "image/png" not in o.get("data", {}) and "<Figure size" in "".join(o.get("data", {}).get("text/plain", ""))]
     assert not as_text, f"{name} shows a figure as text: {as_text[0]}"
+
+
+WIDGET_REPR = re.compile(r"^(interactive|HBox|VBox|Box|Output|IntSlider|FloatSlider|Dropdown|Button)\(")
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def assert_quiet_and_static(notebook: dict, name: str) -> None:
+    """What a reader of the executed copy sees: progress as plain stdout lines, no red stderr bar; each
+    widget (stored without its state) says in words what it is and has a static figure after it."""
+    for cell in notebook["cells"]:
+        outputs = cell.get("outputs", [])
+        for i, o in enumerate(outputs):
+            if o["output_type"] == "stream" and o["name"] == "stderr":
+                assert "%|" not in "".join(o["text"]), f"{name}: a progress bar on stderr: {''.join(o['text'])[:120]}"
+            data = o.get("data", {})
+            assert not WIDGET_REPR.match("".join(data.get("text/plain", ""))), \
+                f"{name}: a widget shows as {''.join(data['text/plain'])[:60]!r} (utils.widgets.noted)"
+            if WIDGET_VIEW in data:
+                assert any("image/png" in later.get("data", {}) for later in outputs[i + 1:]), \
+                    f"{name}: a widget without a static figure after it:\n{''.join(cell['source'])}"
+
+
+@pytest.mark.parametrize("name", NOTEBOOK_NAMES)
+def test_the_executed_notebook_shows_progress_quietly_and_every_widget_statically(smoke_pipeline, name):
+    assert_quiet_and_static(executed(smoke_pipeline, name), name)
 
 
 def test_a_notebook_left_to_pick_its_folders_writes_a_smoke_run_beside_the_committed_figures(run_notebook, tmp_path):

@@ -12,8 +12,8 @@ module                what it holds
 ``utils.statmaps``    cutoff window, radial and directional profiles of a statistics map
 ``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
 ``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
-``utils.micro``       notebook 06's models of the micrographs: scores on held-out crops
-``utils.design``      design in the latent space: target properties in, microstructures out (notebook 07)
+``utils.micro``       notebook 07's models of the micrographs: scores on held-out crops
+``utils.design``      design in the latent space: target properties in, microstructures out (notebook 08)
 ``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
@@ -30,7 +30,7 @@ module                what it holds
                       ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
 ``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
-                      ``utils.micro_plots`` those of notebook 06, ``utils.design_plots`` of 07
+                      ``utils.micro_plots`` those of notebooks 06-07, ``utils.design_plots`` of 08
 ``utils.widgets``     the interactive demos
 ``utils.jobs``        the one runner behind ``make figures``, ``make sweep`` and ``make micro``
 ``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars

@@ -9,7 +9,7 @@
 * ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
 * ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``);
 * ``micro``: the cpu model on 64-px crops of the seven shipped micrographs, non-periodic statistics
-  (notebook 06, ``make micro``); ``micro-smoke``: the same in seconds, for the tests.
+  (notebooks 07-08, ``make micro``); ``micro-smoke``: the same in seconds, for the tests.
 
 >>> cfg = config_for("cpu", "data", lines=(3, 7))
 >>> cfg.dataset.name, cfg.epochs, cfg.loss
@@ -209,8 +209,8 @@ PROFILE_PURPOSES = {   # what each profile is for (``--profile`` help lists them
     "cpu": "make figures on a laptop CPU: the small conv VAE at 64x64 (notebooks 01-04)",
     "paper": "the paper's configuration: frozen ResNet-152 at 224x224, 1500 / 400 epochs (a GPU job)",
     "sweep": "make sweep: notebook 05's latent sizes, the cpu settings at 10 epochs",
-    "micro": "make micro: crops of the seven micrographs, non-periodic statistics (notebooks 06-07)",
-    "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-07)",
+    "micro": "make micro: crops of the seven micrographs, non-periodic statistics (notebooks 07-08)",
+    "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-08)",
 }
 
 PROFILES: dict[str, dict[str, TrainConfig]] = {

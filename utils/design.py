@@ -1,4 +1,4 @@
-"""Designing microstructures in the latent space: target properties in, microstructures out (notebook 07).
+"""Designing microstructures in the latent space: target properties in, microstructures out (notebook 08).
 
 A design is a code z whose decoded image x = decode(z) has the properties asked for.  The
 properties, all of phase 0 (dark pixels, x < 0.5 once binarised), measured by :func:`properties`:

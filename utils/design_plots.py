@@ -1,4 +1,4 @@
-"""The figures of notebook 07 (design in the latent space), shown as PNGs in Jupyter like every figure here.
+"""The figures of notebook 08 (design in the latent space), shown as PNGs in Jupyter like every figure here.
 
 Conventions as in :mod:`utils.plots`: phase 0 black; statistics maps with r = 0 at the centre, r_y
 down, r_x right; property curves against the path parameter t in [0, 1].

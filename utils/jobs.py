@@ -4,7 +4,7 @@
     python -m utils.jobs figures --lines 3-7             # the paper's harder variant
     python -m utils.jobs figures --profile smoke --force # a one-minute dry run, every step redone
     python -m utils.jobs sweep                           # make sweep: 12 trainings, then notebook 05
-    python -m utils.jobs micro                           # make micro: three VAEs on micrograph crops, notebooks 06-07
+    python -m utils.jobs micro                           # make micro: three VAEs on micrograph crops, notebooks 06-08
 
 Every job does the same four things, here once:
 
@@ -51,6 +51,10 @@ NOTEBOOKS = REPO / "notebooks"
 KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
 # the smoke profile is a dry run of seconds: its evaluation takes few optimisation steps too
 SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "LIMIT_RESTARTS": 2}
+# ... and so is micro-smoke: few disc images, one crop per material for the limit, few designs and limit steps
+MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
+                         "07_microstructure_vaes": {"N_LIMIT": 1},
+                         "08_latent_design": {"RESTARTS": 4, "STEPS": 20, "N_CODES": 40, "LIMIT_STEPS": 30}}
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,7 @@ JOBS = {
     "figures": Job("figures", (DEFAULT_PROFILE, "smoke", "paper"),
                    ("01_dataset_synthesis", "02_autocorrelation", "03_train_vae", "04_evaluation")),
     "sweep": Job("sweep", (SWEEP_PROFILE, "smoke"), ("05_latent_space",)),
-    "micro": Job("micro", (MICRO_PROFILE, "micro-smoke"), ("06_microstructures", "07_latent_design")),
+    "micro": Job("micro", (MICRO_PROFILE, "micro-smoke"), ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design")),
 }
 
 
@@ -193,7 +197,7 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
 def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
               parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
     """`make micro`: both image VAEs of ``profile`` and its statistics VAE (trained on every training-region
-    crop: it picks no checkpoint), then notebooks 06 and 07 (``parameters``: notebook -> extra papermill
+    crop: it picks no checkpoint), then notebooks 06-08 (``parameters``: notebook -> extra papermill
     parameters); return the folder of their executed copies."""
     folders = Folders.of(profile, root=root)
     runs = micro_runs(profile, folders.runs)
@@ -213,8 +217,12 @@ def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = 
     ensure_statistics_vae(statistics_run, np.asarray(images[region], dtype=np.float32), STATISTICS_VAE_CONFIGS[profile],
                           progress=progress)
     where = {"PROFILE": profile, **_where(folders)}
-    return execute_notebooks({name: {**where, **(parameters or {}).get(name, {})} for name in JOBS["micro"].notebooks},
-                             folders.runs / "executed" / profile, progress=progress)
+    chosen = {name: dict(where) for name in JOBS["micro"].notebooks}
+    chosen["06_microstructure_statistics"] = {"FIG_DIR": where["FIG_DIR"]}      # trains nothing, reads no run
+    for name, params in chosen.items():
+        params.update({**(MICRO_SMOKE_NOTEBOOKS.get(name, {}) if profile == "micro-smoke" else {}),
+                       **(parameters or {}).get(name, {})})
+    return execute_notebooks(chosen, folders.runs / "executed" / profile, progress=progress)
 
 
 # ----------------------------------------------------------------------------- the command line

@@ -1,6 +1,6 @@
-"""Notebook 06's second half: the VAEs trained on micrograph crops, scored on the held-out crops.
+"""Notebook 07: the VAEs trained on micrograph crops, scored on the held-out crops.
 
-`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06 and 07.  The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
+`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06-08.  The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
 conv VAE and losses on 64-px crops of the seven shipped micrographs, with **non-periodic**
 statistics, trained in ``runs/<profile>/<loss>/``.  Everything here is measured on the crops of
 the held-out regions (``dataset_split(cfg)["test"]``), whose pixels no training crop shares.
@@ -204,7 +204,7 @@ def classify(train_codes: np.ndarray, train_materials: Sequence[str], test_codes
 
 @dataclass
 class MicroEvaluation:
-    """What notebook 06 shows of the trained models."""
+    """What notebook 07 shows of the trained models."""
 
     scores: pd.DataFrame                      # one row per (method, held-out crop): see :func:`score`
     accuracy: dict[str, float]                # code -> held-out accuracy of the material classifier

@@ -1,4 +1,4 @@
-"""The figures of notebook 06 (real microstructures), shown as PNGs in Jupyter like every figure here.
+"""The figures of notebooks 06 and 07 (real microstructures), shown as PNGs in Jupyter like every figure here.
 
 Conventions as in :mod:`utils.plots`: images drawn grey with phase 0 black (a three-phase image
 0 black, 1 grey, 2 white), rows down and columns right; statistics maps with r = 0 at the centre,

@@ -1,7 +1,7 @@
 """A VAE whose decoder draws statistics, not pixels: z sets the texture, a random field sets where.
 
 The statistics loss never sees where a structure is, yet an image decoder must put every pixel
-somewhere: on micrograph crops ours drew blobs with a regular grid of dots (notebook 06).  Here the
+somewhere: on micrograph crops ours drew blobs with a regular grid of dots (notebook 07).  Here the
 decoder's output is the crop's statistics themselves, the window |r_y|, |r_x| <= ``cutoff`` of the
 non-periodic two-point function f of phase 0 (r = 0 in the middle, r_y down, r_x right), and the
 loss is the paper's, Σ_r (f_decoded(r) - f_crop(r))² + beta KL, plus the same distance of the normalised
@@ -80,7 +80,7 @@ class StatisticsVAEConfig:
 
 
 STATISTICS_VAE_CONFIGS = {   # training profile of the image VAEs (utils.config.PROFILES) -> its statistics VAE
-    "micro": StatisticsVAEConfig(),                   # 64-px crops, the window of notebook 06's scores
+    "micro": StatisticsVAEConfig(),                   # 64-px crops, the window of notebook 07's scores
     "micro-smoke": StatisticsVAEConfig(image_size=32, cutoff=8, base_channels=8, hidden=64, epochs=2),   # the tests
 }
 

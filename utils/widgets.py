@@ -4,6 +4,9 @@
   sliders: every parameter is set by hand, unlike the random generator in :mod:`utils.lines`).
 * :func:`lines_figure` draws such an image beside its statistics (the project's one panel,
   :func:`utils.plots.image_and_statistics`); :func:`lines_explorer` gives its sliders.
+* :func:`noted` gives a widget a readable text form: a notebook run headless (papermill) stores widgets
+  without their state, so JupyterLab shows that text in the executed copy instead of the widget;
+  each notebook draws a static figure of the widget's starting setting beside it.
 
 Conventions as everywhere in the project: images are {0 = line, 1 = background}; statistics have
 r = 0 at index ``n // 2`` of each axis, r_y drawn downwards.
@@ -21,7 +24,34 @@ from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
 
-__all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer", "design_panel"]
+__all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer", "design_panel", "noted",
+           "LIVE_NOTE"]
+
+LIVE_NOTE = "[sliders: live when this notebook runs in JupyterLab; the figure below is their starting setting]"
+
+
+class _Noted:
+    """A widget displayed as itself where a live kernel holds its state, as ``note`` where none does."""
+
+    def __init__(self, widget: widgets.Widget, note: str) -> None:
+        self.widget, self.note = widget, note
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        bundle = dict(self.widget._repr_mimebundle_(**kwargs))
+        bundle["text/plain"] = self.note
+        return bundle
+
+
+def noted(widget: widgets.Widget, note: str = LIVE_NOTE) -> _Noted:
+    """``widget`` for ``display``, its text form ``note`` instead of ``interactive(children=(IntSlider(…``.
+
+    >>> bundle = noted(widgets.IntSlider(), "[a slider]")._repr_mimebundle_()
+    >>> bundle["text/plain"], "application/vnd.jupyter.widget-view+json" in bundle
+    ('[a slider]', True)
+    """
+    if not isinstance(widget, widgets.Widget):
+        raise TypeError(f"noted needs an ipywidgets widget, got {type(widget).__name__}")
+    return _Noted(widget, note)
 
 
 def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: int | None = None,
@@ -140,9 +170,11 @@ def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], No
     ``design(volume_fraction, anisotropy)`` returns a design (e.g. a partial of
     :func:`utils.design.design_in_latent_space`); ``show(result)`` its figure.  ``volume_fraction``
     and ``anisotropy``: (low, high, start) of each slider.  Returns ``(controls, output, run)``:
-    display the controls and the output widget (side by side in one ``display`` call: an output
-    widget nested in a box hangs a headless papermill run once it shows an image), ``run()`` does
-    what the button does (a notebook run headless calls it once).
+    display the controls and the output (side by side in one ``display`` call: an output widget
+    nested in a box hangs a headless papermill run once it shows an image; both :func:`noted`, so an
+    executed copy says what they are), ``run()`` does what the button does.  The output stays empty
+    until the button is pressed: a notebook shows the design of the starting values as a figure of
+    its own, which an executed copy keeps.
     """
 
     vf = widgets.FloatSlider(value=volume_fraction[2], min=volume_fraction[0], max=volume_fraction[1], step=0.01,
@@ -158,4 +190,6 @@ def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], No
             display(show(design(vf.value, an.value)))
 
     button.on_click(run)
-    return widgets.HBox([vf, an, button]), out, run
+    return (noted(widgets.HBox([vf, an, button]), "[design panel: two sliders and a button, live when this notebook "
+                                                  "runs in JupyterLab; the figure below is its starting setting]"),
+            noted(out, "[the panel's designs appear here when design is pressed]"), run)

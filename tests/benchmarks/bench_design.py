@@ -7,9 +7,9 @@ non-periodic statistics.  Side by side in one run, on the micro profile's VAE (u
 the cost does not depend on them):
 
 * ``latent design``: :func:`utils.design.design_in_latent_space`, ``DESIGN_RESTARTS`` = 16 starts
-  of ``DESIGN_STEPS`` = 150 Adam steps on the 9 numbers of z, batched (notebook 07's defaults);
+  of ``DESIGN_STEPS`` = 150 Adam steps on the 9 numbers of z, batched (notebook 08's defaults);
 * ``from statistics``: :func:`utils.inversion.reconstruct_from_statistics`, one start of
-  ``NONPERIODIC_STEPS`` Adam steps on the 4,096 pixels (notebooks 06 and 07).
+  ``NONPERIODIC_STEPS`` Adam steps on the 4,096 pixels (notebooks 07 and 08).
 
 Prints the seconds of each (median of ``--rounds``) and their ratio.  Not collected by pytest; the
 README quotes it.
