@@ -10,7 +10,8 @@ import pytest
 
 from utils.config import config_for
 from utils.files import write_json
-from utils.jobs import JOBS, StaleRuns, Variant, main, notebook_parameters, run_figures, stale_runs
+from utils.jobs import (JOBS, MICRO_SMOKE_NOTEBOOKS, StaleRuns, Variant, main, micro_notebook_parameters,
+                        notebook_parameters, run_figures, stale_runs)
 from utils.project import COMMITTED_PROFILES, REPO, Folders, figures_dir
 
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
@@ -42,6 +43,20 @@ def test_every_notebook_gets_the_same_folders_it_would_pick_itself():
         assert params[name]["FIG_DIR"] == str(variant.folders.figures), name
     assert params["03_train_vae"]["RUNS_DIR"] == params["04_evaluation"]["RUNS_DIR"] == str(variant.folders.runs)
     assert figures_dir("cpu") == REPO / "figures" and figures_dir("paper") == REPO / "figures" / "paper"
+
+
+def test_make_micro_gives_each_notebook_its_folders_and_micro_smoke_its_quick_settings():
+    folders = Folders.of("micro")
+    full = micro_notebook_parameters("micro", folders)
+    assert list(full) == list(JOBS["micro"].notebooks)
+    assert full["06_microstructure_statistics"] == {"FIG_DIR": str(folders.figures)}     # trains nothing
+    for name in JOBS["micro"].notebooks[1:]:
+        assert full[name] == {"PROFILE": "micro", "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),
+                              "FIG_DIR": str(folders.figures)}, name
+    smoke = micro_notebook_parameters("micro-smoke", Folders.of("micro-smoke"), {"08_latent_design": {"STEPS": 5}})
+    assert smoke["07_microstructure_vaes"]["N_LIMIT"] == MICRO_SMOKE_NOTEBOOKS["07_microstructure_vaes"]["N_LIMIT"]
+    assert smoke["08_latent_design"]["STEPS"] == 5 and smoke["08_latent_design"]["RESTARTS"] == 4   # extra wins
+    assert smoke["07_microstructure_vaes"]["FIG_DIR"] == str(REPO / "figures" / "micro-smoke")
 
 
 def test_a_second_run_reuses_the_runs_and_force_moves_them_aside_first(smoke_pipeline, tmp_path):

@@ -115,5 +115,9 @@ def test_notebook_08_designs_refuses_and_compares(micro_smoke):
     assert summary["comparison"]["from_statistics"]["statistics_error"] == PINNED["limit_statistics_error"]
     outputs = _printed(nb)
     assert "refused: a volume fraction of" in outputs and "outside what this model draws" in outputs
+    # the conclusion is computed from the summary
+    assert f"met the volume fraction within {summary['first_design']['vf_miss']:.4f}" in outputs
+    assert f"({summary['comparison']['from_statistics']['statistics_error']:.3g} against" in outputs or \
+        f"against {summary['comparison']['latent']['statistics_error']:.3g} for latent design" in outputs
     _shows_every_figure(figures, nb, ("08_designs.png", "08_interpolation.png", "08_comparison.png"))
     assert_quiet_and_static(nb, NOTEBOOKS[2])

@@ -157,6 +157,9 @@ def test_a_run_of_older_code_reads_when_its_removed_settings_were_off(smoke_run,
     with pytest.raises(ValueError, match=r"tv_weight = 0\.01.*8eec102"):
         read_config(old)
     assert config_differences(old, smoke_cfg) == ["tv_weight = 0.01 (a removed setting: see commit 8eec102)"]
+    (old / "config.json").write_text(json.dumps({**stored, "decoder": "resize", "coarse_sigma": 3.0}))
+    with pytest.raises(ValueError, match=r"decoder = 'resize'.*8eec102"):      # coarse_sigma alone did nothing
+        read_config(old)
 
 
 def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_path):
@@ -416,16 +419,17 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
     assert cfg.loss == "data" and not any(k.startswith("module.") for k in model.state_dict())
 
 
-@pytest.mark.parametrize("profile", ["cpu", "micro"])
-def test_the_training_term_is_the_objective_that_refinement_the_limit_and_design_minimise(profile):
+@pytest.mark.parametrize("profile, cutoff", [("cpu", 0), ("micro", 0), ("micro", 8)])
+def test_the_training_term_is_the_objective_that_refinement_and_the_limit_minimise(profile, cutoff):
     """On one batch, the reconstruction term a training of ``profile`` logs (utils.losses.vae_loss, as
     utils.train calls it) is the batch mean of ``TrainConfig.objective(scale).per_image``, which
-    utils.inversion (refinement, the limit, and so design) minimises per image; and both are the direct
-    sum over widths and offsets of the squared difference of the statistics."""
+    utils.inversion minimises per image (refinement's loss at z = mu is checked here too); and both are the
+    direct sum over widths and offsets of the squared difference of the statistics."""
+    from utils.inversion import refine_latent
     from utils.objective import Objective
     from utils.statmaps import cutoff_window
     from utils.stats import spatial_statistics
-    cfg = config_for(profile, "spatial_stats")
+    cfg = dataclasses.replace(config_for(profile, "spatial_stats"), cutoff=cutoff)
     assert cfg.sharp_eps > 0 and (profile == "cpu") == cfg.periodic     # both terms, both kinds of statistics
     g = torch.Generator().manual_seed(3)
     x = (torch.rand(5, 1, 32, 32, generator=g) > 0.7).float()
@@ -447,3 +451,11 @@ def test_the_training_term_is_the_objective_that_refinement_the_limit_and_design
             f, t = cutoff_window(f, cfg.cutoff), cutoff_window(t, cfg.cutoff)
         direct = direct + ((f - t) / 0.37).square().flatten(1).sum(1)
     torch.testing.assert_close(per_image.double(), direct, rtol=1e-4, atol=1e-8)
+    if cfg.periodic:           # refinement starts at z = mu: its start loss is the objective of the decoded mu
+        torch.manual_seed(0)
+        model = utils.models.build_vae(dataclasses.replace(cfg.model, image_size=32)).eval()
+        refined = refine_latent(model, x[:, 0], objective=objective, steps=1, progress=False)
+        with torch.no_grad():
+            decoded = model.decode(model.encode(x)[0])
+        torch.testing.assert_close(torch.as_tensor(refined.start_loss),
+                                   objective.per_image(decoded, objective.targets(x)).double(), rtol=1e-4, atol=1e-9)

@@ -17,7 +17,7 @@ module                what it holds
 ``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
-``utils.objective``   Objective: the reconstruction term training, refinement, the limit and design minimise
+``utils.objective``   Objective: the reconstruction term training, refinement and the limit minimise
 ``utils.losses``      spatial_stats_loss, data_loss, kl_divergence, vae_loss
 ``utils.config``      TrainConfig and PROFILES: one explicit setting per profile and loss
 ``utils.train``       the training loop (command line: ``python -m utils.train``)

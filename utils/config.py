@@ -30,7 +30,7 @@ from utils.models import ModelConfig
 from utils.objective import Objective
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
 
-__all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "REMOVED_FIELDS", "AMP_MODES",
+__all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "REMOVED_FIELDS", "REMOVED_VALUES", "AMP_MODES",
            "config_for", "lr_at", "build_parser"]
 
 AMP_MODES = ("off", "bf16", "auto")
@@ -168,8 +168,10 @@ RUNTIME_FIELDS = frozenset({"data_dir", "sample_every", "n_samples", "device", "
 # Settings of screened and rejected experiments that the code no longer has (docs/design.md, section 8; their
 # code is at commit 8eec102), with the value that meant "off".  A run's config.json that holds one at that
 # value is read as today's; at another, it is refused (utils.runs.read_config, config_differences).
-REMOVED_FIELDS = {"tv_weight": 0.0, "coarse": 0.0, "coarse_sigma": 0.0, "warmup_epochs": 0, "shift_augment": False,
+# (coarse_sigma mattered only with coarse > 0: it is ignored.)  REMOVED_VALUES: values of kept settings whose code left.
+REMOVED_FIELDS = {"tv_weight": 0.0, "coarse": 0.0, "warmup_epochs": 0, "shift_augment": False,
                   "encoder_input": "image", "reduction": "sum"}
+REMOVED_VALUES = {"decoder": ("resize", "broadcast")}
 
 _SMOKE = dict(profile="smoke", n_images=256, image_size=32, encoder="conv", base_channels=16, epochs=2, seed=0,
               sample_every=2, n_samples=4, num_threads=1)

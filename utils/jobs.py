@@ -45,7 +45,8 @@ from utils.train import train
 
 __all__ = ["NOTEBOOKS", "KERNEL", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
            "check_or_move_aside", "train_plan", "execute_notebooks",
-           "Variant", "notebook_parameters", "run_figures", "run_sweep", "run_micro", "job_parser", "main"]
+           "Variant", "notebook_parameters", "run_figures", "run_sweep", "run_micro", "micro_notebook_parameters",
+           "MICRO_SMOKE_NOTEBOOKS", "job_parser", "main"]
 
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
@@ -216,13 +217,21 @@ def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = 
     region = np.flatnonzero(labels["split"].to_numpy() == "train")
     ensure_statistics_vae(statistics_run, np.asarray(images[region], dtype=np.float32), STATISTICS_VAE_CONFIGS[profile],
                           progress=progress)
+    return execute_notebooks(micro_notebook_parameters(profile, folders, parameters), folders.runs / "executed" / profile,
+                             progress=progress)
+
+
+def micro_notebook_parameters(profile: str, folders: Folders,
+                              extra: Mapping[str, Mapping[str, object]] | None = None) -> dict[str, dict[str, Any]]:
+    """Papermill parameters of each notebook of `make micro` (folders absolute): 06 trains nothing and reads no
+    run, so it gets its figure folder only; micro-smoke adds :data:`MICRO_SMOKE_NOTEBOOKS`; ``extra`` last."""
     where = {"PROFILE": profile, **_where(folders)}
     chosen = {name: dict(where) for name in JOBS["micro"].notebooks}
-    chosen["06_microstructure_statistics"] = {"FIG_DIR": where["FIG_DIR"]}      # trains nothing, reads no run
+    chosen["06_microstructure_statistics"] = {"FIG_DIR": where["FIG_DIR"]}
     for name, params in chosen.items():
         params.update({**(MICRO_SMOKE_NOTEBOOKS.get(name, {}) if profile == "micro-smoke" else {}),
-                       **(parameters or {}).get(name, {})})
-    return execute_notebooks(chosen, folders.runs / "executed" / profile, progress=progress)
+                       **(extra or {}).get(name, {})})
+    return chosen
 
 
 # ----------------------------------------------------------------------------- the command line

@@ -151,14 +151,14 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     batch mean of a per-image value (the ``"sum"`` reduction, the paper's).
 
     ``loss="spatial_stats"``: ``recon`` is the reconstruction term of ``objective``
-    (:class:`utils.objective.Objective`: the same definition refinement, the limit and design minimise),
+    (:class:`utils.objective.Objective`: the same definition refinement and the limit minimise),
     each width's term averaged over the batch, against ``targets`` (``objective.targets(x)``; training
     passes the cached power spectra; computed from ``x`` here when not given).  ``loss="data"``: the summed
     pixel MSE (:func:`data_loss`).  ``"recon"`` and ``"kl"`` are unweighted, so they can be logged and
     compared across runs with different alpha and beta.
     """
     if loss == "spatial_stats":
-        targets = objective.targets(x.float()) if targets is None else targets
+        targets = objective.targets(x) if targets is None else targets
         terms = objective.terms(recon, targets)
         rec = terms[0].mean()
         for term in terms[1:]:

@@ -31,7 +31,7 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 
@@ -65,10 +65,6 @@ class Objective:
     def widths(self) -> tuple[float, ...]:
         """The indicator widths of the terms: (eps,) or (eps, sharp_eps)."""
         return (self.eps, self.sharp_eps) if self.sharp_eps > 0 else (self.eps,)
-
-    def scaled(self, scale: float) -> "Objective":
-        """The same objective with both statistics divided by ``scale``."""
-        return replace(self, scale=float(scale))
 
     @torch.no_grad()
     def targets(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:

@@ -38,7 +38,7 @@ INFERENCE = {"z_mu": "z = mu", "refined": "z refined", "from_statistics": "from 
 
 DEFAULT_PROFILE = "cpu"        # the small conv VAE at 64x64: what `make figures` trains on a laptop
 SWEEP_PROFILE = "sweep"        # the latent-size sweep of notebook 05 (`make sweep`)
-MICRO_PROFILE = "micro"        # the two VAEs on crops of the seven micrographs, notebooks 07-08 (`make micro`)
+MICRO_PROFILE = "micro"        # the VAEs on crops of the seven micrographs, notebooks 07-08 (`make micro`)
 COMMITTED_PROFILES = (DEFAULT_PROFILE, SWEEP_PROFILE, MICRO_PROFILE)   # whose figures go to figures/ itself
 MICRO_THRESHOLD = 0.5          # a micrograph reconstruction's pixel below it is phase 0 (0 = phase 0, 1 = the rest)
 DEFAULT_LINES = (1, 5)         # fewest and most lines per image (the paper's harder variant: (3, 7))

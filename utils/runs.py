@@ -26,7 +26,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from utils.config import REMOVED_FIELDS, RUNTIME_FIELDS, TrainConfig
+from utils.config import REMOVED_FIELDS, REMOVED_VALUES, RUNTIME_FIELDS, TrainConfig
 from utils.data import load_dataset, split_from_labels, split_indices
 from utils.files import atomic_path, write_text
 from utils.models import VAE, build_vae
@@ -126,8 +126,10 @@ def read_config(run_dir: str | os.PathLike) -> TrainConfig:
 
 def _removed_settings(stored: dict[str, Any]) -> list[str]:
     """"name = value" of each setting in a stored config that :data:`REMOVED_FIELDS` lists at a value other
-    than its "off" one (older runs hold them at "off": those read as today's)."""
-    return [f"{k} = {stored[k]!r}" for k, off in REMOVED_FIELDS.items() if k in stored and stored[k] != off]
+    than its "off" one (older runs hold them at "off": those read as today's), or that holds a value
+    :data:`REMOVED_VALUES` lists (a decoder that left the code)."""
+    return ([f"{k} = {stored[k]!r}" for k, off in REMOVED_FIELDS.items() if k in stored and stored[k] != off]
+            + [f"{k} = {stored[k]!r}" for k, gone in REMOVED_VALUES.items() if stored.get(k) in gone])
 
 
 def dataset_split(cfg: TrainConfig) -> dict[str, np.ndarray]:
