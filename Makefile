@@ -1,7 +1,7 @@
 # The two commands of the README:
 #   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
-#   make sweep     the latent-size sweep of notebook 05 (not part of make figures: about an hour)
+#   make sweep     the latent-size sweep of notebook 05 (not part of make figures: 20-60 min)
 #   make micro     notebooks 06-08: three VAEs on crops of the seven micrographs, then design in the statistics
 #                  VAE's latent space (23.6 min on 2 cores from a fresh clone: 16 of training, 7 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
@@ -30,7 +30,7 @@ setup: $(STAMP)
 figures: setup
 	$(PY) -m utils.jobs figures $(if $(PROFILE),--profile $(PROFILE)) $(if $(LINES),--lines $(LINES)) $(if $(FORCE),--force)
 
-# notebook 05's latent-size sweep: 12 trainings (about an hour on 2 cores), then the notebook
+# notebook 05's latent-size sweep: 12 trainings (20-60 min on 2 cores), then the notebook
 sweep: setup
 	$(PY) -m utils.jobs sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
