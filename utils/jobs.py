@@ -54,7 +54,7 @@ KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Pyth
 SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "LIMIT_RESTARTS": 2}
 # ... and so is micro-smoke: few disc images, one crop per material for the limit, few designs and limit steps
 MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
-                         "07_microstructure_vaes": {"N_LIMIT": 1},
+                         "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300},
                          "08_latent_design": {"RESTARTS": 4, "STEPS": 20, "N_CODES": 40, "LIMIT_STEPS": 30}}
 
 

@@ -219,11 +219,12 @@ class MicroEvaluation:
 
 def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, labels: pd.DataFrame,
                    split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 7,
-                   limit_restarts: int = 1, statistics_model: StatisticsVAE | None = None, seed: int = 0,
-                   progress: bool = True) -> MicroEvaluation:
+                   limit_restarts: int = 1, limit_steps: int | None = None,
+                   statistics_model: StatisticsVAE | None = None, seed: int = 0, progress: bool = True) -> MicroEvaluation:
     """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components, the
     limit (reconstruction from statistics with its non-periodic defaults, on the first ``n_limit`` held-out
-    crops of each material that hold both phases, ``limit_restarts`` starts each) and, when given, the
+    crops of each material that hold both phases, ``limit_restarts`` starts each, ``limit_steps`` pixel steps:
+    None, the default ``NONPERIODIC_STEPS``) and, when given, the
     ``statistics_model`` (method ``statistics_vae``: z = mu, its decoded statistics, an image drawn from them
     with the field seed ``seed``) on the held-out crops; classify the materials from each kind of code."""
     test, train = split["test"], split["train"]
@@ -247,7 +248,7 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
         accuracy["statistics_vae"], confusion["statistics_vae"] = classify(
             encode_means(statistics_model, np.asarray(images[train])), train_materials, codes["statistics_vae"],
             test_materials)
-        recons["statistics_vae"] = draw_images(statistics_model, codes["statistics_vae"], seed=seed,
+        recons["statistics_vae"] = draw_images(statistics_model, codes["statistics_vae"], seed=seed, steps=limit_steps,
                                                progress=progress).images
         rows.append(score(truth, crop_statistics(recons["statistics_vae"], cutoff=cutoff), test_materials,
                           "statistics_vae"))
@@ -258,8 +259,8 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
     two = np.flatnonzero((truth.fraction > 0) & (truth.fraction < 1))   # a single-phase crop has no texture to draw
     first = two[first_per_material(test[two], [test_materials[i] for i in two], n_limit)]
-    limit = reconstruct_from_statistics(originals[first], objective=Objective(periodic=False), restarts=limit_restarts, seed=seed,
-                                        progress=progress)
+    limit = reconstruct_from_statistics(originals[first], objective=Objective(periodic=False), restarts=limit_restarts,
+                                        steps=limit_steps, seed=seed, progress=progress)
     rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
                       [test_materials[i] for i in first], "from_statistics"))
     described["from_statistics"] = descriptor_ratios(describe(limit.images), seen.iloc[first].reset_index(drop=True),
