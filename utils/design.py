@@ -274,13 +274,15 @@ def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig | Statistics
 
 
 def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: np.ndarray, *, steps: int = 9,
-                             periodic: bool = False, cutoff: int = 0) -> tuple[np.ndarray, pd.DataFrame]:
+                             periodic: bool = False, cutoff: int = 0,
+                             draw_steps: int | None = None) -> tuple[np.ndarray, pd.DataFrame]:
     """The images decoded along the straight path from ``z_from`` to ``z_to`` (steps, H, W) and their
     :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from the
-    same white noise, filtered to each point's statistics, so the structures start from the same places)."""
+    same white noise, filtered to each point's statistics, so the structures start from the same places, in
+    ``draw_steps`` pixel steps, None: the drawing's default)."""
     if isinstance(model, StatisticsVAE):     # one drawing per point: each from the same random field (offset 0)
         path = path_codes(z_from, z_to, steps)
-        images = np.concatenate([decoded_images(model, path[i:i + 1]) for i in range(steps)])
+        images = np.concatenate([decoded_images(model, path[i:i + 1], steps=draw_steps) for i in range(steps)])
     else:
         images = interpolate(model, z_from, z_to, steps)
     table = properties(images, periodic=periodic, cutoff=cutoff)
@@ -300,10 +302,11 @@ def _score(result: np.ndarray, truth: CropStatistics, target: DesignTarget, cuto
 
 def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | StatisticsVAEConfig, crops: np.ndarray, names: Sequence[str],
                            pca: StatisticsPCA, *, codes: np.ndarray, cutoff: int, limit_steps: int,
+                           restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS,
                            seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, np.ndarray]]]:
     """The same targets met three ways: each held-out crop of ``crops`` (n, H, W) gives a target (its
-    volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``; a
-    statistics VAE's best design drawn in ``limit_steps`` pixel steps),
+    volume fraction, anisotropy and statistics) met by :func:`design_in_latent_space` (from ``codes``,
+    ``restarts`` starts of ``steps`` steps; a statistics VAE's best design drawn in ``limit_steps`` pixel steps),
     by the reconstruction from its statistics (the limit, ``limit_steps``) and in the space of
     ``pca`` (:class:`utils.micro.StatisticsPCA` over offsets up to ``cutoff``): the crop's statistics
     projected on its components, then drawn by the reconstruction from those statistics (over the
@@ -327,7 +330,7 @@ def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | Statistics
         results, seconds = {}, {}
         start = time.perf_counter()
         results["latent"] = design_in_latent_space(model, cfg, target, codes=codes, seed=seed, drawn=1,
-                                                   draw_steps=limit_steps, reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
+                                                   restarts=restarts, steps=steps, draw_steps=limit_steps, reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}).images[0]
         seconds["latent"] = time.perf_counter() - start
         start = time.perf_counter()
         single = truth.fraction[0] in (0.0, 1.0)         # a uniform crop is its own (and the only) answer
