@@ -168,3 +168,18 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
     assert np.all(np.diff(design.objective) >= 0)                          # best first
     assert np.abs(decoded_vf - target).min() < np.abs(start_vf - target).mean() / 4   # the optimiser moved z there
     assert design.properties["vf_miss"].iloc[0] < 0.05                     # and the drawn image keeps it
+
+
+def test_a_statistics_vae_interpolation_draws_each_point_in_the_steps_asked():
+    from utils.design import decoded_images
+    from utils.latent import path_codes
+    from utils.statistics_vae import STATISTICS_VAE_CONFIGS, build_statistics_vae
+
+    cfg = STATISTICS_VAE_CONFIGS["micro-smoke"]
+    model = build_statistics_vae(cfg).eval()
+    ends = np.zeros(cfg.latent_dim, np.float32), np.ones(cfg.latent_dim, np.float32)
+    images, table = interpolation_properties(model, *ends, steps=3, draw_steps=300)
+    direct = np.concatenate([decoded_images(model, z[None], steps=300) for z in path_codes(*ends, 3)])
+    np.testing.assert_array_equal(images, direct)            # each point drawn alone, from the same field
+    assert not np.array_equal(images, interpolation_properties(model, *ends, steps=3, draw_steps=0)[0])
+    assert table["t"].tolist() == [0, 0.5, 1]
