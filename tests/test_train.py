@@ -26,7 +26,7 @@ from utils.config import PROFILE_PURPOSES, PROFILES, REMOVED_FIELDS, RUNTIME_FIE
 from utils.data import LinesDataset, compute_stats_cache, load_dataset, spectra_cache
 from utils.device import Dist, autocast_dtype
 from utils.runs import config_differences, dataset_split, is_finished, load_checkpoint, load_run, read_config, read_history
-from utils.train import TrainingDiverged, train
+from utils.train import TrainingDiverged, main, train
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
@@ -162,17 +162,16 @@ def test_a_run_of_older_code_reads_when_its_removed_settings_were_off(smoke_run,
         read_config(old)
 
 
-def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_path):
+def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_path, capsys):
     out = tmp_path / "cli"
     args = ["--profile", "smoke", "--loss", "data", "--out", str(out), f"--data_dir={data_dir}", "--quiet",
             "--sample_every=0"]
-    done = _cli(*args)
+    done = _cli(*args)                                   # python -m utils.train, as a user types it
     assert done.returncode == 0, done.stderr
     assert is_finished(out) and len(read_history(out)) == 2 and read_config(out).loss == "data"
     before = _sha(out / "last.pt")
-    again = _cli(*args, "--resume")
-    assert again.returncode == 0, again.stderr
-    assert "finished" in again.stdout and _sha(out / "last.pt") == before
+    assert main([*args, "--resume"]) == 0                # the same entry point in this process: a second start saved
+    assert "finished" in capsys.readouterr().out and _sha(out / "last.pt") == before
 
 
 def test_existing_runs_are_never_destroyed_by_accident(smoke_run, smoke_cfg, tmp_path, capsys):
