@@ -6,7 +6,7 @@ No encoder and no KL term: each of the first ``--images`` training images of the
 dataset gets its own 9-number code (a free parameter; 1e-3 |z|² is added to its loss), learnt with the
 decoder under the cpu profile's statistics loss (its objective, ``TrainConfig.objective``: both terms,
 normalised as in training).  The line count of the decoded images *on those same images* is then an upper bound on what the VAE's amortised encoder
-can get out of the conv decoder and the loss: docs/experiments.md (issue 13) reports it as the
+can get out of the conv decoder and the loss: docs/experiments.md ("The line-count gap, measured in three parts", commit 95c479b) reports it as the
 decoder cap (the broadcast decoder and a pixel warm-up were measured with this script at commit 8eec102).  Prints one JSON line with the scores and the line count by number of lines.
 """
 from __future__ import annotations

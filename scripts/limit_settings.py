@@ -1,6 +1,6 @@
 """Screen the settings of the non-periodic limit (reconstruction from statistics) on held-out micrograph crops.
 
-    .venv/bin/python scripts/limit_settings.py                       # the table of docs/experiments.md (issue 21)
+    .venv/bin/python scripts/limit_settings.py                       # the table of docs/experiments.md ("Real microstructures, second pass")
     .venv/bin/python scripts/limit_settings.py --per-material 2 --threads 1
     .venv/bin/python scripts/limit_settings.py --lines 500        # notebook 04's limit on the cpu profile's lines
 

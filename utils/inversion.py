@@ -49,10 +49,10 @@ __all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "NONPERIODIC_STEPS", "NO
            "recentre", "reconstruct_from_statistics", "refine_latent"]
 
 # The settings measured best for the limit on 200 test images of the cpu dataset (docs/experiments.md,
-# issue 13: 97.5 % of line counts right with them, 85.5-87 % at lr 0.05 with one start) and for refinement.
+# commit 95c479b: 97.5 % of line counts right with them, 85.5-87 % at lr 0.05 with one start) and for refinement.
 LIMIT_STEPS = 1500     # Adam steps on the pixels (periodic statistics: the lines)
 LIMIT_LR = 0.1         # their learning rate
-# Non-periodic statistics (micrograph crops), measured on 49 held-out crops (7 per material, issue 21, docs/):
+# Non-periodic statistics (micrograph crops), measured on 49 held-out crops (7 per material, docs/experiments.md):
 # from the thresholded-field start, 2,000 steps at lr 0.15 without the narrow term, binarised at the target's
 # phase fraction: autocovariance error 0.0017 (grey, thresholded at 0.5: 0.0021; lr 0.3: 0.0029; lr 0.3 with the
 # narrow term 0.0080; lr 0.3 and 1,000 steps 0.0047; docs/experiments.md).

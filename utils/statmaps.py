@@ -1,4 +1,4 @@
-"""Reading a statistics map: the cutoff window, radial and directional profiles (issue 15).
+"""Reading a statistics map: the cutoff window, radial and directional profiles (notebook 06).
 
 A statistics map ``f`` here is what :mod:`utils.stats` returns: shape ``(..., H, W)``, the zero
 offset r = 0 at index ``(H // 2, W // 2)``, the offset r = (r_y, r_x) at index

@@ -1,4 +1,4 @@
-"""Reconstruction from statistics, side by side with MCRpy on its own example micrographs (issue 21).
+"""Reconstruction from statistics, side by side with MCRpy on its own example micrographs (docs/experiments.md, "MCRpy side by side").
 
     .venv/bin/python tests/benchmarks/bench_mcrpy.py                 # the first held-out crop of each material
     .venv/bin/python tests/benchmarks/bench_mcrpy.py --per-material 2 --max-iter 500

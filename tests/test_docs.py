@@ -1,0 +1,165 @@
+"""The documentation reads on its own and agrees with the code (fast: files and ``ast`` only, no torch).
+
+* No document, docstring, comment, notebook cell or test speaks of the project's work history outside the
+  repository (issue numbers, stops, sessions, leases, budgets, closing notes): a measurement cites its
+  commit and command instead.  pytest's own words (``scope="session"``, "test session") are allowed.
+* Every relative link of README.md and docs/*.md resolves to a file, and an anchor to a heading of it.
+* docs/design.md holds the architecture: the data-flow picture, the run folder, how to add a material,
+  a loss and a profile.
+* The statistics VAE's crop count, where the docs state it ("all N training-region crops"), is the
+  code's: 7 materials x ``n_crops``.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Words of the work history.  "session" and "lease" as whole words only (``seconds_this_session`` and
+# "released" pass), issue / stop followed by a number; pytest's vocabulary is taken out first.
+FORBIDDEN = re.compile(r"\bissues?\s*#?\s*\d+|\bstops?\s+\d+\b|\bsessions?\b|\bleases?\b|\bbudgets?\b|\bclosing\s+notes?\b",
+                       re.IGNORECASE)
+ALLOWED = ('scope="session"', "scope='session'", "test session")
+
+
+def forbidden_words(text: str) -> list[str]:
+    """The forbidden words in ``text`` once the allowed pytest phrases are removed."""
+    for phrase in ALLOWED:
+        text = re.sub(re.escape(phrase), " ", text, flags=re.IGNORECASE)
+    return [m.group(0) for m in FORBIDDEN.finditer(text)]
+
+
+@pytest.mark.parametrize("sentence", [
+    "measured in issue 13", "Issue #21 asked for it", "stop 10: the H200", "the H100 session",
+    "a lease of a GPU", "the 45-minute budget", "the closing notes of the work", "two work sessions"])
+def test_the_pattern_flags_history_words(sentence):
+    assert forbidden_words(sentence), sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    '@pytest.fixture(scope="session")', "once per test session", '"seconds_this_session": 1.0',
+    "redraw when a slider is released", "the run stops with a message", "a known issue of torch",
+    "commit c3dcaef, 13 epochs"])
+def test_the_pattern_passes_ordinary_words(sentence):
+    assert not forbidden_words(sentence), sentence
+
+
+def _scanned_files() -> list[Path]:
+    files = [REPO / "README.md", REPO / "Makefile", *sorted((REPO / "docs").glob("*.md")),
+             *sorted((REPO / "utils").rglob("*.py")), *sorted((REPO / "tests").rglob("*.py")),
+             *sorted((REPO / "scripts").glob("*.py")), *sorted((REPO / "notebooks").glob("*.ipynb"))]
+    this = Path(__file__).resolve()
+    return [f for f in files if f.is_file() and f.resolve() != this]     # this file quotes the words it forbids
+
+
+def _lines(path: Path) -> list[tuple[str, str]]:
+    """(where, line) of a file; a notebook's cell sources only, as ``cell N line M``."""
+    if path.suffix == ".ipynb":
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        return [(f"cell {i} line {j}", line) for i, cell in enumerate(cells)
+                for j, line in enumerate("".join(cell.get("source", "")).splitlines(), 1)]
+    return [(f"line {j}", line) for j, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)]
+
+
+def test_no_work_history_words():
+    hits = [f"{path.relative_to(REPO)} {where}: {words} in {line.strip()[:120]!r}"
+            for path in _scanned_files() for where, line in _lines(path) if (words := forbidden_words(line))]
+    assert not hits, "cite the commit and command instead:\n" + "\n".join(hits)
+
+
+# ----------------------------------------------------------------------------- links
+
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def anchors(path: Path) -> set[str]:
+    text = FENCE.sub("", path.read_text(encoding="utf-8"))
+    return {slug(m.group(1)) for m in re.finditer(r"^#{1,6}\s+(.*?)\s*#*\s*$", text, re.MULTILINE)}
+
+
+def test_slug_matches_github():
+    assert slug("Diagnosis: why the line count stays near 52 %") == "diagnosis-why-the-line-count-stays-near-52-"
+    assert slug("3. Shipped models (`trained_models/`)") == "3-shipped-models-trained_models"
+
+
+@pytest.mark.parametrize("doc", [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))],
+                         ids=lambda p: p.relative_to(REPO).as_posix())
+def test_relative_links_resolve(doc):
+    broken = []
+    for target in LINK.findall(FENCE.sub("", doc.read_text(encoding="utf-8"))):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):      # http:, https:, mailto:
+            continue
+        file, _, anchor = target.partition("#")
+        path = (doc.parent / file).resolve() if file else doc
+        if not path.exists():
+            broken.append(f"{target}: no such file")
+        elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+            broken.append(f"{target}: no heading with that anchor")
+    assert not broken, f"{doc.relative_to(REPO)}:\n" + "\n".join(broken)
+
+
+# ----------------------------------------------------------------------------- design.md
+
+def test_design_holds_the_architecture():
+    text = (REPO / "docs" / "design.md").read_text(encoding="utf-8")
+    headings = [h.lower() for h in re.findall(r"^#{2,3}\s+(.*)$", text, re.MULTILINE)]
+    for wanted in ("data flows", "run folder", "shipped models", "profiles", "add a material, a loss, a profile",
+                   "statistics vae", "depend on the machine"):
+        assert any(wanted in h for h in headings), f"docs/design.md has no section on {wanted!r}: {headings}"
+    pictures = FENCE.findall(text)
+    assert any(all(name in p for name in ("config_for", "utils.train", "utils.jobs", "figures/", "runs/"))
+               for p in pictures), "docs/design.md: the data-flow picture names config_for, utils.train, utils.jobs"
+    for name in ("config.json", "history.csv", "last.pt", "best.pt", "finished.json", "samples/",
+                 "model.pt", "history.json", "trained_models/", "PROFILE_PURPOSES", "COMMITTED_PROFILES",
+                 "MATERIALS", "LOSSES", "JOBS"):
+        assert name in text, f"docs/design.md does not name {name}"
+
+
+# ----------------------------------------------------------------------------- counts
+
+def _module(path: str) -> ast.Module:
+    return ast.parse((REPO / path).read_text(encoding="utf-8"))
+
+
+def _assigned(tree: ast.Module, name: str) -> ast.expr:
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return node.value
+    raise AssertionError(f"{name} is not assigned at the top of its module")
+
+
+def statistics_vae_crops() -> int:
+    """Crops ``make micro`` trains the statistics VAE on: every training-region crop (train + validation) of
+    every material, len(MATERIALS) x the micro profile's n_crops (read from the source, no imports)."""
+    materials = _assigned(_module("utils/micrographs.py"), "MATERIALS")
+    assert isinstance(materials, ast.Dict)
+    micro = _assigned(_module("utils/config.py"), "_MICRO")
+    n_crops = next(ast.literal_eval(k.value) for k in micro.keywords if k.arg == "n_crops")
+    run_micro = next(n for n in ast.walk(_module("utils/jobs.py")) if isinstance(n, ast.FunctionDef) and n.name == "run_micro")
+    assert '== "train"' in ast.unparse(run_micro).replace("'", '"'), "run_micro no longer trains on the training region"
+    return len(materials.keys) * n_crops
+
+
+def test_statistics_vae_crop_count_in_the_docs():
+    expected = statistics_vae_crops()
+    assert expected == 7 * 800
+    stated = []
+    for doc in [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]:
+        text = re.sub(r"\s+", " ", doc.read_text(encoding="utf-8"))
+        stated += [(doc.name, int(m.group(1).replace(",", "")))
+                   for m in re.finditer(r"\ball (\d[\d,]*) training-region crops", text)]
+    assert ("design.md", expected) in stated, "docs/design.md should say how many crops the statistics VAE trains on"
+    assert all(n == expected for _, n in stated), f"crop counts {stated}, the code gives {expected}"
