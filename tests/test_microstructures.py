@@ -45,8 +45,10 @@ def _shows_every_figure(figures, nb: dict, names: tuple[str, ...]) -> None:
 
 
 def _printed(nb: dict) -> str:
-    return "".join(o.get("text", "") if isinstance(o.get("text", ""), str) else "".join(o["text"])
-                   for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+    """What the code cells print, and the Markdown they show (each notebook's conclusion, utils.endings)."""
+    texts = (o.get("text", o.get("data", {}).get("text/markdown", ""))
+             for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
+    return "".join(t if isinstance(t, str) else "".join(t) for t in texts)
 
 
 def test_notebook_06_reads_the_materials_and_checks_the_closed_form(micro_smoke):
