@@ -4,7 +4,7 @@
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: 20-60 min)
 #   make micro     notebooks 06-08: three VAEs on crops of the seven micrographs, then design in the statistics
 #                  VAE's latent space (23.6 min on 2 cores from a fresh clone: 16 of training, 7 of notebooks; finished runs reused)
-# Options: PROFILE=cpu|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
+# Options: PROFILE=cpu|class|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
 VENV := .venv
@@ -14,7 +14,7 @@ STAMP := $(VENV)/.installed
 # makes them quick); the training notebooks run under papermill with smoke parameters in tests/
 NBMAKE_NOTEBOOKS := notebooks/01_dataset_synthesis.ipynb notebooks/02_autocorrelation.ipynb notebooks/06_microstructure_statistics.ipynb
 
-.PHONY: setup figures sweep micro test bench clean-runs
+.PHONY: setup figures sweep micro ship test bench clean-runs
 
 # (Re)create the venv when it is missing or older than the requirements.
 $(STAMP): requirements.txt pyproject.toml
@@ -25,7 +25,9 @@ $(STAMP): requirements.txt pyproject.toml
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (spatial-stats-vae)" >/dev/null
 	@touch $(STAMP)
 
+# git sees the notebooks without their outputs (.gitattributes): running one never shows it as changed
 setup: $(STAMP)
+	@git config filter.notebook-outputs.clean "$(PY) scripts/store_notebooks.py --stdin" 2>/dev/null || true
 
 figures: setup
 	$(PY) -m utils.jobs figures $(if $(PROFILE),--profile $(PROFILE)) $(if $(LINES),--lines $(LINES)) $(if $(FORCE),--force)
@@ -37,6 +39,10 @@ sweep: setup
 # notebooks 06-08: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
 micro: setup
 	$(PY) -m utils.jobs micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
+
+# copy your finished runs of every job into trained_models/ (unchanged weights are left as they are)
+ship: setup
+	$(PY) -m utils.jobs ship
 
 test: setup
 	$(PY) -m pytest --nbmake $(NBMAKE_NOTEBOOKS) tests utils

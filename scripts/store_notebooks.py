@@ -2,6 +2,11 @@
 
     .venv/bin/python scripts/store_notebooks.py            # rewrite notebooks/*.ipynb in place
     .venv/bin/python scripts/store_notebooks.py --check    # exit 1 naming each notebook that differs
+    .venv/bin/python scripts/store_notebooks.py --stdin < a.ipynb   # the stored text on stdout (git's filter)
+
+``make setup`` registers ``--stdin`` as git's clean filter of the notebooks (``.gitattributes``): what you run
+in JupyterLab, outputs and all, stays in your working copy, while git sees (and ``git status`` compares) the
+notebook without its outputs, so running a notebook never shows it as changed.
 
 JupyterLab writes a notebook with ``nbformat.write`` (keys sorted, one-space indent, sources split into
 lines, a final newline) and fills ``metadata.language_info`` from the kernel the moment it connects;
@@ -34,7 +39,16 @@ def stored_text(text: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs")
+    parser.add_argument("--stdin", action="store_true", help="read one notebook on stdin, write its stored text "
+                                                             "to stdout (text that is not a notebook passes unchanged)")
     args = parser.parse_args()
+    if args.stdin:
+        text = sys.stdin.read()
+        try:
+            sys.stdout.write(stored_text(text))
+        except Exception:          # not (yet) a valid notebook: git must still get the file back
+            sys.stdout.write(text)
+        return 0
     differ = []
     for path in sorted(NOTEBOOKS.glob("*.ipynb")):
         text = path.read_text(encoding="utf-8")

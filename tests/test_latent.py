@@ -55,16 +55,13 @@ def model() -> torch.nn.Module:
     return build_vae(ModelConfig(image_size=32, base_channels=8, latent_dim=3)).eval()
 
 
-def test_the_explorer_redraws_the_decoded_image_and_its_own_statistics(model, monkeypatch):
-    shown = []
-    monkeypatch.setattr("utils.widgets.display", lambda fig: shown.append(fig))
+def test_the_explorer_redraws_the_decoded_image_and_its_own_statistics(model):
     starts = np.array([[0.0, 0.0, 0.0], [2.0, -1.0, 0.5]], dtype=np.float32)
-    update, controls = latent_explorer(model, starts)
+    draw, controls = latent_explorer(model, starts)
     assert list(controls) == ["start", "z0", "z1", "z2"]
     controls["start"].value = 1                                  # moves the sliders to that code
     assert [controls[f"z{i}"].value for i in range(3)] == pytest.approx([2.0, -1.0, 0.5])
-    update(start=0, z0=0.0, z1=0.0, z2=0.0)
-    update(start=0, z0=2.5, z1=0.0, z2=0.0)
+    shown = [draw(start=0, z0=0.0, z1=0.0, z2=0.0), draw(start=0, z0=2.5, z1=0.0, z2=0.0)]
     first, moved = (fig.axes[0].get_images()[0].get_array() for fig in shown)
     assert np.abs(np.asarray(moved) - np.asarray(first)).max() > 1e-3   # a coordinate changes the image
     decoded = latent.decode(model, np.array([[2.5, 0.0, 0.0]]))[0]

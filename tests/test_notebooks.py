@@ -1,4 +1,4 @@
-"""The four notebooks as the pipeline runs them (papermill, smoke profile, once per session): the
+"""The four notebooks as the pipeline runs them (papermill, smoke profile, once per test session): the
 scalars each writes, pinned to their seeded values, and figures that render as images.
 
 The pinned numbers come from the smoke run on this project's 2-core CPU (float32; the smoke
@@ -136,10 +136,10 @@ def test_the_executed_notebook_shows_progress_quietly_and_every_widget_staticall
     assert_quiet_and_static(executed(smoke_pipeline, name), name)
 
 
-def test_a_notebook_left_to_pick_its_folders_writes_a_smoke_run_beside_the_committed_figures(run_notebook, tmp_path):
+def test_a_notebook_run_by_hand_writes_its_figures_to_runs_never_to_the_committed_ones(run_notebook, tmp_path):
     committed = REPO / "figures" / "01_summary.json"
-    before = committed.read_bytes() if committed.exists() else None
-    run_notebook("01_dataset_synthesis", PROFILE="smoke", DATA_DIR=str(tmp_path / "data"))   # FIG_DIR left None
-    assert read_json(REPO / "figures" / "smoke" / "01_summary.json")["dataset"] == "lines_n256_s32_l1-5_seed0"
-    assert (committed.read_bytes() if committed.exists() else None) == before
+    before = committed.read_bytes()
+    run_notebook("01_dataset_synthesis", DATA_DIR=str(tmp_path / "data"))      # the cpu profile, FIG_DIR left None
+    assert read_json(REPO / "runs" / "figures" / "cpu" / "01_summary.json")["dataset"] == "lines_n20000_s64_l1-5_seed0"
+    assert committed.read_bytes() == before
 

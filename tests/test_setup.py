@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -87,3 +89,20 @@ def test_committed_outputs_hold_no_path_of_the_machine_that_wrote_them():
             text = path.read_text()
             assert not re.search(r'"/(work|tmp|root|home|Users)/', text), path
             assert str(REPO) not in text, path
+
+
+def test_git_sees_a_notebook_without_the_outputs_a_run_in_jupyterlab_left_in_it():
+    """``make setup`` registers scripts/store_notebooks.py --stdin as the notebooks' clean filter (.gitattributes):
+    a notebook with outputs and execution counts goes to git exactly as committed; other text passes unchanged."""
+    assert "notebooks/*.ipynb filter=notebook-outputs" in (REPO / ".gitattributes").read_text()
+    assert re.search(r'git config filter\.notebook-outputs\.clean "\$\(PY\) scripts/store_notebooks\.py --stdin"',
+                     (REPO / "Makefile").read_text())
+    path = REPO / "notebooks" / "02_autocorrelation.ipynb"
+    nb = json.loads(path.read_text())
+    code = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    code["execution_count"] = 7
+    code["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["ran\n"]}]
+    strip = [sys.executable, str(REPO / "scripts" / "store_notebooks.py"), "--stdin"]
+    stored = subprocess.run(strip, input=json.dumps(nb), capture_output=True, text=True, check=True).stdout
+    assert stored == path.read_text()
+    assert subprocess.run(strip, input="not a notebook", capture_output=True, text=True, check=True).stdout == "not a notebook"

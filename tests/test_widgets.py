@@ -11,7 +11,7 @@ from scipy import ndimage
 
 from utils.plots import NotebookFigure, image_grid, new_figure, offset_extent
 from utils.stats import spatial_statistics
-from utils.widgets import draw_lines, lines_explorer, lines_figure
+from utils.widgets import draw_lines, lines_explorer, lines_figure, live_figure
 
 
 @settings(max_examples=40, deadline=None)
@@ -72,11 +72,31 @@ def test_figures_show_themselves_as_png_in_jupyter():
     assert isinstance(new_figure((2, 2)), NotebookFigure)
 
 
-def test_lines_explorer_displays_a_static_figure(monkeypatch):
-    shown = []
-    monkeypatch.setattr("utils.widgets.display", lambda obj: shown.append(obj))
-    update, controls = lines_explorer(32)
+def test_lines_explorer_draws_the_setting_of_its_sliders():
+    draw, controls = lines_explorer(32)
     assert set(controls) == {"position", "n_lines", "thickness", "orientation"}
-    update(position=3, n_lines=2, thickness=2, orientation="horizontal")
-    assert len(shown) == 1 and isinstance(shown[0], NotebookFigure)
-    assert len(shown[0].axes) == 3          # image, statistics, colour bar
+    fig = draw(position=3, n_lines=2, thickness=2, orientation="horizontal")
+    assert isinstance(fig, NotebookFigure) and len(fig.axes) == 3          # image, statistics, colour bar
+    image = np.asarray(fig.axes[0].get_images()[0].get_array())
+    np.testing.assert_array_equal(image, draw_lines(32, n_lines=2, position=3, thickness=2, orientation="horizontal"))
+
+
+def test_a_live_figure_redraws_in_place_when_a_slider_moves(monkeypatch):
+    """One figure, updated through its display handle: no stale copy of the starting setting stays behind."""
+    class Handle:
+        def __init__(self):
+            self.updates = []
+
+        def update(self, obj):
+            self.updates.append(obj)
+
+    handle, shown = Handle(), []
+    monkeypatch.setattr("utils.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
+        handle if display_id else None))
+    draw, controls = lines_explorer(32)
+    live_figure(draw, controls)
+    assert len(shown) == 2 and isinstance(shown[1], NotebookFigure)      # the controls, then the figure
+    controls["n_lines"].value = 4
+    assert len(handle.updates) == 1 and len(shown) == 2                   # redrawn in place, nothing added
+    image = np.asarray(handle.updates[0].axes[0].get_images()[0].get_array())
+    assert (image == 0).any(axis=0).sum() == 4 * controls["thickness"].value     # four vertical lines now

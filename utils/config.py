@@ -5,6 +5,8 @@
 (the defaults of :class:`TrainConfig`), each with the reason.  Profiles:
 
 * ``smoke``: seconds on a CPU, for the tests and for trying the code (it learns little);
+* ``class``: the cpu settings trained for a quarter of the epochs: both lines VAEs in about 4 minutes on
+  2 cores, enough for the paper's claims (a lesson's worth of waiting);
 * ``cpu``: the small conv VAE at 64x64 that ``make figures`` trains on a 2-core laptop;
 * ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
 * ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``);
@@ -53,7 +55,7 @@ class TrainConfig:
     """
 
     # --- what is trained
-    profile: str = _f("paper", "profile these settings started from: smoke | cpu | sweep | micro | micro-smoke | paper")
+    profile: str = _f("paper", "profile these settings started from: smoke | cpu | class | sweep | micro | micro-smoke | paper")
     loss: str = _f("spatial_stats", "reconstruction loss: spatial_stats (the paper's) or data "
                                     "(the vanilla VAE's summed pixel MSE)")
     # --- the dataset (utils.lines.DatasetSpec or utils.micrographs.MicrographSpec) and its split
@@ -180,7 +182,7 @@ _CPU = dict(profile="cpu",
             image_size=64,    # line thickness scales from 5-9 px at 224 to 1-3 px
             encoder="conv",   # 4 stride-2 convs and their mirror, not a frozen ResNet-152 ...
             base_channels=16, # ... of 16-128 channels: a third of the step time of 32-256, whose free-code
-                              # decoder cap is only 3 points higher (docs/experiments.md, issue 13)
+                              # decoder cap is only 3 points higher (docs/experiments.md, commit c3dcaef)
             amp="auto")       # bfloat16 autocast where the CPU has it natively (AMX, AVX512-BF16), else float32
 
 _CPU_OURS = TrainConfig(   # the loss changes of our VAE, and why: docs/design.md, section 4
@@ -196,7 +198,7 @@ _MICRO = dict(profile="micro", data_kind="micrographs",
               test_fraction=0.25,  # the right-most 64 px of each 256-px micrograph are held out
               periodic=False)      # a crop is a window of a larger piece of material: its statistics do not wrap
 # 140 steps an epoch (~15 s for ours, which computes its statistics in real space; ~11 s vanilla):
-# both models train in about 12 min on 2 cores (bfloat16 on AVX-512), inside the 30 min the micrographs allow
+# both models train in about 12 min on 2 cores (bfloat16 on AVX-512; about 22 min in float32)
 _MICRO_OURS = replace(_CPU_OURS, **_MICRO, epochs=60)
 _MICRO_VANILLA = replace(_CPU_VANILLA, **_MICRO, epochs=40)
 
@@ -209,6 +211,7 @@ def _both(*configs: TrainConfig, **changes: Any) -> dict[str, TrainConfig]:
 PROFILE_PURPOSES = {   # what each profile is for (``--profile`` help lists them)
     "smoke": "seconds on any CPU: the tests and a dry run of make figures",
     "cpu": "make figures on a laptop CPU: the small conv VAE at 64x64 (notebooks 01-04)",
+    "class": "make figures PROFILE=class: the cpu settings at 10 / 6 epochs, both VAEs in about 4 min (a lesson)",
     "paper": "the paper's configuration: frozen ResNet-152 at 224x224, 1500 / 400 epochs (a GPU job)",
     "sweep": "make sweep: notebook 05's latent sizes, the cpu settings at 10 epochs",
     "micro": "make micro: crops of the seven micrographs, non-periodic statistics (notebooks 07-08)",
@@ -220,6 +223,9 @@ PROFILES: dict[str, dict[str, TrainConfig]] = {
     "smoke": {loss: TrainConfig(loss=loss, **_SMOKE) for loss in LOSSES},
     # how it differs from the paper: _CPU and _CPU_OURS above, measured in docs/design.md
     "cpu": {"spatial_stats": _CPU_OURS, "data": _CPU_VANILLA},
+    # the cpu settings, 10 and 6 epochs: both runs in about 4 min on 2 cores, for a class to train during a lesson
+    "class": {"spatial_stats": replace(_CPU_OURS, profile="class", epochs=10),
+              "data": replace(_CPU_VANILLA, profile="class", epochs=6)},
     # the paper's settings are TrainConfig's defaults; its vanilla VAE: 400 epochs, seed 125
     "paper": {"spatial_stats": TrainConfig(loss="spatial_stats", profile="paper", sample_every=50, num_workers=4),
               "data": TrainConfig(loss="data", profile="paper", sample_every=50, num_workers=4, epochs=400, seed=125)},

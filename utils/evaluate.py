@@ -35,22 +35,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 
 from utils.config import TrainConfig
-from utils.data import load_dataset
+from utils.data import ensure_dataset, load_dataset
 from utils.inversion import LIMIT_LR, LIMIT_RESTARTS, LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
 from utils.lines import DatasetSpec
 from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batch, threshold_image,
                            volume_fraction_differences)
 from utils.progress import progress_bar
-from utils.project import LOSSES
+from utils.project import DEFAULT_LINES, LOSSES
 from utils.runs import dataset_split, load_run
 from utils.search import nearest_neighbors
+from utils.shipped import choose_run
 
 __all__ = ["EvalData", "Scored", "TestSetEvaluation", "load_models", "load_eval_data", "pick", "reconstruct",
            "per_image_table", "evaluate_test_set", "evaluate_inference", "overfit_check"]
@@ -69,20 +70,22 @@ class EvalData:
     folder: Path | None             # where it lives
 
 
-def load_models(runs_dir: str | os.PathLike, profile: str, *, which: str = "best",
+def load_models(runs_dir: str | os.PathLike, profile: str, *, lines: Sequence[int] = DEFAULT_LINES, which: str = "best",
                 device: str = "cpu") -> dict[str, tuple[torch.nn.Module, TrainConfig]]:
-    """``{"spatial_stats": (model, cfg), "data": (model, cfg)}`` from ``runs_dir/profile/<loss>``.
+    """``{"spatial_stats": (model, cfg), "data": (model, cfg)}`` from ``runs_dir/profile/<loss>``, or the shipped
+    models of ``profile`` on ``lines`` where no finished run of your own is there (:func:`utils.shipped.choose_run`,
+    which prints one line saying so).
 
     Models are in eval mode.  Raises FileNotFoundError naming the missing run and how to train
     it, and ValueError when the two runs used different datasets or splits.
     """
     models = {}
     for loss in LOSSES:
-        run = Path(runs_dir) / profile / loss
-        if not (run / "config.json").is_file():
-            raise FileNotFoundError(
-                f"no trained {loss} run in {run}; train it first with notebook 03 or "
-                f"`python -m utils.train --profile {profile} --loss {loss} --out {run}`")
+        own = Path(runs_dir) / profile / loss
+        if which == "last" and (own / "config.json").is_file():
+            run = own                                     # only your own runs keep last.pt
+        else:
+            run = choose_run(own, profile, loss, lines)
         models[loss] = load_run(run, which=which, device=device)
     a, b = (models[loss][1] for loss in LOSSES)
     split_a, split_b = dataset_split(a), dataset_split(b)
@@ -98,6 +101,8 @@ def load_eval_data(cfg: TrainConfig, data_dir: str | os.PathLike) -> EvalData:
     """The dataset of a run's TrainConfig ``cfg`` under ``data_dir`` (not cfg.data_dir, which is
     relative to wherever training ran), with the run's split."""
     folder = Path(data_dir) / cfg.dataset.name
+    if not folder.exists():                      # e.g. evaluating the shipped models on a fresh clone
+        ensure_dataset(cfg.dataset, data_dir)
     images, labels = load_dataset(folder)
     if images.shape != (cfg.dataset.n_images, cfg.dataset.size, cfg.dataset.size):
         raise ValueError(f"{folder} holds images of shape {images.shape}, not the "

@@ -5,6 +5,7 @@
     python -m utils.jobs figures --profile smoke --force # a one-minute dry run, every step redone
     python -m utils.jobs sweep                           # make sweep: 12 trainings, then notebook 05
     python -m utils.jobs micro                           # make micro: three VAEs on micrograph crops, notebooks 06-08
+    python -m utils.jobs ship                            # make ship: your finished runs -> trained_models/
 
 Every job does the same four things, here once:
 
@@ -39,14 +40,15 @@ from utils.micro import micro_runs, statistics_vae_run
 from utils.progress import ENV_VAR as PROGRESS_ENV
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, Folders
 from utils.runs import StaleRuns, config_differences, move_aside
+from utils.shipped import SHIPMENTS, SHIPPED_BUDGET_MB, ship, shipped_megabytes
 from utils.statistics_vae import STATISTICS_VAE_CONFIGS, ensure_statistics_vae, load_statistics_vae
-from utils.sweep import LATENT_SIZES, sweep_runs
+from utils.sweep import LATENT_SIZES, ship_scores, sweep_runs
 from utils.train import train
 
 __all__ = ["NOTEBOOKS", "KERNEL", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
            "check_or_move_aside", "train_plan", "execute_notebooks",
            "Variant", "notebook_parameters", "run_figures", "run_sweep", "run_micro", "micro_notebook_parameters",
-           "MICRO_SMOKE_NOTEBOOKS", "job_parser", "main"]
+           "MICRO_SMOKE_NOTEBOOKS", "run_ship", "job_parser", "main"]
 
 NOTEBOOKS = REPO / "notebooks"
 KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
@@ -68,7 +70,7 @@ class Job:
 
 
 JOBS = {
-    "figures": Job("figures", (DEFAULT_PROFILE, "smoke", "paper"),
+    "figures": Job("figures", (DEFAULT_PROFILE, "class", "smoke", "paper"),
                    ("01_dataset_synthesis", "02_autocorrelation", "03_train_vae", "04_evaluation")),
     "sweep": Job("sweep", (SWEEP_PROFILE, "smoke"), ("05_latent_space",)),
     "micro": Job("micro", (MICRO_PROFILE, "micro-smoke"), ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design")),
@@ -166,7 +168,7 @@ def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
     return {
         "01_dataset_synthesis": {k: v for k, v in common.items() if k != "RUNS_DIR"},
         "02_autocorrelation": {"FIG_DIR": where["FIG_DIR"]},
-        "03_train_vae": {**common, "REUSE": True},
+        "03_train_vae": {**common, "TRAIN": True, "REUSE": True},
         "04_evaluation": {**common, **(SMOKE_EVALUATION if variant.profile == "smoke" else {})},
     }
 
@@ -234,6 +236,22 @@ def micro_notebook_parameters(profile: str, folders: Folders,
     return chosen
 
 
+# ----------------------------------------------------------------------------- make ship
+
+def run_ship(root: Path = REPO) -> list[str]:
+    """`make ship`: copy every finished run of :data:`utils.shipped.SHIPMENTS` (and the sweep's scores) from
+    ``root/runs`` into ``trained_models/``; return one line per model.  Raises SystemExit when the shipped
+    models would weigh more than :data:`utils.shipped.SHIPPED_BUDGET_MB`."""
+    done = [ship(shipment, root / "runs") for shipment in SHIPMENTS]
+    folders = Folders.of(SWEEP_PROFILE, root=root)
+    done.append(ship_scores(SWEEP_PROFILE, folders.runs, folders.data))
+    size = shipped_megabytes()
+    done.append(f"trained_models/ weighs {size:.1f} MB (at most {SHIPPED_BUDGET_MB} MB)")
+    if size > SHIPPED_BUDGET_MB:
+        raise SystemExit(f"error: trained_models/ weighs {size:.1f} MB, over {SHIPPED_BUDGET_MB} MB: ship fewer models")
+    return done
+
+
 # ----------------------------------------------------------------------------- the command line
 
 def _parse_lines(text: str) -> tuple[int, int]:
@@ -250,13 +268,14 @@ def job_parser() -> argparse.ArgumentParser:
     """``python -m utils.jobs {figures,sweep,micro}``, each with --profile (its profiles only) and --force."""
     parser = argparse.ArgumentParser(prog="python -m utils.jobs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="job", required=True, metavar="{" + ",".join(JOBS) + "}")
+    sub = parser.add_subparsers(dest="job", required=True, metavar="{" + ",".join([*JOBS, "ship"]) + "}")
     for job in JOBS.values():
         p = sub.add_parser(job.target, help=f"make {job.target}: notebooks {', '.join(n[:2] for n in job.notebooks)}")
         p.add_argument("--profile", default=job.profiles[0], choices=job.profiles,
                        help=f"training profile (default {job.profiles[0]}; another job's committed figures are "
                             "not this job's to overwrite)")
         p.add_argument("--force", action="store_true", help="move earlier runs aside (never deleted) and redo them")
+    sub.add_parser("ship", help="make ship: copy your finished runs into trained_models/ (weights only)")
     figures = sub.choices["figures"]
     figures.add_argument("--lines", type=_parse_lines, default=DEFAULT_LINES,
                          help="range of lines per image, e.g. 1-5 (default, the paper's) or 3-7 (harder)")
@@ -275,6 +294,9 @@ def main(argv: list[str] | None = None) -> None:
             only = [s.strip() for s in args.only.split(",") if s.strip()] or None
             executed = run_figures(variant, force=args.force, only=only,
                                    skip=("02_autocorrelation",) if args.skip_intro else ())
+        elif args.job == "ship":
+            print("\n".join(run_ship()))
+            return
         elif args.job == "sweep":
             executed = run_sweep(args.profile, force=args.force)
         else:

@@ -42,7 +42,7 @@ from sklearn.preprocessing import StandardScaler
 
 from utils.checks import image_batch
 from utils.config import TrainConfig
-from utils.data import load_dataset
+from utils.data import ensure_dataset, load_dataset
 from utils.descriptors import describe, descriptor_ratios
 from utils.evaluate import reconstruct
 from utils.inversion import reconstruct_from_statistics
@@ -51,12 +51,14 @@ from utils.latent import encode_means, fit_statistics_pca, pca_reconstruct
 from utils.micrographs import as_vae_images, micrograph_crops
 from utils.statmaps import cutoff_window
 from utils.project import LOSSES, MICRO_THRESHOLD, Folders, run_folder
-from utils.runs import dataset_split, is_finished, load_run
-from utils.statistics_vae import StatisticsVAE, draw_images
+from utils.runs import dataset_split, load_run
+from utils.shipped import choose_run, choose_statistics_vae
+from utils.statistics_vae import StatisticsVAE, draw_images, load_statistics_vae
 from utils.stats import autocorrelation, normalised_autocovariance
 
 __all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
-           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "micro_runs", "statistics_vae_run"]
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "chosen_micro_runs", "load_micro_statistics_vae", "micro_runs",
+           "statistics_vae_run"]
 
 
 
@@ -275,17 +277,15 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
 
 def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], TrainConfig, np.ndarray,
                                                       pd.DataFrame, dict[str, np.ndarray]]:
-    """The finished models of ``profile`` (loss -> VAE, best checkpoints), our model's config (its
-    ``data_dir`` set to ``folders.data``), and the crops, labels and split they were trained on.
-    Raises FileNotFoundError naming ``make micro`` when a run is missing or unfinished."""
+    """The finished models of ``profile`` (loss -> VAE, best checkpoints; the shipped ones where no finished run of
+    your own is there, :func:`utils.shipped.choose_run`), our model's config (its ``data_dir`` set to
+    ``folders.data``), and the crops, labels and split they were trained on (the crops are cut first if missing).
+    Raises FileNotFoundError naming ``make micro`` when a model is neither trained nor shipped."""
     models, configs = {}, {}
-    for loss, run in micro_runs(profile, folders.runs).items():
-        if not is_finished(run):
-            raise FileNotFoundError(f"{run} holds no finished training run; train both models with `make micro` "
-                                    f"(python -m utils.jobs micro --profile {profile}), then run this notebook again")
+    for loss, run in chosen_micro_runs(profile, folders).items():
         models[loss], configs[loss] = load_run(run)
     cfg = replace(configs["spatial_stats"], data_dir=str(folders.data))
-    images, labels = load_dataset(folders.data / cfg.dataset.name)
+    images, labels = load_dataset(ensure_dataset(cfg.dataset, folders.data, progress=False))
     return models, cfg, images, labels, dataset_split(cfg)
 
 
@@ -299,3 +299,15 @@ def micro_runs(profile: str, runs_dir: Path) -> dict[str, Path]:
 def statistics_vae_run(profile: str, runs_dir: Path) -> Path:
     """The folder of the statistics VAE of ``profile`` (utils.statistics_vae): ``runs_dir/<profile>/statistics_vae``."""
     return run_folder(runs_dir, profile, "statistics_vae")
+
+
+def chosen_micro_runs(profile: str, folders: Folders, *, announce: bool = True) -> dict[str, Path]:
+    """``{loss: run folder}`` of the image VAEs of ``profile``: yours when finished, else the shipped ones
+    (:func:`utils.shipped.choose_run`; ``announce``: print the one line that says so)."""
+    return {loss: choose_run(run, profile, loss, announce=announce) for loss, run in micro_runs(profile, folders.runs).items()}
+
+
+def load_micro_statistics_vae(profile: str, folders: Folders) -> StatisticsVAE:
+    """The statistics VAE of ``profile``: yours in :func:`statistics_vae_run` when it is there, else the shipped one
+    (:func:`utils.shipped.choose_statistics_vae`, which prints one line saying so)."""
+    return load_statistics_vae(choose_statistics_vae(statistics_vae_run(profile, folders.runs), profile))

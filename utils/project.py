@@ -9,11 +9,14 @@
 * **Folders** (all under the repository, all git-ignored except ``figures/``):
   ``data/<dataset name>/``, ``runs/[lines<a>-<b>/]<profile>/<loss>/`` and
   ``figures/[<profile>/][lines<a>-<b>/]``.  Only the profiles whose figures are committed write to
-  ``figures/`` itself, so a ``smoke`` run never overwrites them (:func:`figures_dir`).  What the project writes into committed files names folders relative
+  ``figures/`` itself, so a ``smoke`` run never overwrites them (:func:`figures_dir`); and only the jobs behind
+  ``make`` do: a notebook run by hand writes to ``runs/figures/<profile>/`` (:meth:`Folders.in_notebook`).  What the project writes into committed files names folders relative
   to the repository (:func:`repo_relative`), never a path of the machine that wrote it.
 
 >>> figures_dir("cpu") == REPO / "figures", figures_dir("smoke", (3, 7)) == REPO / "figures/smoke/lines3-7"
 (True, True)
+>>> Folders.in_notebook("cpu").figures == REPO / "runs" / "figures" / "cpu"   # a notebook run by hand
+True
 >>> repo_relative(REPO / "runs" / "cpu")
 'runs/cpu'
 """
@@ -26,7 +29,7 @@ from typing import Sequence
 
 __all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE",
            "COMMITTED_PROFILES", "MICRO_THRESHOLD", "DEFAULT_LINES", "PAPER", "REPO",
-           "lines_tag", "data_dir", "runs_dir", "run_folder", "figures_dir", "Folders", "repo_relative"]
+           "lines_tag", "data_dir", "runs_dir", "run_folder", "figures_dir", "your_figures_dir", "Folders", "repo_relative"]
 
 LOSSES = ("spatial_stats", "data")           # the paper's statistics loss, the vanilla VAE's pixel loss
 MODEL_KEYS = {"spatial_stats": "spatial_stats_vae", "data": "vanilla_vae"}     # keys in results.json
@@ -89,6 +92,11 @@ def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_L
     return Path(root) / "figures" / ("" if profile in COMMITTED_PROFILES else profile) / lines_tag(lines)
 
 
+def your_figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
+    """Where a notebook run by hand writes its figures: ``runs/figures/<profile>/[lines<a>-<b>/]`` (git-ignored)."""
+    return Path(root) / "runs" / "figures" / profile / lines_tag(lines)
+
+
 @dataclass(frozen=True)
 class Folders:
     """The data, runs and figures folders of a profile and line range (what every notebook uses)."""
@@ -106,6 +114,16 @@ class Folders:
         return cls(Path(data) if data is not None else data_dir(root),
                    Path(runs) if runs is not None else runs_dir(lines, root),
                    Path(figures) if figures is not None else figures_dir(profile, lines, root))
+
+    @classmethod
+    def in_notebook(cls, profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_LINES, *, root: Path = REPO,
+                    data: str | os.PathLike | None = None, runs: str | os.PathLike | None = None,
+                    figures: str | os.PathLike | None = None) -> "Folders":
+        """:meth:`of` for a notebook run by hand: its figures go to :func:`your_figures_dir` unless ``figures`` is
+        given, so that running a notebook never rewrites the committed ``figures/`` (the jobs behind ``make``
+        pass ``figures/`` as FIG_DIR)."""
+        return cls.of(profile, lines, root=root, data=data, runs=runs,
+                      figures=figures if figures is not None else your_figures_dir(profile, lines, root))
 
     def run(self, profile: str, name: str) -> Path:
         """:func:`run_folder` under these runs."""

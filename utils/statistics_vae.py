@@ -58,7 +58,7 @@ class StatisticsVAEConfig:
     autocovariance_weight: float = 0.01  # weight of Σ_r (rho_decoded - rho)², rho = (f - phi²) / (phi (1 - phi)):
                                # Σ (f_decoded - f)² alone weighs a crop by (phi (1 - phi))², so nearly single-phase crops
                                # (PMMA at phi 0.97) were left undrawn (decoded error 0.024 -> 0.008 at 40 epochs, 2 seeds)
-    epochs: int = 80           # passes over the training crops (~145 s on 2 cores for 4,480 crops of 64 px; 40: the
+    epochs: int = 80           # passes over the training crops (~145 s on 2 cores for 5,600 crops of 64 px; 40: the
                                # decoded interface density 0.68-1.59 x the crops', 80: 0.83-1.15, docs/experiments.md)
     batch_size: int = 64       # crops per Adam step
     lr: float = 1e-3           # Adam learning rate
@@ -207,7 +207,7 @@ def load_statistics_vae(folder: str | Path) -> StatisticsVAE:
     folder = Path(folder)
     if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no statistics VAE (model.pt and config.json); train one with "
-                                "scripts/statistics_decoder.py")
+                                "`make micro` (python -m utils.jobs micro)")
     saved = json.loads((folder / "config.json").read_text())
     saved.setdefault("autocovariance_weight", 0.0)      # saved before the term existed: trained without it
     model = build_statistics_vae(StatisticsVAEConfig(**saved))

@@ -3,7 +3,9 @@
 Each training is ``config_for(profile, loss, latent_dim=d)`` in ``runs/<profile>/<loss>-z<d>/``
 (:func:`sweep_runs`); `make sweep` (:func:`utils.jobs.run_sweep`) trains them, then runs notebook 05,
 which scores them here (:func:`score_sweep`) and writes ``figures/05_*`` (``figures/`` for the ``sweep``
-profile, ``figures/<profile>/`` for ``smoke``).
+profile, ``figures/<profile>/`` for ``smoke``).  Without the twelve runs of your own, notebook 05 reads what it
+needs of the shipped ones (:func:`sweep_scores`): their scores, ``trained_models/sweep/scores.csv``
+(:func:`ship_scores` writes it), and the 9-number VAE.
 """
 from __future__ import annotations
 
@@ -16,11 +18,13 @@ from utils.data import load_dataset
 from utils.evaluate import per_image_table, reconstruct
 from utils.latent import statistics_features
 from utils.progress import progress_bar
-from utils.project import LOSSES, run_folder
+from utils.files import write_json, write_text
+from utils.project import LOSSES, repo_relative, run_folder
 from utils.report import summarise
 from utils.runs import dataset_split, is_finished, load_run
+from utils.shipped import SHIPPED, current_commit
 
-__all__ = ["LATENT_SIZES", "sweep_runs", "score_sweep"]
+__all__ = ["LATENT_SIZES", "sweep_runs", "score_sweep", "shipped_scores", "sweep_scores", "ship_scores"]
 
 LATENT_SIZES = (1, 2, 3, 5, 7, 9)
 
@@ -55,3 +59,41 @@ def score_sweep(runs: dict[tuple[str, int], Path], data_dir: Path, *, n_test: in
         rows.append({"loss": loss, "latent_dim": size, **scores,
                      "autocovariance_mse": float(((cov - target_cov) ** 2).mean())})
     return pd.DataFrame(rows)
+
+
+def shipped_scores(profile: str, root: Path = SHIPPED) -> Path:
+    """``trained_models/<profile>/scores.csv``: :func:`score_sweep` of the shipped sweep's twelve runs."""
+    return Path(root) / profile / "scores.csv"
+
+
+def sweep_scores(profile: str, runs_dir: Path, data_dir: Path, *, n_test: int = 500, progress: bool = True,
+                 root: Path = SHIPPED) -> pd.DataFrame:
+    """:func:`score_sweep` of your twelve runs when they are all finished, else the shipped scores (one printed
+    line says so; they were scored on the first ``n_test`` test images only when ``n_test`` is the shipped 500).
+    Neither: FileNotFoundError naming ``make sweep``."""
+    runs = sweep_runs(profile, runs_dir)
+    shipped = shipped_scores(profile, root)
+    if all(is_finished(run) for run in runs.values()) or not shipped.is_file():
+        return score_sweep(runs, data_dir, n_test=n_test, progress=progress)
+    scores = pd.read_csv(shipped)
+    made_on = int(scores["n_test"].iloc[0])
+    print(f"using the shipped sweep's scores {repo_relative(shipped)} (scored on {made_on} test images; no finished "
+          f"sweep of your own in {repo_relative(Path(runs_dir) / profile)}; `make sweep` trains its 12 runs in 20-60 min)",
+          flush=True)
+    return scores.drop(columns="n_test")
+
+
+def ship_scores(profile: str, runs_dir: Path, data_dir: Path, *, n_test: int = 500, root: Path = SHIPPED) -> str:
+    """Write :func:`shipped_scores` from your finished sweep (skipped when a run is missing); return what was done."""
+    runs = sweep_runs(profile, runs_dir)
+    if not all(is_finished(run) for run in runs.values()):
+        return f"skipped the sweep's scores: not every run in {repo_relative(Path(runs_dir) / profile)} is finished"
+    scores = score_sweep(runs, data_dir, n_test=n_test, progress=False).assign(n_test=n_test)
+    target = shipped_scores(profile, root)
+    text = scores.to_csv(index=False)
+    if target.is_file() and target.read_text() == text:
+        return f"unchanged {repo_relative(target)}"
+    write_text(target, text)
+    write_json(target.with_name("made.json"), {"command": "make sweep", "commit": current_commit(), "n_test": n_test,
+                                               "scores of": sorted(f"{loss}-z{d}" for loss, d in runs)})
+    return f"shipped the sweep's scores -> {repo_relative(target)}"

@@ -4,9 +4,11 @@
   sliders: every parameter is set by hand, unlike the random generator in :mod:`utils.lines`).
 * :func:`lines_figure` draws such an image beside its statistics (the project's one panel,
   :func:`utils.plots.image_and_statistics`); :func:`lines_explorer` gives its sliders.
+* :func:`live_figure` shows sliders above ONE figure that redraws in place when a slider moves (an
+  IPython display handle): the figure an executed copy keeps is the same output the sliders redraw, so
+  no stale copy of the starting setting stays on the page.
 * :func:`noted` gives a widget a readable text form: a notebook run headless (papermill) stores widgets
-  without their state, so JupyterLab shows that text in the executed copy instead of the widget;
-  each notebook draws a static figure of the widget's starting setting beside it.
+  without their state, so JupyterLab shows that text in the executed copy instead of the widget.
 
 Conventions as everywhere in the project: images are {0 = line, 1 = background}; statistics have
 r = 0 at index ``n // 2`` of each axis, r_y drawn downwards.
@@ -18,16 +20,38 @@ from typing import Any, Callable
 import ipywidgets as widgets
 import numpy as np
 import torch
-from IPython.display import display
+from IPython.display import DisplayHandle, display
 
 from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
 
 __all__ = ["draw_lines", "lines_figure", "lines_explorer", "latent_figure", "latent_explorer", "design_panel", "noted",
-           "LIVE_NOTE"]
+           "live_figure", "LIVE_NOTE"]
 
 LIVE_NOTE = "[sliders: live when this notebook runs in JupyterLab; the figure below is their starting setting]"
+
+
+def live_figure(draw: Callable[..., Any], controls: dict[str, widgets.ValueWidget], *,
+                note: str = LIVE_NOTE) -> Callable[[], None]:
+    """Display ``controls`` (name -> widget), then ``draw(**values)`` as one figure that is redrawn in place
+    (``display_id``) whenever a control's value changes; returns the redraw function.
+
+    Where no live kernel holds the widgets (an executed copy), the controls show as ``note`` and the figure
+    stays as drawn for the starting values.
+    """
+    def values() -> dict[str, Any]:
+        return {name: widget.value for name, widget in controls.items()}
+
+    display(noted(widgets.VBox(list(controls.values())), note))
+    handle = display(draw(**values()), display_id=True) or DisplayHandle()    # None outside IPython
+
+    def redraw(*_: Any) -> None:
+        handle.update(draw(**values()))
+
+    for widget in controls.values():
+        widget.observe(redraw, names="value")
+    return redraw
 
 
 class _Noted:
@@ -95,27 +119,28 @@ def lines_figure(size: int, *, n_lines: int, position: int, thickness: int, orie
 
 
 def lines_explorer(size: int, *, phase: float = 0.0, eps: float = 0.25
-                   ) -> tuple[Callable[..., None], dict[str, Any]]:
-    """The demo's redraw function and its slider widgets, for ``ipywidgets.interactive(update, **controls)``.
+                   ) -> tuple[Callable[..., NotebookFigure], dict[str, Any]]:
+    """The demo's drawing function and its slider widgets, for :func:`live_figure`.
 
-    ``update(position, n_lines, thickness, orientation)`` displays :func:`lines_figure`, so calling
-    it once directly also leaves a static figure where widgets do not run (papermill, exported HTML).
+    ``draw(position, n_lines, thickness, orientation)`` returns :func:`lines_figure` of that setting; the
+    controls start at the same setting as ``draw()``'s defaults.
     """
 
-    def update(position: int = size // 4, n_lines: int = 2, thickness: int = max(1, size // 32),
-               orientation: str = "vertical") -> None:
-        display(lines_figure(size, n_lines=n_lines, position=position, thickness=thickness,
-                             orientation=orientation, phase=phase, eps=eps))
+    def draw(position: int = size // 4, n_lines: int = 2, thickness: int = max(1, size // 32),
+             orientation: str = "vertical") -> NotebookFigure:
+        return lines_figure(size, n_lines=n_lines, position=position, thickness=thickness, orientation=orientation,
+                            phase=phase, eps=eps)
 
     controls = {
-        "position": widgets.IntSlider(value=size // 4, min=0, max=size - 1, description="position"),
-        "n_lines": widgets.IntSlider(value=2, min=1, max=6, description="lines"),
+        "position": widgets.IntSlider(value=size // 4, min=0, max=size - 1, description="position",
+                                      continuous_update=False),
+        "n_lines": widgets.IntSlider(value=2, min=1, max=6, description="lines", continuous_update=False),
         "thickness": widgets.IntSlider(value=max(1, size // 32), min=1, max=max(1, size // 8),
-                                       description="thickness"),
+                                       description="thickness", continuous_update=False),
         "orientation": widgets.ToggleButtons(options=list(ORIENTATIONS), value="vertical",
                                              description="orientation"),
     }
-    return update, controls
+    return draw, controls
 
 
 def latent_figure(model: torch.nn.Module, z: np.ndarray, *, phase: float = 0.0, eps: float = 0.25,
@@ -135,9 +160,9 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
     """Sliders for the coordinates of z, and a choice of test image whose code they start from.
 
     ``starts``: (n, latent_dim) codes (e.g. the posterior means of test images).  Returns
-    ``(update, controls)`` for ``ipywidgets.interactive(update, **controls)``: ``update(z0=..,
-    z1=.., ...)`` displays :func:`latent_figure`; ``controls`` holds one FloatSlider per coordinate
-    (``-limit .. limit``) and ``start``, a Dropdown whose choice moves the sliders to that code.
+    ``(draw, controls)`` for :func:`live_figure`: ``draw(start=.., z0=.., z1=.., ...)`` returns
+    :func:`latent_figure`; ``controls`` holds ``start``, a Dropdown whose choice moves the sliders to that
+    code, and one FloatSlider per coordinate (``-limit .. limit``).
     """
 
     starts = np.asarray(starts, dtype=np.float32)
@@ -145,9 +170,9 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
         raise ValueError(f"starts must be (n >= 1, {model.latent_dim}) codes, got shape {starts.shape}")
     names = [f"z{i}" for i in range(model.latent_dim)]
 
-    def update(start: int = 0, **coords: float) -> None:
+    def draw(start: int = 0, **coords: float) -> NotebookFigure:
         z = np.array([coords.get(n, float(starts[start][i])) for i, n in enumerate(names)], dtype=np.float32)
-        display(latent_figure(model, z, phase=phase, eps=eps, title=f"z from test image {start}, moved"))
+        return latent_figure(model, z, phase=phase, eps=eps, title=f"z from test image {start}, moved")
 
     sliders = {n: widgets.FloatSlider(value=float(np.clip(starts[0][i], -limit, limit)), min=-limit, max=limit,
                                       step=0.05, description=n, continuous_update=False)
@@ -159,7 +184,7 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
             sliders[n].value = float(np.clip(starts[change["new"]][i], -limit, limit))
 
     start.observe(move_sliders, names="value")
-    return update, {"start": start, **sliders}
+    return draw, {"start": start, **sliders}
 
 
 def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], NotebookFigure], *,

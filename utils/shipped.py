@@ -1,0 +1,215 @@
+"""The trained models shipped in ``trained_models/``, and which run a notebook uses: yours or the shipped one.
+
+A fresh clone can open every notebook without training because the models behind the committed figures
+are in the repository.  ``trained_models/`` mirrors ``runs/`` (:func:`shipped_run`):
+
+====================================================  =====================================================
+``trained_models/cpu/{spatial_stats,data}/``          the two lines VAEs of ``make figures`` (notebooks 03-04)
+``trained_models/class/{spatial_stats,data}/``        the same at 10 / 6 epochs (``make figures PROFILE=class``)
+``trained_models/lines3-7/cpu/{spatial_stats,data}/`` ``make figures LINES=3-7``
+``trained_models/sweep/spatial_stats-z9/``            the sweep's 9-number VAE, and ``sweep/scores.csv``: what
+                                                      notebook 05 reads of the sweep's twelve runs
+``trained_models/micro/{spatial_stats,data,``         the three models of ``make micro`` (notebooks 07-08)
+``statistics_vae}/``
+====================================================  =====================================================
+
+A shipped image-VAE folder holds what a finished run folder holds (:mod:`utils.runs`) less its optimiser state:
+``config.json``, ``history.csv``, ``best.pt`` (weights, epoch and statistics scale, float32), ``finished.json``;
+a statistics VAE its ``model.pt``, ``config.json`` and ``history.json``.  Each also holds ``made.json``: the
+command that trained it and the commit it was made at.
+
+Choosing (:func:`choose_run`): a finished run of your own wins; without one the shipped model is used, and one
+line says so; a shipped model made with other settings than its profile now gives is refused with the
+``make ... FORCE=1`` that remakes it (:class:`utils.runs.StaleRuns`), never used silently.  ``make ship``
+(:func:`ship`, for each of :data:`SHIPMENTS`) copies your finished runs into ``trained_models/``; weights that
+did not change are left as they are, so a model is recommitted only when the code that made it changes.
+
+>>> shipped_run("cpu", "data").relative_to(REPO).as_posix()
+'trained_models/cpu/data'
+>>> shipped_run("cpu", "data", (3, 7)).relative_to(REPO).as_posix()
+'trained_models/lines3-7/cpu/data'
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import torch
+
+from utils.config import TrainConfig, config_for
+from utils.files import atomic_path, write_bytes, write_json
+from utils.project import DEFAULT_LINES, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, lines_tag, repo_relative
+from utils.runs import StaleRuns, config_differences, is_finished
+from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAEConfig
+
+__all__ = ["SHIPPED", "SHIPPED_BUDGET_MB", "Shipment", "SHIPMENTS", "shipped_run", "choose_run",
+           "choose_statistics_vae", "statistics_vae_settings", "ship", "shipped_megabytes", "current_commit"]
+
+SHIPPED = REPO / "trained_models"
+SHIPPED_BUDGET_MB = 25          # the most the shipped models may weigh, all together
+STATISTICS_VAE = "statistics_vae"
+IMAGE_VAE_FILES = ("config.json", "history.csv", "best.pt", "finished.json")
+STATISTICS_VAE_FILES = ("model.pt", "config.json", "history.json")
+
+
+@dataclass(frozen=True)
+class Shipment:
+    """One shipped model: its profile, run name and line range, and the make command that trains it."""
+
+    profile: str
+    name: str                                   # a loss, ``<loss>-z<d>`` (the sweep) or ``statistics_vae``
+    lines: tuple[int, int] = DEFAULT_LINES
+    make: str = "make figures"                  # the job that trains it from scratch
+
+    @property
+    def remake(self) -> str:
+        """The command that remakes it from scratch (earlier runs are moved aside, never deleted)."""
+        return f"{self.make} FORCE=1"
+
+
+SHIPMENTS = (
+    *(Shipment("cpu", loss) for loss in LOSSES),
+    *(Shipment("class", loss, make="make figures PROFILE=class") for loss in LOSSES),
+    *(Shipment("cpu", loss, (3, 7), make="make figures LINES=3-7") for loss in LOSSES),
+    Shipment(SWEEP_PROFILE, "spatial_stats-z9", make="make sweep"),
+    *(Shipment(MICRO_PROFILE, name, make="make micro") for name in (*LOSSES, STATISTICS_VAE)),
+)
+
+
+def shipped_run(profile: str, name: str, lines: Sequence[int] = DEFAULT_LINES, *, root: Path = SHIPPED) -> Path:
+    """The shipped folder of a run: ``trained_models/[lines<a>-<b>/]<profile>/<name>``."""
+    return Path(root) / lines_tag(lines) / profile / name
+
+
+def _shipment(profile: str, name: str, lines: Sequence[int]) -> Shipment | None:
+    lines = tuple(int(v) for v in lines)
+    return next((s for s in SHIPMENTS if (s.profile, s.name, s.lines) == (profile, name, lines)), None)
+
+
+def choose_run(own: str | Path, profile: str, name: str, lines: Sequence[int] = DEFAULT_LINES, *,
+               expected: TrainConfig | None = None, root: Path = SHIPPED, announce: bool = True) -> Path:
+    """The run folder to load for ``profile``'s run ``name``: ``own`` when it holds a finished run, else the
+    shipped one (printing one line that says so).
+
+    ``expected``: the config the run should hold (default: ``config_for(profile, loss)`` on ``lines``; the
+    sweep's ``<loss>-z<d>`` names give the latent size); a shipped model that differs raises
+    :class:`~utils.runs.StaleRuns` naming the command that remakes it.  No finished run and nothing
+    shipped: FileNotFoundError naming the command that trains it.
+    """
+    own = Path(own)
+    if is_finished(own):
+        return own
+    shipment = _shipment(profile, name, lines)
+    folder = shipped_run(profile, name, lines, root=root)
+    make = shipment.make if shipment else f"python -m utils.train --profile {profile} --out {own}"
+    if shipment is None or not is_finished(folder):
+        raise FileNotFoundError(f"{repo_relative(own)} holds no finished training run and no model of profile "
+                                f"{profile!r} is shipped for it; train it with `{make}`")
+    diffs = config_differences(folder, expected if expected is not None else _expected_config(profile, name, lines))
+    if diffs:
+        raise StaleRuns(f"the shipped model {repo_relative(folder)} was made with other settings than profile "
+                        f"{profile!r} now gives ({'; '.join(diffs)}); remake it with `{shipment.remake}`, then "
+                        "`make ship` to ship it")
+    if announce:
+        print(f"using the shipped model {repo_relative(folder)} (no finished run of your own in {repo_relative(own)}; "
+              f"`{shipment.make}` trains one)", flush=True)
+    return folder
+
+
+def _expected_config(profile: str, name: str, lines: Sequence[int]) -> TrainConfig:
+    loss, _, size = name.partition("-z")
+    extra = {"latent_dim": int(size)} if size else {}
+    return config_for(profile, loss, lines=lines, **extra)
+
+
+def statistics_vae_settings(folder: str | Path) -> StatisticsVAEConfig | None:
+    """The settings stored in a statistics VAE folder's ``config.json``; None when it holds no model."""
+    folder = Path(folder)
+    if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
+        return None
+    return StatisticsVAEConfig(**json.loads((folder / "config.json").read_text()))
+
+
+def choose_statistics_vae(own: str | Path, profile: str, *, root: Path = SHIPPED, announce: bool = True) -> Path:
+    """:func:`choose_run` for the statistics VAE of ``profile`` (its folder holds ``model.pt``, not a run)."""
+    own = Path(own)
+    if statistics_vae_settings(own) is not None:
+        return own
+    shipment = _shipment(profile, STATISTICS_VAE, DEFAULT_LINES)
+    folder = shipped_run(profile, STATISTICS_VAE, root=root)
+    stored = statistics_vae_settings(folder)
+    if shipment is None or stored is None:
+        raise FileNotFoundError(f"{repo_relative(own)} holds no statistics VAE and none of profile {profile!r} is "
+                                f"shipped; train it with `make micro{'' if profile == MICRO_PROFILE else ' PROFILE=' + profile}` "
+                                "(about 16 min of training on 2 cores for the three models)")
+    if stored != STATISTICS_VAE_CONFIGS[profile]:
+        raise StaleRuns(f"the shipped statistics VAE {repo_relative(folder)} was made with other settings than profile "
+                        f"{profile!r} now gives; remake it with `{shipment.remake}`, then `make ship`")
+    if announce:
+        print(f"using the shipped model {repo_relative(folder)} (no statistics VAE of your own in {repo_relative(own)}; "
+              f"`{shipment.make}` trains one)", flush=True)
+    return folder
+
+
+# ----------------------------------------------------------------------------- shipping your runs
+
+def current_commit() -> str:
+    """The checked-out commit (``unknown`` outside a git checkout)."""
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _same_weights(a: Path, b: Path) -> bool:
+    """True when the checkpoints ``a`` and ``b`` hold the same tensors (their other bytes may differ)."""
+    if not (a.is_file() and b.is_file()):
+        return False
+    wa, wb = (torch.load(p, map_location="cpu", weights_only=True) for p in (a, b))
+    wa, wb = (w.get("model", w) for w in (wa, wb))
+    return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
+
+
+def _forget_data_dir(folder: Path) -> None:
+    """Store ``data_dir`` as ``data`` in a shipped run's ``config.json`` and ``best.pt``: the folder is a runtime
+    setting (every loader takes the data folder from the notebook), and nothing committed names a path of the
+    machine that wrote it."""
+    config = json.loads((folder / "config.json").read_text())
+    write_json(folder / "config.json", {**config, "data_dir": "data"})
+    checkpoint = torch.load(folder / "best.pt", map_location="cpu", weights_only=True)
+    checkpoint["config"] = {**checkpoint["config"], "data_dir": "data"}
+    with atomic_path(folder / "best.pt") as tmp:
+        torch.save(checkpoint, tmp)
+
+
+def ship(shipment: Shipment, runs_root: Path = REPO / "runs", *, root: Path = SHIPPED) -> str:
+    """Copy the finished run of ``shipment`` from ``runs_root`` into ``root``; return what was done.
+
+    Only the files of :data:`IMAGE_VAE_FILES` (or :data:`STATISTICS_VAE_FILES`) are copied: ``last.pt`` and
+    its optimiser state stay behind.  A shipped model with the same weights is left as it is ("unchanged"),
+    so that its ``made.json`` keeps the commit that made it."""
+    own = Path(runs_root) / lines_tag(shipment.lines) / shipment.profile / shipment.name
+    target = shipped_run(shipment.profile, shipment.name, shipment.lines, root=root)
+    statistics = shipment.name == STATISTICS_VAE
+    done = statistics_vae_settings(own) is not None if statistics else is_finished(own)
+    if not done:
+        return f"skipped {repo_relative(own)}: no finished run (train it with `{shipment.make}`)"
+    weights = "model.pt" if statistics else "best.pt"
+    if _same_weights(own / weights, target / weights):
+        return f"unchanged {repo_relative(target)}"
+    for name in STATISTICS_VAE_FILES if statistics else IMAGE_VAE_FILES:
+        write_bytes(target / name, (own / name).read_bytes())
+    if not statistics:
+        _forget_data_dir(target)
+    write_json(target / "made.json", {"command": shipment.make, "commit": current_commit(), "shipment": asdict(shipment)})
+    return f"shipped {repo_relative(own)} -> {repo_relative(target)}"
+
+
+def shipped_megabytes(root: Path = SHIPPED) -> float:
+    """What every file under ``root`` weighs together, in MB (10^6 bytes)."""
+    return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 1e6
