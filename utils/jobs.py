@@ -45,7 +45,7 @@ from utils.statistics_vae import STATISTICS_VAE_CONFIGS, ensure_statistics_vae, 
 from utils.sweep import LATENT_SIZES, ship_scores, sweep_runs
 from utils.train import train
 
-__all__ = ["NOTEBOOKS", "KERNEL", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
+__all__ = ["NOTEBOOKS", "KERNEL", "FULL_SIZE", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
            "check_or_move_aside", "train_plan", "execute_notebooks",
            "Variant", "notebook_parameters", "run_figures", "run_sweep", "run_micro", "micro_notebook_parameters",
            "MICRO_SMOKE_NOTEBOOKS", "run_ship", "job_parser", "main"]
@@ -54,6 +54,9 @@ NOTEBOOKS = REPO / "notebooks"
 KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Python 3 (spatial-stats-vae)")
 # the smoke profile is a dry run of seconds: its evaluation takes few optimisation steps too
 SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "LIMIT_RESTARTS": 2}
+# The committed figures' sizes, where a notebook's default is smaller so that "Run All" by hand takes minutes:
+# make passes these, a notebook run by hand uses its parameters cell (and writes to runs/figures/, not figures/)
+FULL_SIZE = {"04_evaluation": {"N_INFERENCE": 500}}
 # ... and so is micro-smoke: few disc images, one crop per material for the limit, few designs and limit steps
 MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
                          "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300},
@@ -169,7 +172,7 @@ def notebook_parameters(variant: Variant) -> dict[str, dict[str, Any]]:
         "01_dataset_synthesis": {k: v for k, v in common.items() if k != "RUNS_DIR"},
         "02_autocorrelation": {"FIG_DIR": where["FIG_DIR"]},
         "03_train_vae": {**common, "TRAIN": True, "REUSE": True},
-        "04_evaluation": {**common, **(SMOKE_EVALUATION if variant.profile == "smoke" else {})},
+        "04_evaluation": {**common, **(SMOKE_EVALUATION if variant.profile == "smoke" else FULL_SIZE["04_evaluation"])},
     }
 
 

@@ -64,6 +64,7 @@ class Shipment:
     name: str                                   # a loss, ``<loss>-z<d>`` (the sweep) or ``statistics_vae``
     lines: tuple[int, int] = DEFAULT_LINES
     make: str = "make figures"                  # the job that trains it from scratch
+    takes: str = "about 25 min"                 # how long that job takes on 2 cores (README's table)
 
     @property
     def remake(self) -> str:
@@ -73,10 +74,10 @@ class Shipment:
 
 SHIPMENTS = (
     *(Shipment("cpu", loss) for loss in LOSSES),
-    *(Shipment("class", loss, make="make figures PROFILE=class") for loss in LOSSES),
-    *(Shipment("cpu", loss, (3, 7), make="make figures LINES=3-7") for loss in LOSSES),
-    Shipment(SWEEP_PROFILE, "spatial_stats-z9", make="make sweep"),
-    *(Shipment(MICRO_PROFILE, name, make="make micro") for name in (*LOSSES, STATISTICS_VAE)),
+    *(Shipment("class", loss, make="make figures PROFILE=class", takes="about 10 min") for loss in LOSSES),
+    *(Shipment("cpu", loss, (3, 7), make="make figures LINES=3-7", takes="about 23 min") for loss in LOSSES),
+    Shipment(SWEEP_PROFILE, "spatial_stats-z9", make="make sweep", takes="20-60 min"),
+    *(Shipment(MICRO_PROFILE, name, make="make micro", takes="about 24 min") for name in (*LOSSES, STATISTICS_VAE)),
 )
 
 
@@ -105,10 +106,11 @@ def choose_run(own: str | Path, profile: str, name: str, lines: Sequence[int] = 
         return own
     shipment = _shipment(profile, name, lines)
     folder = shipped_run(profile, name, lines, root=root)
-    make = shipment.make if shipment else f"python -m utils.train --profile {profile} --out {own}"
+    hint = (f"`{shipment.make}` ({shipment.takes} on 2 cores)" if shipment
+            else f"`python -m utils.train --profile {profile} --out {repo_relative(own)}`")
     if shipment is None or not is_finished(folder):
         raise FileNotFoundError(f"{repo_relative(own)} holds no finished training run and no model of profile "
-                                f"{profile!r} is shipped for it; train it with `{make}`")
+                                f"{profile!r} is shipped for it; train it with {hint}")
     diffs = config_differences(folder, expected if expected is not None else _expected_config(profile, name, lines))
     if diffs:
         raise StaleRuns(f"the shipped model {repo_relative(folder)} was made with other settings than profile "
