@@ -3,6 +3,7 @@ shipped lines models are exactly the ones behind the committed results.json file
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -97,6 +98,13 @@ def test_every_shipped_model_is_weights_with_its_config_and_the_command_that_mad
         model, cfg = load_run(folder)
         assert cfg.profile == shipment.profile and not model.training
     assert (SHIPPED / "sweep" / "scores.csv").is_file()
+
+
+def test_git_ignores_none_of_the_shipped_files():
+    """.gitignore ignores checkpoints (*.pt) and data/ folders elsewhere: not the shipped ones."""
+    files = [str(p.relative_to(REPO)) for p in SHIPPED.rglob("*") if p.is_file()]
+    ignored = subprocess.run(["git", "check-ignore", "--no-index", *files], cwd=REPO, capture_output=True, text=True)
+    assert files and ignored.stdout == "", f"git ignores {ignored.stdout.split()}"
 
 
 # ----------------------------------------------------------------------------- the committed scores, again
