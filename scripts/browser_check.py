@@ -114,8 +114,12 @@ def main() -> None:
     shots.mkdir(exist_ok=True)
     driver = browser()
     try:
+        driver.set_page_load_timeout(600)
         for notebook in notebooks:
-            print(json.dumps(check(driver, server, notebook, shots)), flush=True)
+            try:
+                print(json.dumps(check(driver, server, notebook, shots)), flush=True)
+            except Exception as err:            # report it and go on with the next notebook
+                print(json.dumps({"notebook": notebook, "check_failed": f"{type(err).__name__}: {err}"[:500]}), flush=True)
     finally:
         driver.quit()
 

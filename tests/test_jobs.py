@@ -10,7 +10,7 @@ import pytest
 
 from utils.config import config_for
 from utils.files import write_json
-from utils.jobs import (JOBS, MICRO_SMOKE_NOTEBOOKS, StaleRuns, Variant, main, micro_notebook_parameters,
+from utils.jobs import (FULL_SIZE, JOBS, MICRO_SMOKE_NOTEBOOKS, StaleRuns, Variant, main, micro_notebook_parameters,
                         notebook_parameters, run_figures, stale_runs)
 from utils.project import COMMITTED_PROFILES, REPO, Folders, figures_dir
 
@@ -50,9 +50,9 @@ def test_make_micro_gives_each_notebook_its_folders_and_micro_smoke_its_quick_se
     full = micro_notebook_parameters("micro", folders)
     assert list(full) == list(JOBS["micro"].notebooks)
     assert full["06_microstructure_statistics"] == {"FIG_DIR": str(folders.figures)}     # trains nothing
-    for name in JOBS["micro"].notebooks[1:]:
+    for name in JOBS["micro"].notebooks[1:]:       # the folders, and the committed figures' sizes
         assert full[name] == {"PROFILE": "micro", "DATA_DIR": str(folders.data), "RUNS_DIR": str(folders.runs),
-                              "FIG_DIR": str(folders.figures)}, name
+                              "FIG_DIR": str(folders.figures), **FULL_SIZE.get(name, {})}, name
     smoke = micro_notebook_parameters("micro-smoke", Folders.of("micro-smoke"), {"08_latent_design": {"STEPS": 5}})
     assert smoke["07_microstructure_vaes"]["N_LIMIT"] == MICRO_SMOKE_NOTEBOOKS["07_microstructure_vaes"]["N_LIMIT"]
     assert smoke["08_latent_design"]["STEPS"] == 5 and smoke["08_latent_design"]["RESTARTS"] == 4   # extra wins
@@ -125,3 +125,19 @@ def test_a_profile_whose_figures_are_committed_belongs_to_one_job_and_every_othe
                 with pytest.raises(SystemExit):
                     main([job, "--profile", profile])
                 assert f"invalid choice: '{profile}'" in capsys.readouterr().err, (job, profile)
+
+
+def test_make_passes_the_committed_sizes_of_what_a_notebook_run_by_hand_shrinks():
+    """FULL_SIZE names parameters that exist in each notebook's parameters cell, at a value other than its default
+    (the default is the quick one a student runs); make figures / sweep / micro pass them."""
+    import json
+
+    for name, sizes in FULL_SIZE.items():
+        cells = json.loads((REPO / "notebooks" / f"{name}.ipynb").read_text())["cells"]
+        source = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+        defaults = {line.split("=")[0].strip(): line.split("=", 1)[1].split("#")[0].strip()
+                    for line in source.splitlines() if "=" in line and not line.startswith(" ")}
+        for key, value in sizes.items():
+            assert key in defaults and defaults[key] != repr(value), (name, key)
+    assert notebook_parameters(Variant())["04_evaluation"]["N_INFERENCE"] == FULL_SIZE["04_evaluation"]["N_INFERENCE"]
+    assert notebook_parameters(Variant("smoke"))["04_evaluation"]["N_INFERENCE"] == 8

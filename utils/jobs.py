@@ -36,6 +36,7 @@ import papermill as pm
 
 from utils.config import TrainConfig, config_for
 from utils.data import load_dataset
+from utils.inversion import NONPERIODIC_STEPS
 from utils.micro import micro_runs, statistics_vae_run
 from utils.progress import ENV_VAR as PROGRESS_ENV
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, Folders
@@ -56,7 +57,9 @@ KERNEL = "python3"       # the kernel `make setup` installs into the venv ("Pyth
 SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "LIMIT_RESTARTS": 2}
 # The committed figures' sizes, where a notebook's default is smaller so that "Run All" by hand takes minutes:
 # make passes these, a notebook run by hand uses its parameters cell (and writes to runs/figures/, not figures/)
-FULL_SIZE = {"04_evaluation": {"N_INFERENCE": 500}}
+FULL_SIZE = {"04_evaluation": {"N_INFERENCE": 500},
+             "07_microstructure_vaes": {"LIMIT_STEPS": NONPERIODIC_STEPS},
+             "08_latent_design": {"LIMIT_STEPS": NONPERIODIC_STEPS}}
 # ... and so is micro-smoke: few disc images, one crop per material for the limit, few designs and limit steps
 MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
                          "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300},
@@ -196,7 +199,8 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
     runs = sweep_runs(profile, folders.runs)
     train_plan({runs[key]: config_for(profile, key[0], latent_dim=key[1], data_dir=str(folders.data)) for key in runs},
                "sweep", force=force, progress=progress)
-    return execute_notebooks({"05_latent_space": {"PROFILE": profile, **_where(folders), **(parameters or {})}},
+    sized = FULL_SIZE.get("05_latent_space", {}) if profile == SWEEP_PROFILE else {}
+    return execute_notebooks({"05_latent_space": {"PROFILE": profile, **_where(folders), **sized, **(parameters or {})}},
                              folders.runs / "executed" / profile, progress=progress)
 
 
@@ -234,8 +238,8 @@ def micro_notebook_parameters(profile: str, folders: Folders,
     chosen = {name: dict(where) for name in JOBS["micro"].notebooks}
     chosen["06_microstructure_statistics"] = {"FIG_DIR": where["FIG_DIR"]}
     for name, params in chosen.items():
-        params.update({**(MICRO_SMOKE_NOTEBOOKS.get(name, {}) if profile == "micro-smoke" else {}),
-                       **(extra or {}).get(name, {})})
+        sized = MICRO_SMOKE_NOTEBOOKS if profile == "micro-smoke" else FULL_SIZE
+        params.update({**sized.get(name, {}), **(extra or {}).get(name, {})})
     return chosen
 
 
