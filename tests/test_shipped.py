@@ -19,8 +19,9 @@ from utils.files import write_json
 from utils.project import REPO
 from utils.report import summarise
 from utils.runs import StaleRuns, dataset_split, load_run
-from utils.shipped import (SHIPMENTS, SHIPPED, SHIPPED_BUDGET_MB, choose_run, choose_statistics_vae, shipped_megabytes,
-                           shipped_run)
+from utils.models import build_vae
+from utils.shipped import (SHIPMENTS, SHIPPED, SHIPPED_BUDGET_MB, Shipment, choose_run, choose_statistics_vae, ship,
+                           shipped_megabytes, shipped_run)
 from utils.statistics_vae import STATISTICS_VAE_CONFIGS, load_statistics_vae
 from utils.sweep import LATENT_SIZES, shipped_scores, sweep_scores
 
@@ -56,11 +57,35 @@ def test_a_shipped_model_of_other_settings_is_refused_with_the_command_that_rema
         choose_run(tmp_path / "runs" / "class" / "spatial_stats", "class", "spatial_stats", root=tmp_path / "shipped")
 
 
+def test_your_own_run_of_other_settings_is_refused_when_the_notebook_says_what_it_expects(tmp_path):
+    own = _fake_run(tmp_path / "runs" / "cpu" / "data", config_for("cpu", "data"))
+    assert choose_run(own, "cpu", "data", root=tmp_path / "shipped") == own           # nothing expected: yours
+    with pytest.raises(StaleRuns, match=r"epochs: run has 25, asked for 5.*TRAIN = True and REUSE = False"):
+        choose_run(own, "cpu", "data", expected=config_for("cpu", "data", epochs=5), root=tmp_path / "shipped")
+
+
+def test_shipping_copies_weights_not_the_optimiser_and_only_runs_of_the_profiles_settings(tmp_path):
+    cfg = config_for("cpu", "data")
+    run = _fake_run(tmp_path / "runs" / "cpu" / "data", replace(cfg, data_dir=str(tmp_path / "data")))
+    weights = build_vae(cfg.model).state_dict()
+    torch.save({"model": weights, "config": {**asdict(cfg), "data_dir": str(tmp_path)}, "epoch": 25}, run / "best.pt")
+    torch.save({"model": weights, "optimizer": {}}, run / "last.pt")
+    (run / "history.csv").write_text("epoch\n1\n")
+    shipment = Shipment("cpu", "data")
+    assert ship(shipment, tmp_path / "runs", root=tmp_path / "shipped").startswith("shipped")
+    target = shipped_run("cpu", "data", root=tmp_path / "shipped")
+    assert sorted(p.name for p in target.iterdir()) == ["best.pt", "config.json", "finished.json", "history.csv", "made.json"]
+    assert torch.load(target / "best.pt", weights_only=True)["config"]["data_dir"] == "data"
+    assert ship(shipment, tmp_path / "runs", root=tmp_path / "shipped").startswith("unchanged")
+    _fake_run(run, replace(cfg, epochs=3))
+    assert "other settings" in ship(shipment, tmp_path / "runs", root=tmp_path / "shipped")
+
+
 def test_nothing_trained_and_nothing_shipped_names_the_command_that_trains_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="make micro"):
         choose_run(tmp_path / "runs" / "micro" / "data", "micro", "data", root=tmp_path / "shipped")
-    with pytest.raises(FileNotFoundError, match="python -m utils.train --profile smoke"):
-        choose_run(tmp_path / "runs" / "smoke" / "data", "smoke", "data", root=tmp_path / "shipped")
+    with pytest.raises(FileNotFoundError, match="make figures PROFILE=smoke LINES=3-7"):
+        choose_run(tmp_path / "runs" / "lines3-7" / "smoke" / "data", "smoke", "data", (3, 7), root=tmp_path / "shipped")
     with pytest.raises(FileNotFoundError, match="make micro PROFILE=micro-smoke"):
         choose_statistics_vae(tmp_path / "runs" / "micro-smoke" / "statistics_vae", "micro-smoke", root=tmp_path)
 
@@ -84,12 +109,12 @@ def test_every_shipped_model_is_weights_with_its_config_and_the_command_that_mad
     for shipment in SHIPMENTS:
         folder = shipped_run(shipment.profile, shipment.name, shipment.lines)
         made = json.loads((folder / "made.json").read_text())
-        assert made["command"] == shipment.make and len(made["commit"]) >= 7, folder
+        assert made["command"] == shipment.make and len(made["shipped_at"]) >= 7, folder
         assert not (folder / "last.pt").exists(), f"{folder}: optimiser state is not shipped"
-        assert "/" not in json.loads((folder / "config.json").read_text())["data_dir"], "no path of the maker"
         if shipment.name == "statistics_vae":
             assert load_statistics_vae(folder).config == STATISTICS_VAE_CONFIGS[shipment.profile]
             continue
+        assert json.loads((folder / "config.json").read_text())["data_dir"] == "data", "no path of the maker"
         checkpoint = torch.load(folder / "best.pt", weights_only=True)
         assert "optimizer" not in checkpoint and checkpoint["config"]["data_dir"] == "data"
         assert all(v.dtype != torch.float64 for v in checkpoint["model"].values())
@@ -144,3 +169,11 @@ def test_the_class_profile_shows_the_papers_claims_on_the_2000_test_images():
     assert whole["n"] == 2000
     assert whole["models"]["spatial_stats_vae"]["orientation_correct_pct"] >= 95
     assert whole["ratios"]["spatial_stats_mse"] < 1 < whole["ratios"]["data_mse"]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_the_shipped_models_load_and_decode_on_cuda():
+    model, cfg = load_run(shipped_run("cpu", "spatial_stats"), device="cuda")
+    with torch.no_grad():
+        image = model.decode(torch.zeros(1, cfg.latent_dim, device="cuda"))
+    assert image.is_cuda and image.shape == (1, 1, cfg.image_size, cfg.image_size)

@@ -42,7 +42,7 @@ import pandas as pd
 import torch
 
 from utils.config import TrainConfig
-from utils.data import ensure_dataset, load_dataset
+from utils.data import ensure_dataset, is_complete_dataset, load_dataset
 from utils.inversion import LIMIT_LR, LIMIT_RESTARTS, LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
 from utils.lines import DatasetSpec
 from utils.metrics import (data_mse_batch, lines_summary, spatial_stats_mse_batch, threshold_image,
@@ -101,7 +101,7 @@ def load_eval_data(cfg: TrainConfig, data_dir: str | os.PathLike) -> EvalData:
     """The dataset of a run's TrainConfig ``cfg`` under ``data_dir`` (not cfg.data_dir, which is
     relative to wherever training ran), with the run's split."""
     folder = Path(data_dir) / cfg.dataset.name
-    if not folder.exists():                      # e.g. evaluating the shipped models on a fresh clone
+    if not is_complete_dataset(folder):          # e.g. evaluating the shipped models on a fresh clone
         ensure_dataset(cfg.dataset, data_dir)
     images, labels = load_dataset(folder)
     if images.shape != (cfg.dataset.n_images, cfg.dataset.size, cfg.dataset.size):

@@ -199,8 +199,7 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
     runs = sweep_runs(profile, folders.runs)
     train_plan({runs[key]: config_for(profile, key[0], latent_dim=key[1], data_dir=str(folders.data)) for key in runs},
                "sweep", force=force, progress=progress)
-    sized = FULL_SIZE.get("05_latent_space", {}) if profile == SWEEP_PROFILE else {}
-    return execute_notebooks({"05_latent_space": {"PROFILE": profile, **_where(folders), **sized, **(parameters or {})}},
+    return execute_notebooks({"05_latent_space": {"PROFILE": profile, **_where(folders), **(parameters or {})}},
                              folders.runs / "executed" / profile, progress=progress)
 
 
@@ -282,7 +281,7 @@ def job_parser() -> argparse.ArgumentParser:
                        help=f"training profile (default {job.profiles[0]}; another job's committed figures are "
                             "not this job's to overwrite)")
         p.add_argument("--force", action="store_true", help="move earlier runs aside (never deleted) and redo them")
-    sub.add_parser("ship", help="make ship: copy your finished runs into trained_models/ (weights only)")
+    sub.add_parser("ship", help="make ship: copy your finished runs into trained_models/ (weights only; about a minute)")
     figures = sub.choices["figures"]
     figures.add_argument("--lines", type=_parse_lines, default=DEFAULT_LINES,
                          help="range of lines per image, e.g. 1-5 (default, the paper's) or 3-7 (harder)")

@@ -16,7 +16,7 @@ are in the repository.  ``trained_models/`` mirrors ``runs/`` (:func:`shipped_ru
 A shipped image-VAE folder holds what a finished run folder holds (:mod:`utils.runs`) less its optimiser state:
 ``config.json``, ``history.csv``, ``best.pt`` (weights, epoch and statistics scale, float32), ``finished.json``;
 a statistics VAE its ``model.pt``, ``config.json`` and ``history.json``.  Each also holds ``made.json``: the
-command that trained it and the commit it was made at.
+command that trained it and the commit it was shipped at (whose training code made it).
 
 Choosing (:func:`choose_run`): a finished run of your own wins; without one the shipped model is used, and one
 line says so; a shipped model made with other settings than its profile now gives is refused with the
@@ -44,10 +44,10 @@ from utils.config import TrainConfig, config_for
 from utils.files import atomic_path, write_bytes, write_json
 from utils.project import DEFAULT_LINES, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, lines_tag, repo_relative
 from utils.runs import StaleRuns, config_differences, is_finished
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAEConfig
+from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAEConfig, read_statistics_vae_config
 
 __all__ = ["SHIPPED", "SHIPPED_BUDGET_MB", "Shipment", "SHIPMENTS", "shipped_run", "choose_run",
-           "choose_statistics_vae", "statistics_vae_settings", "ship", "shipped_megabytes", "current_commit"]
+           "choose_statistics_vae", "statistics_vae_settings", "train_hint", "ship", "shipped_megabytes", "current_commit"]
 
 SHIPPED = REPO / "trained_models"
 SHIPPED_BUDGET_MB = 25          # the most the shipped models may weigh, all together
@@ -74,7 +74,7 @@ class Shipment:
 
 SHIPMENTS = (
     *(Shipment("cpu", loss) for loss in LOSSES),
-    *(Shipment("class", loss, make="make figures PROFILE=class", takes="about 10 min") for loss in LOSSES),
+    *(Shipment("class", loss, make="make figures PROFILE=class", takes="about 8 min") for loss in LOSSES),
     *(Shipment("cpu", loss, (3, 7), make="make figures LINES=3-7", takes="about 23 min") for loss in LOSSES),
     Shipment(SWEEP_PROFILE, "spatial_stats-z9", make="make sweep", takes="20-60 min"),
     *(Shipment(MICRO_PROFILE, name, make="make micro", takes="about 24 min") for name in (*LOSSES, STATISTICS_VAE)),
@@ -91,26 +91,42 @@ def _shipment(profile: str, name: str, lines: Sequence[int]) -> Shipment | None:
     return next((s for s in SHIPMENTS if (s.profile, s.name, s.lines) == (profile, name, lines)), None)
 
 
+def train_hint(profile: str, name: str, lines: Sequence[int] = DEFAULT_LINES) -> str:
+    """The make command that trains ``profile``'s run ``name`` from scratch, with its time where it is shipped."""
+    shipment = _shipment(profile, name, lines)
+    if shipment is not None:
+        return f"`{shipment.make}` ({shipment.takes} on 2 cores)"
+    if "-z" in name:
+        return f"`make sweep PROFILE={profile}`"
+    if name == STATISTICS_VAE or config_for(profile).data_kind == "micrographs":
+        return f"`make micro PROFILE={profile}`"
+    lo, hi = (int(v) for v in lines)
+    return f"`make figures PROFILE={profile}{'' if (lo, hi) == DEFAULT_LINES else f' LINES={lo}-{hi}'}`"
+
+
 def choose_run(own: str | Path, profile: str, name: str, lines: Sequence[int] = DEFAULT_LINES, *,
                expected: TrainConfig | None = None, root: Path = SHIPPED, announce: bool = True) -> Path:
     """The run folder to load for ``profile``'s run ``name``: ``own`` when it holds a finished run, else the
     shipped one (printing one line that says so).
 
-    ``expected``: the config the run should hold (default: ``config_for(profile, loss)`` on ``lines``; the
-    sweep's ``<loss>-z<d>`` names give the latent size); a shipped model that differs raises
-    :class:`~utils.runs.StaleRuns` naming the command that remakes it.  No finished run and nothing
-    shipped: FileNotFoundError naming the command that trains it.
+    ``expected``: the config the run should hold.  Given, your own run is checked against it too (notebook 03
+    passes its config, OVERRIDES included); the shipped model is always checked, against ``expected`` or
+    ``config_for(profile, loss)`` on ``lines`` (the sweep's ``<loss>-z<d>`` names give the latent size).  A run
+    that differs raises :class:`~utils.runs.StaleRuns` naming the command that remakes it.  No finished run and
+    nothing shipped: FileNotFoundError naming the command that trains it.
     """
     own = Path(own)
     if is_finished(own):
+        if expected is not None and (diffs := config_differences(own, expected)):
+            raise StaleRuns(f"{repo_relative(own)} was trained with other settings ({'; '.join(diffs)}); train it "
+                            f"again with TRAIN = True and REUSE = False (or {train_hint(profile, name, lines)} "
+                            "with FORCE=1), or move it aside to use the shipped model")
         return own
     shipment = _shipment(profile, name, lines)
     folder = shipped_run(profile, name, lines, root=root)
-    hint = (f"`{shipment.make}` ({shipment.takes} on 2 cores)" if shipment
-            else f"`python -m utils.train --profile {profile} --out {repo_relative(own)}`")
     if shipment is None or not is_finished(folder):
         raise FileNotFoundError(f"{repo_relative(own)} holds no finished training run and no model of profile "
-                                f"{profile!r} is shipped for it; train it with {hint}")
+                                f"{profile!r} is shipped for it; train it with {train_hint(profile, name, lines)}")
     diffs = config_differences(folder, expected if expected is not None else _expected_config(profile, name, lines))
     if diffs:
         raise StaleRuns(f"the shipped model {repo_relative(folder)} was made with other settings than profile "
@@ -129,11 +145,11 @@ def _expected_config(profile: str, name: str, lines: Sequence[int]) -> TrainConf
 
 
 def statistics_vae_settings(folder: str | Path) -> StatisticsVAEConfig | None:
-    """The settings stored in a statistics VAE folder's ``config.json``; None when it holds no model."""
+    """The settings of the statistics VAE saved in ``folder``; None when it holds none."""
     folder = Path(folder)
     if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
         return None
-    return StatisticsVAEConfig(**json.loads((folder / "config.json").read_text()))
+    return read_statistics_vae_config(folder)
 
 
 def choose_statistics_vae(own: str | Path, profile: str, *, root: Path = SHIPPED, announce: bool = True) -> Path:
@@ -146,8 +162,7 @@ def choose_statistics_vae(own: str | Path, profile: str, *, root: Path = SHIPPED
     stored = statistics_vae_settings(folder)
     if shipment is None or stored is None:
         raise FileNotFoundError(f"{repo_relative(own)} holds no statistics VAE and none of profile {profile!r} is "
-                                f"shipped; train it with `make micro{'' if profile == MICRO_PROFILE else ' PROFILE=' + profile}` "
-                                "(about 16 min of training on 2 cores for the three models)")
+                                f"shipped; train it with {train_hint(profile, STATISTICS_VAE)}")
     if stored != STATISTICS_VAE_CONFIGS[profile]:
         raise StaleRuns(f"the shipped statistics VAE {repo_relative(folder)} was made with other settings than profile "
                         f"{profile!r} now gives; remake it with `{shipment.remake}`, then `make ship`")
@@ -201,6 +216,10 @@ def ship(shipment: Shipment, runs_root: Path = REPO / "runs", *, root: Path = SH
     done = statistics_vae_settings(own) is not None if statistics else is_finished(own)
     if not done:
         return f"skipped {repo_relative(own)}: no finished run (train it with `{shipment.make}`)"
+    stale = ((statistics_vae_settings(own) != STATISTICS_VAE_CONFIGS[shipment.profile]) if statistics
+             else config_differences(own, _expected_config(shipment.profile, shipment.name, shipment.lines)))
+    if stale:
+        return f"skipped {repo_relative(own)}: made with other settings than its profile gives ({stale})"
     weights = "model.pt" if statistics else "best.pt"
     if _same_weights(own / weights, target / weights):
         return f"unchanged {repo_relative(target)}"
@@ -208,7 +227,7 @@ def ship(shipment: Shipment, runs_root: Path = REPO / "runs", *, root: Path = SH
         write_bytes(target / name, (own / name).read_bytes())
     if not statistics:
         _forget_data_dir(target)
-    write_json(target / "made.json", {"command": shipment.make, "commit": current_commit(), "shipment": asdict(shipment)})
+    write_json(target / "made.json", {"command": shipment.make, "shipped_at": current_commit(), "shipment": asdict(shipment)})
     return f"shipped {repo_relative(own)} -> {repo_relative(target)}"
 
 

@@ -42,7 +42,7 @@ from utils.progress import progress_bar
 from utils.stats import autocorrelation, normalised_autocovariance
 
 __all__ = ["StatisticsVAEConfig", "STATISTICS_VAE_CONFIGS", "StatisticsVAE", "build_statistics_vae", "crop_windows",
-           "train_statistics_vae", "draw_images", "save_statistics_vae", "load_statistics_vae", "ensure_statistics_vae"]
+           "train_statistics_vae", "draw_images", "save_statistics_vae", "read_statistics_vae_config", "load_statistics_vae", "ensure_statistics_vae"]
 
 
 @dataclass(frozen=True)
@@ -202,14 +202,20 @@ def ensure_statistics_vae(folder: str | Path, images: np.ndarray, cfg: Statistic
     return model
 
 
+def read_statistics_vae_config(folder: str | Path) -> StatisticsVAEConfig:
+    """The :class:`StatisticsVAEConfig` saved in ``folder/config.json`` (one saved before the autocovariance term
+    existed was trained without it)."""
+    saved = json.loads((Path(folder) / "config.json").read_text())
+    saved.setdefault("autocovariance_weight", 0.0)
+    return StatisticsVAEConfig(**saved)
+
+
 def load_statistics_vae(folder: str | Path) -> StatisticsVAE:
     """The model saved by :func:`save_statistics_vae` in ``folder`` (eval mode); a clear error when it is missing."""
     folder = Path(folder)
     if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
         raise FileNotFoundError(f"{folder} holds no statistics VAE (model.pt and config.json); train one with "
                                 "`make micro` (python -m utils.jobs micro)")
-    saved = json.loads((folder / "config.json").read_text())
-    saved.setdefault("autocovariance_weight", 0.0)      # saved before the term existed: trained without it
-    model = build_statistics_vae(StatisticsVAEConfig(**saved))
+    model = build_statistics_vae(read_statistics_vae_config(folder))
     model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
     return model.eval()

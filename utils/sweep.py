@@ -94,6 +94,6 @@ def ship_scores(profile: str, runs_dir: Path, data_dir: Path, *, n_test: int = 5
     if target.is_file() and target.read_text() == text:
         return f"unchanged {repo_relative(target)}"
     write_text(target, text)
-    write_json(target.with_name("made.json"), {"command": "make sweep", "commit": current_commit(), "n_test": n_test,
+    write_json(target.with_name("made.json"), {"command": "make sweep", "shipped_at": current_commit(), "n_test": n_test,
                                                "scores of": sorted(f"{loss}-z{d}" for loss, d in runs)})
     return f"shipped the sweep's scores -> {repo_relative(target)}"
