@@ -118,19 +118,28 @@ def test_the_limit_draws_an_image_from_statistics_alone():
         reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=3), image_shape=(16, 16), steps=1, progress=False)
 
 
-def test_the_design_panel_designs_what_its_sliders_say():
+def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypatch):
     from utils.widgets import design_panel
 
+    class Handle:
+        updates: list = []
+
+        def update(self, obj):
+            self.updates.append(obj)
+
+    shown, handle = [], Handle()
+    monkeypatch.setattr("utils.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
+        handle if display_id else None))
     asked = []
-    controls, output, run = design_panel(lambda vf, a: asked.append((vf, a)) or "designs", lambda result: result,
-                                         volume_fraction=(0.1, 0.9, 0.3), anisotropy=(0.5, 2.0, 1.5))
+    run = design_panel(lambda vf, a: asked.append((vf, a)) or f"designs {vf}", lambda result: result, "first designs",
+                       volume_fraction=(0.1, 0.9, 0.3), anisotropy=(0.5, 2.0, 1.5))
+    assert shown[1] == "first designs" and asked == []          # the starting setting's designs, not redesigned
     run()
-    controls.widget.children[0].value = 0.6
+    shown[0].widget.children[0].value = 0.6
     run()
-    assert asked == [(0.3, 1.5), (0.6, 1.5)]
-    for shown in (controls, output):           # an executed copy shows what they are, not "HBox(children=(…"
-        text = shown._repr_mimebundle_()["text/plain"]
-        assert text.startswith("[") and "Box(" not in text and "Output(" not in text
+    assert asked == [(0.3, 1.5), (0.6, 1.5)] and handle.updates == ["designs 0.3", "designs 0.6"] and len(shown) == 2
+    text = shown[0]._repr_mimebundle_()["text/plain"]          # an executed copy says what the panel is
+    assert text.startswith("[") and "Box(" not in text
 
 
 @settings(max_examples=15, deadline=None)

@@ -187,19 +187,17 @@ def latent_explorer(model: torch.nn.Module, starts: np.ndarray, *, phase: float 
     return draw, {"start": start, **sliders}
 
 
-def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], NotebookFigure], *,
+def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], NotebookFigure], first: Any, *,
                  volume_fraction: tuple[float, float, float], anisotropy: tuple[float, float, float]
-                 ) -> tuple[Any, Any, Callable[[], None]]:
-    """Sliders for a target volume fraction and anisotropy, a "design" button and the designs below them.
+                 ) -> Callable[[], None]:
+    """Display sliders for a target volume fraction and anisotropy and a "design" button, then ONE figure: the
+    designs of the starting setting (``show(first)``), redrawn in place with ``show(design(vf, anisotropy))``
+    each time the button is pressed (an IPython display handle, as in :func:`live_figure`).
 
     ``design(volume_fraction, anisotropy)`` returns a design (e.g. a partial of
-    :func:`utils.design.design_in_latent_space`); ``show(result)`` its figure.  ``volume_fraction``
-    and ``anisotropy``: (low, high, start) of each slider.  Returns ``(controls, output, run)``:
-    display the controls and the output (side by side in one ``display`` call: an output widget
-    nested in a box hangs a headless papermill run once it shows an image; both :func:`noted`, so an
-    executed copy says what they are), ``run()`` does what the button does.  The output stays empty
-    until the button is pressed: a notebook shows the design of the starting values as a figure of
-    its own, which an executed copy keeps.
+    :func:`utils.design.design_in_latent_space`); ``show(result)`` its figure; ``first`` the design of the
+    starting values (the figure an executed copy keeps).  ``volume_fraction`` and ``anisotropy``: (low, high,
+    start) of each slider.  Returns ``run``, which does what the button does.
     """
 
     vf = widgets.FloatSlider(value=volume_fraction[2], min=volume_fraction[0], max=volume_fraction[1], step=0.01,
@@ -207,14 +205,16 @@ def design_panel(design: Callable[[float, float], Any], show: Callable[[Any], No
     an = widgets.FloatSlider(value=anisotropy[2], min=anisotropy[0], max=anisotropy[1], step=0.05,
                              description="ξx/ξy target", continuous_update=False)
     button = widgets.Button(description="design", button_style="primary")
-    out = widgets.Output()
+    display(noted(widgets.HBox([vf, an, button]), "[design panel: two sliders and a button, live when this notebook "
+                                                  "runs in JupyterLab; the figure below is its starting setting]"))
+    handle = display(show(first), display_id=True) or DisplayHandle()    # None outside IPython
 
     def run(*_: Any) -> None:
-        with out:
-            out.clear_output(wait=True)
-            display(show(design(vf.value, an.value)))
+        button.description, button.disabled = "designing ...", True
+        try:
+            handle.update(show(design(vf.value, an.value)))
+        finally:
+            button.description, button.disabled = "design", False
 
     button.on_click(run)
-    return (noted(widgets.HBox([vf, an, button]), "[design panel: two sliders and a button, live when this notebook "
-                                                  "runs in JupyterLab; the figure below is its starting setting]"),
-            noted(out, "[the panel's designs appear here when design is pressed]"), run)
+    return run
