@@ -177,3 +177,40 @@ def test_the_shipped_models_load_and_decode_on_cuda():
     with torch.no_grad():
         image = model.decode(torch.zeros(1, cfg.latent_dim, device="cuda"))
     assert image.is_cuda and image.shape == (1, 1, cfg.image_size, cfg.image_size)
+
+
+def test_the_shipped_sweep_scores_are_the_committed_notebook_05_numbers():
+    """scores.csv is what notebook 05 scored of the twelve runs (figures/05_summary.json, our VAE per latent size)."""
+    import pandas as pd
+
+    committed = json.loads((REPO / "figures/05_summary.json").read_text())
+    ours = pd.read_csv(shipped_scores("sweep")).query("loss == 'spatial_stats'").set_index("latent_dim")
+    assert sorted(ours.index) == list(LATENT_SIZES) and set(ours["n_test"]) == {committed["n_test"]}
+    for size in LATENT_SIZES:
+        assert ours.loc[size, "spatial_stats_mse"] == seeded(None, committed["stats_mse_by_latent_dim"][str(size)],
+                                                             rel=1e-6)
+        assert ours.loc[size, "line_count_correct_pct"] == seeded(
+            None, committed["line_count_pct_by_latent_dim"][str(size)], rel=1e-6, unmeasured_abs=1.0)
+
+
+def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path):
+    """The two image VAEs' scores on the 700 held-out crops and every code's classifier accuracy, as committed."""
+    from utils.latent import encode_means
+    from utils.micro import classify, evaluate_micro, load_micro, load_micro_statistics_vae
+    from utils.project import Folders
+
+    committed = json.loads((REPO / "figures/07_summary.json").read_text())
+    folders = Folders.of("micro", data=tmp_path / "data", runs=tmp_path / "runs")      # no runs: the shipped ones
+    models, cfg, crops, labels, split = load_micro("micro", folders)
+    evaluation = evaluate_micro(models, crops, labels, split, cutoff=crops.shape[1] // 4, latent_dim=cfg.latent_dim,
+                                n_limit=1, limit_steps=1, progress=False)
+    means = evaluation.scores.groupby("method")["autocovariance_mse"].mean()
+    for method in ("spatial_stats", "data", "pca"):
+        assert means[method] == seeded(None, committed["scores"][method]["autocovariance_mse"], rel=1e-5), method
+        assert evaluation.accuracy[method] == seeded(None, committed["classifier_accuracy"][method], abs=1e-9,
+                                                     unmeasured_abs=0.02), method
+    statistics = load_micro_statistics_vae("micro", folders)
+    materials = labels["material"].to_numpy()
+    accuracy, _ = classify(encode_means(statistics, np.asarray(crops[split["train"]])), list(materials[split["train"]]),
+                           encode_means(statistics, np.asarray(crops[split["test"]])), list(materials[split["test"]]))
+    assert accuracy == seeded(None, committed["classifier_accuracy"]["statistics_vae"], abs=1e-9, unmeasured_abs=0.02)
