@@ -69,7 +69,7 @@ def run_notebook(tmp_path: Path) -> Callable[..., Path]:
 
 @pytest.fixture(scope="session")
 def smoke_pipeline(tmp_path_factory) -> Variant:
-    """The whole pipeline (notebooks 01-04) on the smoke profile, once per test session, under a
+    """The whole pipeline (notebooks 01-04) on the smoke profile, once per pytest run, under a
     temporary root: its data/, runs/ (executed notebooks in runs/executed/smoke/) and figures/smoke/."""
     variant = Variant("smoke", root=tmp_path_factory.mktemp("pipeline"))
     run_figures(variant, progress=False)

@@ -165,7 +165,7 @@ def test_notebook_03_takes_one_training_step_in_the_open_before_it_trains():
     heading = max(i for i, c in enumerate(cells[:step]) if c["cell_type"] == "markdown" and c["source"].startswith("## "))
     assert cells[heading]["source"].startswith("## One training step in the open")
     opened = "\n".join(c["source"] for c in cells[heading:step + 1])
-    for piece in ("spectra_cache(", "ours.objective(stats_scale)", "torch.manual_seed(ours.seed)", "build_vae(ours.model)",
+    for piece in ("prepare_training_data(", "ours.objective(data.stats_scale)", "torch.manual_seed(ours.seed)", "build_vae(ours.model)",
                   "torch.optim.Adam(", "losses.vae_loss(", "targets=(target,)", "manual_seed(SEED)"):
         assert piece in opened, piece
 
@@ -177,6 +177,7 @@ def test_notebook_03s_open_step_computes_the_training_loops_objective_and_lowers
 
     from utils import train as loop_code
     from utils.device import Dist
+    from utils.training_data import prepare_training_data
 
     cells = _cells("03")
     step, _ = _open_step(cells)
@@ -193,12 +194,12 @@ def test_notebook_03s_open_step_computes_the_training_loops_objective_and_lowers
 
     cfg = namespace["ours"]
     dist = Dist.from_env("cpu")
-    data = loop_code._prepare_data(cfg, dist, False)
+    data = prepare_training_data(cfg, dist, False)
     net, model, optimizer = loop_code._build(cfg, None, None, dist, namespace["autocast"])
     net.train()
     loop = loop_code._Loop(cfg, model, net, optimizer, data, dist, False, autocast=namespace["autocast"])
     _, parts = loop_code._batch_row(loop, model, (namespace["x"], namespace["target"]),
                                     torch.Generator().manual_seed(namespace["SEED"]))
-    assert data.stats_scale == namespace["stats_scale"]
+    assert data.stats_scale == namespace["data"].stats_scale
     for key in ("total", "recon", "kl"):
         assert parts[key].item() == before[key].item(), key

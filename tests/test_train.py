@@ -27,6 +27,7 @@ from utils.data import LinesDataset, compute_stats_cache, load_dataset, spectra_
 from utils.device import Dist, autocast_dtype
 from utils.runs import config_differences, dataset_split, is_finished, load_checkpoint, load_run, read_config, read_history
 from utils.train import TrainingDiverged, main, train
+from utils.training_data import prepare_training_data
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
@@ -319,7 +320,7 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     paper's definition in real space (the statistics themselves, scale = largest statistic of the
     training images)."""
     cfg = dataclasses.replace(smoke_cfg, normalize_stats=normalize)
-    data = utils.train._prepare_data(cfg, Dist(1, 0, torch.device("cpu")), progress=False)
+    data = prepare_training_data(cfg, Dist(1, 0, torch.device("cpu")), progress=False)
     images = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)[0]
     stats = compute_stats_cache(images, progress=False)             # f(x) of every image, in real space
     train_idx = dataset_split(cfg)["train"]

@@ -38,14 +38,14 @@ from torch import nn
 
 from utils import losses, plots
 from utils.config import TrainConfig, build_parser, config_for, lr_at
-from utils.data import LinesDataset, ensure_dataset, load_dataset, spectra_cache, statistic_peaks
 from utils.device import Dist, autocast_dtype
 from utils.files import write_json
 from utils.models import VAE, build_vae
 from utils.objective import Objective
 from utils.progress import progress_bar
+from utils.training_data import TrainingData, prepare_training_data, training_loaders
 from utils.project import runs_dir
-from utils.runs import clear_run_dir, dataset_split, inspect_run_dir, load_checkpoint, load_state, save_epoch, write_history
+from utils.runs import clear_run_dir, inspect_run_dir, load_checkpoint, load_state, save_epoch, write_history
 
 __all__ = ["TrainingDiverged", "train", "main"]
 
@@ -56,65 +56,6 @@ _SHUFFLE, _NOISE, _VAL_NOISE = 0, 1, 2   # independent random streams of an epoc
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint was left untouched."""
-
-
-# ----------------------------------------------------------------------------- data
-
-@dataclass
-class _Data:
-    images: np.ndarray               # (N, H, W) uint8, memory map
-    spectra: np.ndarray | None       # (N, H, W//2 + 1) float32 memory map of target spectra, spatial_stats loss only
-    split: dict[str, np.ndarray]     # "train", "val", "test" indices
-    stats_scale: float               # divide statistics by it (1.0 unless normalize_stats)
-
-
-def _prepare_data(cfg: TrainConfig, dist: "Dist", progress: bool) -> _Data:
-    """Generate the dataset and its spectra cache if missing (rank 0 only), then open them."""
-    folder = Path(cfg.data_dir) / cfg.dataset.name
-    need_stats = cfg.loss == "spatial_stats"
-    need_spectra = need_stats and cfg.periodic      # non-periodic statistics are computed in the loss
-    if dist.is_main:
-        folder = ensure_dataset(cfg.dataset, cfg.data_dir, progress=progress)
-        if need_spectra:
-            spectra_cache(folder, load_dataset(folder)[0], phase=cfg.phase, eps=cfg.eps, progress=progress)
-    dist.barrier()
-    images, _ = load_dataset(folder)
-    spectra, peaks = (spectra_cache(folder, images, phase=cfg.phase, eps=cfg.eps, progress=False)
-                      if need_spectra else (None, None))
-    if need_stats and not need_spectra:
-        peaks = statistic_peaks(images, phase=cfg.phase, eps=cfg.eps)
-    split = dataset_split(cfg)
-    if len(split["val"]) == 0:
-        raise ValueError(f"the validation split is empty (n_images={cfg.n_images}, "
-                         f"val_fraction={cfg.val_fraction}); use more images or a larger val_fraction")
-    scale = 1.0
-    if need_stats and cfg.normalize_stats:
-        # an autocorrelation peaks at r = 0 (Cauchy-Schwarz): the largest statistic of the training images
-        scale = float(np.max(peaks[split["train"]]))
-    return _Data(images, spectra, split, scale)
-
-
-def _loader(data: _Data, indices: np.ndarray, cfg: TrainConfig, *, sampler: Any = None,
-            drop_last: bool = False, device: torch.device) -> torch.utils.data.DataLoader:
-    dataset = LinesDataset(data.images, indices, spectra=data.spectra)
-    return torch.utils.data.DataLoader(dataset, batch_size=cfg.batch_size, sampler=sampler, shuffle=False,
-                                       drop_last=drop_last, num_workers=cfg.num_workers,
-                                       persistent_workers=cfg.num_workers > 0, pin_memory=device.type == "cuda")
-
-
-def _loaders(data: _Data, cfg: TrainConfig, dist: "Dist"
-             ) -> tuple[torch.utils.data.DataLoader, torch.utils.data.DataLoader]:
-    """Training loader (shuffled by a DistributedSampler whose order is a function of (seed, epoch)
-    alone, full batches only) and this process's share of the validation images."""
-    train_idx = data.split["train"]
-    sampler = torch.utils.data.DistributedSampler(LinesDataset(data.images, train_idx), num_replicas=dist.world,
-                                                  rank=dist.rank, shuffle=True, seed=_seed(cfg.seed, _SHUFFLE))
-    if len(sampler) < cfg.batch_size:
-        raise ValueError(f"batch_size={cfg.batch_size} exceeds the {len(sampler)} training images per process; "
-                         "lower batch_size or use more images")
-    train_loader = _loader(data, train_idx, cfg, sampler=sampler, drop_last=True, device=dist.device)
-    val_loader = _loader(data, data.split["val"][dist.rank::dist.world], cfg, device=dist.device)
-    return train_loader, val_loader
 
 
 # ----------------------------------------------------------------------------- one epoch
@@ -136,7 +77,7 @@ class _Loop:
     model: nn.Module                 # possibly wrapped in DistributedDataParallel
     net: VAE                         # the bare model
     optimizer: torch.optim.Optimizer
-    data: _Data
+    data: TrainingData
     dist: Dist
     progress: bool
     autocast: torch.dtype | None = None   # dtype of the model's forward (autocast_dtype), None = float32
@@ -366,7 +307,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
         run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.tensorboard and dist.is_main:
         _tensorboard(None)                              # fail early when the package is missing
-    data = _prepare_data(cfg, dist, progress)
+    data = prepare_training_data(cfg, dist, progress)
 
     ckpt = load_checkpoint(run_dir / "last.pt", device="cpu") if action == "resume" else None
     autocast = autocast_dtype(cfg.amp, dist.device)
@@ -383,7 +324,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
         else:
             print(f"resuming {run_dir} after epoch {start}/{cfg.epochs}")
 
-    train_loader, val_loader = _loaders(data, cfg, dist)
+    train_loader, val_loader = training_loaders(data, cfg, dist, shuffle_seed=_seed(cfg.seed, _SHUFFLE))
 
     t_run = time.perf_counter()
     tb = _tensorboard(run_dir) if cfg.tensorboard and dist.is_main else None
