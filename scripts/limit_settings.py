@@ -33,7 +33,8 @@ from utils.project import data_dir
 from utils.runs import dataset_split
 from utils.micro import crop_statistics, first_per_material, score
 from utils.micrographs import MicrographSpec
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, crop_windows
+from utils.config import config_for
+from utils.statistics_vae import crop_windows
 
 SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(objective=Objective(periodic=False))
     "defaults (2,000 steps, lr 0.15, binarised after a 0.6-px blur)": {},
@@ -82,7 +83,7 @@ def main() -> None:
     chosen = test[first_per_material(test, list(labels["material"].to_numpy()[test]), args.per_material)]
     crops, materials = images[chosen].astype(np.float32), list(labels["material"].to_numpy()[chosen])
     truth, described = crop_statistics(crops, cutoff=16), describe(crops)
-    window = STATISTICS_VAE_CONFIGS["micro"].cutoff        # the window the micro profile's statistics VAE decodes
+    window = config_for("micro", "statistics_vae").cutoff        # the window the micro profile's statistics VAE decodes
     runs = {label: (crops, {"objective": Objective(periodic=False), **kwargs}) for label, kwargs in SETTINGS.items()}
     runs[f"defaults, only the window |r| <= {window} (the statistics VAE's)"] = (
         crop_windows(crops, window), dict(objective=Objective(periodic=False, cutoff=window), image_shape=crops.shape[1:]))

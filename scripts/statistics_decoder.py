@@ -1,10 +1,10 @@
-"""The statistics VAE (utils.statistics_vae) on the micro profile's crops, scored as notebook 07 scores our VAE.
+"""The statistics VAE (``config_for("micro", "statistics_vae")``) of other settings, scored as notebook 07 scores it.
 
     .venv/bin/python scripts/statistics_decoder.py                  # train (or reuse) and score all 700 held-out crops
     .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1 --autocovariance-weight 0
 
-Trains on the training-region crops of the micro profile's dataset (validation crops included: this model
-picks no checkpoint) into ``runs/statistics_vae/seed<S>-e<E>/`` (reused when there), encodes the held-out crops
+Trains through :func:`utils.train.train` on the micro profile's crops (its best checkpoint by the validation crops)
+into ``runs/statistics_vae/seed<S>-e<E>-.../`` (resumed or reused when there), encodes the held-out crops
 (z = mu), decodes their statistics and draws an image from each (seed 0 of the random field), then prints:
 the normalised-autocovariance error (|r| <= 16) and phase-fraction difference of the drawn images and of the
 decoded statistics themselves, the interface density the decoded statistics imply (2 (phi - f(e)), mean of the
@@ -23,11 +23,15 @@ import torch
 from utils.descriptors import describe, descriptor_ratios
 from utils.fields import first_offsets
 from utils.micro import CropStatistics, classify, crop_statistics, first_per_material, score
-from utils.micrographs import MicrographSpec
+from utils.config import config_for
+from utils.data import ensure_dataset, load_dataset
 from utils.plots import image_panel, new_figure, save_figure
-from utils.project import runs_dir
-from utils.statistics_vae import (StatisticsVAEConfig, draw_images, load_statistics_vae, save_statistics_vae,
-                                  train_statistics_vae)
+from utils.project import Folders, runs_dir
+from utils.runs import dataset_split, load_run
+from utils.statistics_vae import draw_images
+from utils.train import train
+
+DEFAULT = config_for("micro", "statistics_vae")
 
 
 def implied_interfaces(windows: np.ndarray) -> np.ndarray:
@@ -40,36 +44,31 @@ def implied_interfaces(windows: np.ndarray) -> np.ndarray:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--per-material", type=int, default=100, help="held-out crops of each material drawn")
-    parser.add_argument("--epochs", type=int, default=StatisticsVAEConfig.epochs)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--autocovariance-weight", type=float, default=StatisticsVAEConfig.autocovariance_weight)
-    parser.add_argument("--beta", type=float, default=StatisticsVAEConfig.beta)
-    parser.add_argument("--hidden", type=int, default=StatisticsVAEConfig.hidden)
+    parser.add_argument("--epochs", type=int, default=DEFAULT.epochs)
+    parser.add_argument("--seed", type=int, default=DEFAULT.seed)
+    parser.add_argument("--autocovariance-weight", type=float, default=DEFAULT.autocovariance_weight)
+    parser.add_argument("--beta", type=float, default=DEFAULT.beta)
+    parser.add_argument("--hidden", type=int, default=DEFAULT.hidden_dim)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    cfg = StatisticsVAEConfig(epochs=args.epochs, seed=args.seed, autocovariance_weight=args.autocovariance_weight,
-                              beta=args.beta, hidden=args.hidden)
-    images, labels = MicrographSpec().generate()
-    split, materials = labels["split"].to_numpy(), labels["material"].to_numpy()
-    train, test = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    cfg = config_for("micro", "statistics_vae", epochs=args.epochs, seed=args.seed, beta=args.beta,
+                     autocovariance_weight=args.autocovariance_weight, hidden_dim=args.hidden,
+                     data_dir=str(Folders.of("micro").data))
+    images, labels = load_dataset(ensure_dataset(cfg.dataset, cfg.data_dir))
+    materials = labels["material"].to_numpy()
+    parts = dataset_split(cfg)
+    train_rows, test = parts["train"], parts["test"]
     folder = runs_dir() / "statistics_vae" / (f"seed{cfg.seed}-e{cfg.epochs}-w{cfg.autocovariance_weight:g}"
-                                              f"-b{cfg.beta:g}-h{cfg.hidden}")
+                                              f"-b{cfg.beta:g}-h{cfg.hidden_dim}")
     start = time.perf_counter()
-    if (folder / "model.pt").is_file():
-        model = load_statistics_vae(folder)
-        if model.config != cfg:
-            raise ValueError(f"{folder} holds a model of other settings ({model.config}); move it aside")
-    else:
-        model, history = train_statistics_vae(images[train].astype(np.float32), cfg)
-        save_statistics_vae(model, folder)
-        print(history.tail(3).to_string(index=False))
+    model = load_run(train(cfg, folder, resume=True))[0]
     print(f"model ready in {time.perf_counter() - start:.0f} s ({folder})")
     with torch.no_grad():
         def mu_of(rows):
             return model.encode(torch.as_tensor(images[rows], dtype=torch.float32)[:, None])[0].numpy()
-        mu_train, mu_test = mu_of(train), mu_of(test)
-    accuracy, _ = classify(mu_train, list(materials[train]), mu_test, list(materials[test]))
+        mu_train, mu_test = mu_of(train_rows), mu_of(test)
+    accuracy, _ = classify(mu_train, list(materials[train_rows]), mu_test, list(materials[test]))
     truth = crop_statistics(images[test].astype(np.float32), cutoff=cfg.cutoff)
     with torch.no_grad():
         windows = model.decode(torch.as_tensor(mu_test)).numpy().astype(np.float64)

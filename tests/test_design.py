@@ -159,10 +159,11 @@ def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed
 
 def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binary_images():
     from utils.design import window_properties
-    from utils.statistics_vae import STATISTICS_VAE_CONFIGS, build_statistics_vae
+    from utils.config import config_for
+    from utils.models import build_vae
 
-    cfg = STATISTICS_VAE_CONFIGS["micro-smoke"]
-    model = build_statistics_vae(cfg).eval()
+    cfg = config_for("micro-smoke", "statistics_vae")
+    model = build_vae(cfg.model).eval()
     codes = np.random.default_rng(0).standard_normal((64, cfg.latent_dim)).astype(np.float32)
     reach = reachable_range(model, codes)
     with torch.no_grad():
@@ -182,10 +183,11 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
 def test_a_statistics_vae_interpolation_draws_each_point_in_the_steps_asked():
     from utils.design import decoded_images
     from utils.latent import path_codes
-    from utils.statistics_vae import STATISTICS_VAE_CONFIGS, build_statistics_vae
+    from utils.config import config_for
+    from utils.models import build_vae
 
-    cfg = STATISTICS_VAE_CONFIGS["micro-smoke"]
-    model = build_statistics_vae(cfg).eval()
+    cfg = config_for("micro-smoke", "statistics_vae")
+    model = build_vae(cfg.model).eval()
     ends = np.zeros(cfg.latent_dim, np.float32), np.ones(cfg.latent_dim, np.float32)
     images, table = interpolation_properties(model, *ends, steps=3, draw_steps=300)
     direct = np.concatenate([decoded_images(model, z[None], steps=300) for z in path_codes(*ends, 3)])

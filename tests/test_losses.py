@@ -1,5 +1,8 @@
-"""utils.losses against direct (slow, obvious) computations on small inputs."""
+"""The training objective against direct (slow, obvious) computations on small inputs: the statistics term
+(utils.objective.Objective, the one definition), the data-space loss, KL and their sum (utils.losses)."""
 from __future__ import annotations
+
+import itertools
 
 import numpy as np
 import pytest
@@ -8,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.losses import data_loss, kl_divergence, spatial_stats_loss, vae_loss
+from utils.losses import data_loss, kl_divergence, vae_loss
 from utils.objective import Objective
 from utils.spectral import power_spectrum
 from utils.stats import spatial_statistics
@@ -17,19 +20,24 @@ from utils.stats import spatial_statistics
 pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
 
 
-def direct_autocorrelation(m: np.ndarray) -> np.ndarray:
-    """f(r) = 1/S sum_x m(x) m(x + r) (periodic), r = 0 at (H//2, W//2), by a double loop."""
+def direct_autocorrelation(m: np.ndarray, periodic: bool = True) -> np.ndarray:
+    """f(r) = Σ_x m(x) m(x + r) / (number of pairs), r = 0 at (H//2, W//2), by a double loop: periodic (every
+    pair, wrapped) or not (the pairs inside the image)."""
     h, w = m.shape
     f = np.zeros((h, w))
-    for ry in range(h):
-        for rx in range(w):
-            total = sum(m[y, x] * m[(y + ry) % h, (x + rx) % w] for y in range(h) for x in range(w))
-            f[(ry + h // 2) % h, (rx + w // 2) % w] = total / (h * w)
+    for ry, rx in itertools.product(range(-(h // 2), h - h // 2), range(-(w // 2), w - w // 2)):
+        pairs = [(y, x) for y in range(h) for x in range(w) if periodic or (0 <= y + ry < h and 0 <= x + rx < w)]
+        f[ry + h // 2, rx + w // 2] = sum(m[y, x] * m[(y + ry) % h, (x + rx) % w] for y, x in pairs) / len(pairs)
     return f
 
 
-def direct_stats(x: np.ndarray, phase: float = 0.0, eps: float = 0.25) -> np.ndarray:
-    return direct_autocorrelation(np.exp(-((x - phase) ** 2) / (2 * eps ** 2)))
+def direct_stats(x: np.ndarray, phase: float = 0.0, eps: float = 0.25, periodic: bool = True) -> np.ndarray:
+    return direct_autocorrelation(np.exp(-((x - phase) ** 2) / (2 * eps ** 2)), periodic)
+
+
+def window(f: np.ndarray, c: int) -> np.ndarray:
+    h, w = f.shape
+    return f[h // 2 - c:h // 2 + c + 1, w // 2 - c:w // 2 + c + 1] if c else f
 
 
 images = st.integers(1, 3).flatmap(lambda b: st.tuples(st.integers(2, 5), st.integers(2, 5)).flatmap(
@@ -37,67 +45,51 @@ images = st.integers(1, 3).flatmap(lambda b: st.tuples(st.integers(2, 5), st.int
                          arrays(np.float64, (b, 1, *hw), elements=st.floats(0, 1)))))
 
 
-@settings(max_examples=25, deadline=None)
-@given(images, st.sampled_from(["sum", "mean"]), st.sampled_from([1.0, 0.04]),
-       st.sampled_from(["target_stats", "target_spectrum"]))
-def test_spatial_stats_loss_matches_direct_sum(pair, reduction, scale, target_kind):
-    """Both targets give the direct real-space value: real-space statistics, or their power spectra
-    (the fast path: Parseval, one FFT each way), on odd and even sides."""
+@settings(max_examples=30, deadline=None)
+@given(images, st.sampled_from([1.0, 0.04]), st.sampled_from([0.0, 0.1]), st.booleans(), st.sampled_from([0, 1]))
+def test_the_objective_is_the_direct_sum_over_widths_and_offsets(pair, scale, sharp_eps, periodic, cutoff):
+    """Σ_widths Σ_r ((f(x') - f(x)) / scale)² per image: periodic from the targets' power spectra (Parseval, one FFT
+    each way; the narrow term's target derived from the eps one), or non-periodic in real space, in a window."""
     recon, x = pair
-    target = np.stack([direct_stats(img[0]) for img in x])
-    per_image = [((direct_stats(r[0]) - t) / scale) ** 2 for r, t in zip(recon, target)]
-    reduce = np.sum if reduction == "sum" else np.mean
-    expected = np.mean([reduce(p) for p in per_image])
-    given_target = (torch.from_numpy(target) if target_kind == "target_stats"
-                    else power_spectrum(torch.from_numpy(x)))
-    got = spatial_stats_loss(torch.from_numpy(recon), reduction=reduction, scale=scale, **{target_kind: given_target})
-    assert got.item() == pytest.approx(expected, rel=1e-9, abs=1e-12)
-    # targets with a channel dim, (B, 1, H, W) or (B, 1, H, W//2 + 1), serve (B, 1, H, W) reconstructions too
-    again = spatial_stats_loss(torch.from_numpy(recon), reduction=reduction, scale=scale,
-                               **{target_kind: given_target.reshape(len(recon), 1, *given_target.shape[-2:])})
-    assert again.item() == pytest.approx(got.item(), rel=1e-12, abs=1e-15)
+    cutoff = 0 if periodic or min(x.shape[-2:]) < 3 else cutoff
+    objective = Objective(scale=scale, sharp_eps=sharp_eps, periodic=periodic, cutoff=cutoff)
+    binary = (x > 0.5).astype(np.float64)          # the narrow term's target is derived exactly for binary targets
+    expected = [sum(np.sum(((window(direct_stats(r[0], eps=e, periodic=periodic), cutoff)
+                             - window(direct_stats(t[0], eps=e, periodic=periodic), cutoff)) / scale) ** 2)
+                    for e in objective.widths) for r, t in zip(recon, binary)]
+    targets = objective.targets(torch.from_numpy(binary))
+    got = objective.per_image(torch.from_numpy(recon), targets)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-9, atol=1e-12)
+    flat = objective.per_image(torch.from_numpy(recon[:, 0]), objective.targets(torch.from_numpy(binary[:, 0])))
+    np.testing.assert_allclose(flat.numpy(), expected, rtol=1e-9, atol=1e-12)      # (n, H, W) as (n, 1, H, W)
 
 
 @pytest.mark.parametrize("shape", [(3, 1, 8, 7), (2, 6, 6), (2, 1, 9, 10)])
-@pytest.mark.parametrize("reduction", ["sum", "mean"])
 @pytest.mark.parametrize("scale", [1.0, 0.04])
-def test_fast_path_gradient_equals_real_space_gradient(shape, reduction, scale):
+def test_the_periodic_objective_has_the_gradient_of_the_real_space_sum(shape, scale):
     gen = torch.Generator().manual_seed(5)
     recon = torch.rand(shape, dtype=torch.float64, generator=gen, requires_grad=True)
     x = (torch.rand(shape, dtype=torch.float64, generator=gen) > 0.6).double()
-    slow = spatial_stats_loss(recon, spatial_statistics(x), reduction=reduction, scale=scale)
-    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x), reduction=reduction, scale=scale)
+    objective = Objective(scale=scale)
+    fast = objective.per_image(recon, objective.targets(x)).sum()
+    slow = ((spatial_statistics(recon) - spatial_statistics(x)) / scale).square().sum()
     assert fast.item() == pytest.approx(slow.item(), rel=1e-12)
     (g_slow,) = torch.autograd.grad(slow, recon)
     (g_fast,) = torch.autograd.grad(fast, recon)
     torch.testing.assert_close(g_fast, g_slow, rtol=1e-9, atol=1e-15)
-    assert torch.autograd.gradcheck(
-        lambda r: spatial_stats_loss(r, target_spectrum=power_spectrum(x) * 0.9, reduction=reduction, scale=scale),
-        (recon,))
+    assert torch.autograd.gradcheck(lambda r: objective.per_image(r, (power_spectrum(x) * 0.9,)), (recon,))
 
 
-def test_normalisation_divides_both_statistics_and_both_spectra():
-    """scale c: the loss of f / c, i.e. of spectra / c; = the unscaled loss / c²."""
-    gen = torch.Generator().manual_seed(6)
-    recon = torch.rand(3, 1, 12, 12, dtype=torch.float64, generator=gen)
-    x = (torch.rand(3, 1, 12, 12, dtype=torch.float64, generator=gen) > 0.8).double()
-    c = spatial_statistics(x).amax().item()                # the batch's largest statistic
-    by_hand = ((spatial_statistics(recon) / c - spatial_statistics(x) / c) ** 2).sum((1, 2, 3)).mean()
-    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x), scale=c)
-    assert fast.item() == pytest.approx(by_hand.item(), rel=1e-12)
-    assert fast.item() == pytest.approx(spatial_stats_loss(recon, target_spectrum=power_spectrum(x)).item() / c**2,
-                                        rel=1e-12)
-
-
-def test_fast_path_float32_agrees_with_real_space_on_lines_images():
+def test_the_fast_path_in_float32_agrees_with_real_space_on_lines_images():
     """The float32 training case: both paths agree to ~1e-6 relative (loss and gradient)."""
     from utils.lines import generate_lines
     images, _ = generate_lines(8, size=64, seed=3)
     x = torch.from_numpy(images).float()[:, None]
     recon = torch.rand(x.shape, generator=torch.Generator().manual_seed(7)).requires_grad_(True)
-    ref = spatial_stats_loss(recon.double(), spatial_statistics(x.double()))
-    slow = spatial_stats_loss(recon, spatial_statistics(x))
-    fast = spatial_stats_loss(recon, target_spectrum=power_spectrum(x))
+    objective = Objective()
+    ref = (spatial_statistics(recon.double()) - spatial_statistics(x.double())).square().sum()
+    slow = (spatial_statistics(recon) - spatial_statistics(x)).square().sum()
+    fast = objective.per_image(recon, objective.targets(x)).sum()
     assert fast.dtype == torch.float32
     assert fast.item() == pytest.approx(slow.item(), rel=3e-6)
     assert fast.item() == pytest.approx(ref.item(), rel=3e-6)     # float32 summation kept accurate
@@ -106,23 +98,36 @@ def test_fast_path_float32_agrees_with_real_space_on_lines_images():
     assert ((g_fast - g_slow).norm() / g_slow.norm()).item() < 1e-5
 
 
-def test_spatial_stats_loss_hand_example():
-    """One 2x2 image by hand: white recon vs a target of zeros."""
+def test_the_objective_by_hand_on_one_white_image():
+    """One 2x2 white image against a target of zero statistics (a zero spectrum)."""
     recon = torch.ones(1, 1, 2, 2, dtype=torch.float64)
     m = np.exp(-1 / (2 * 0.25 ** 2))        # indicator of a white pixel, exp(-8)
     # every offset pairs 4 pixels of value m: f(r) = 4 m^2 / 4 = m^2 at all 4 offsets
     expected = 4 * (m ** 2) ** 2
-    got = spatial_stats_loss(recon, torch.zeros(1, 2, 2, dtype=torch.float64))
-    assert got.item() == pytest.approx(expected, rel=1e-12)
-    assert spatial_stats_loss(recon, torch.zeros(1, 2, 2, dtype=torch.float64), reduction="mean").item() == \
-        pytest.approx(expected / 4, rel=1e-12)
+    assert Objective().per_image(recon, (torch.zeros(1, 1, 2, 2, dtype=torch.float64),)).item() == \
+        pytest.approx(expected, rel=1e-12)
 
 
-def test_spatial_stats_loss_zero_for_own_statistics_and_differentiable():
+def test_the_autocovariance_term_is_its_weight_times_the_direct_sum():
+    g = torch.Generator().manual_seed(1)
+    x = (torch.rand(3, 9, 9, generator=g, dtype=torch.float64) > 0.6).double()
+    recon = torch.rand(3, 9, 9, generator=g, dtype=torch.float64)
+    plain, weighted = Objective(periodic=False, cutoff=2), Objective(periodic=False, cutoff=2, autocovariance_weight=0.5)
+    terms = weighted.terms(recon, weighted.targets(x))
+    assert len(terms) == 2
+    torch.testing.assert_close(terms[0], plain.per_image(recon, plain.targets(x)))
+    rho = lambda f: (f - f[2, 2] ** 2) / (f[2, 2] * (1 - f[2, 2]))
+    for i in range(3):
+        f, t = (window(direct_stats(v.numpy(), periodic=False), 2) for v in (recon[i], x[i]))
+        assert terms[1][i].item() == pytest.approx(0.5 * np.sum((rho(f) - rho(t)) ** 2), rel=1e-9)
+
+
+def test_the_objective_is_zero_for_own_statistics_and_differentiable():
     x = torch.rand(2, 1, 6, 6, dtype=torch.float64, requires_grad=True)
-    target = spatial_statistics(x.detach())
-    assert spatial_stats_loss(x, target).item() == pytest.approx(0.0, abs=1e-20)
-    assert torch.autograd.gradcheck(lambda r: spatial_stats_loss(r, target[:, 0] * 0.9), (x,))
+    objective = Objective(periodic=False)
+    target = objective.targets(x.detach())
+    assert objective.per_image(x, target).abs().max().item() == pytest.approx(0.0, abs=1e-20)
+    assert torch.autograd.gradcheck(lambda r: objective.per_image(r, (target[0] * 0.9,)), (x,))
 
 
 @settings(max_examples=25, deadline=None)
@@ -166,7 +171,7 @@ def test_vae_loss_combines_weighted_components(loss):
     mu, logvar = torch.randn(3, 4), torch.randn(3, 4)
     parts = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5)
     if loss == "spatial_stats":
-        rec = spatial_stats_loss(recon, spatial_statistics(x))
+        rec = (spatial_statistics(recon) - spatial_statistics(x)).square().sum(dim=(1, 2, 3)).mean()
         given_target = vae_loss(recon, x, mu, logvar, loss=loss, alpha=2.0, beta=0.5, targets=(power_spectrum(x),))
         assert given_target["recon"].item() == pytest.approx(rec.item(), rel=1e-6)
     else:
@@ -182,32 +187,28 @@ def test_bad_arguments_are_rejected():
         data_loss(x, x, reduction="max")
     with pytest.raises(ValueError, match="same shape"):
         data_loss(x, x[:1])
-    with pytest.raises(ValueError, match="scale"):
-        spatial_stats_loss(x, x, scale=0.0)
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        Objective(scale=0.0)
     with pytest.raises(ValueError, match="loss must be"):
         vae_loss(x, x, torch.zeros(2, 3), torch.zeros(2, 3), loss="l1")
-    with pytest.raises(ValueError, match="exactly one"):
-        spatial_stats_loss(x)
-    with pytest.raises(ValueError, match="exactly one"):
-        spatial_stats_loss(x, spatial_statistics(x), target_spectrum=power_spectrum(x))
     with pytest.raises(ValueError, match="half spectrum"):
-        spatial_stats_loss(x, target_spectrum=spatial_statistics(x))
+        Objective().per_image(x, (spatial_statistics(x),))
     with pytest.raises(ValueError, match="same number of images"):
-        spatial_stats_loss(x, target_spectrum=power_spectrum(x)[:1])
-    with pytest.raises(ValueError, match="reduction"):
-        spatial_stats_loss(x, target_spectrum=power_spectrum(x), reduction="max")
+        Objective().per_image(x, (power_spectrum(x)[:1],))
+    with pytest.raises(ValueError, match="same number of items"):
+        Objective(periodic=False).per_image(x, (spatial_statistics(x, periodic=False)[:1],))
+    with pytest.raises(ValueError, match="one non-periodic statistics window"):
+        Objective(periodic=False).window_terms(x[:, 0], (x[:, 0],))
 
 
-def test_sharp_term_adds_the_narrow_indicator_loss_computed_directly():
-    from utils.losses import spatial_stats_loss, vae_loss
-    from utils.spectral import power_spectrum
-    from utils.stats import spatial_statistics
+def test_the_sharp_term_adds_the_narrow_indicator_term_computed_directly():
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64) > 0.8).double()
     recon = torch.rand(4, 1, 16, 16, generator=g, dtype=torch.float64)
     mu, logvar = torch.zeros(4, 3, dtype=torch.float64), torch.zeros(4, 3, dtype=torch.float64)
     out = vae_loss(recon, x, mu, logvar, targets=(power_spectrum(x),), objective=Objective(sharp_eps=0.1, scale=0.3))
-    expected = sum(spatial_stats_loss(recon, spatial_statistics(x, eps=e), eps=e, scale=0.3) for e in (0.25, 0.1))
+    expected = sum(((spatial_statistics(recon, eps=e) - spatial_statistics(x, eps=e)) / 0.3).square().sum(dim=(1, 2, 3))
+                   for e in (0.25, 0.1)).mean()
     torch.testing.assert_close(out["recon"], expected)
     plain = vae_loss(recon, x, mu, logvar, targets=(power_spectrum(x),), objective=Objective(scale=0.3))
     assert out["recon"] > plain["recon"]

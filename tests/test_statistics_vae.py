@@ -1,17 +1,38 @@
-"""utils.statistics_vae: a VAE whose decoder draws the statistics window, images drawn from them."""
+"""The statistics VAE: a VAE whose decoder draws the statistics window, trained by utils.train like every model,
+and the images drawn from its statistics (utils.statistics_vae)."""
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
 import torch
 
+from utils.config import TrainConfig, config_for
+from utils.losses import vae_loss
 from utils.micro import crop_statistics
 from utils.micrographs import as_vae_images, load_micrograph, random_crops
-from utils.statistics_vae import (StatisticsVAEConfig, build_statistics_vae, crop_windows, draw_images,
-                                  load_statistics_vae, save_statistics_vae, train_statistics_vae)
+from utils.models import ModelConfig, build_vae
+from utils.objective import Objective
+from utils.runs import load_run, read_history
+from utils.statistics_vae import crop_windows, draw_images
+from utils.stats import normalised_autocovariance, spatial_statistics
+from utils.statmaps import cutoff_window
+from utils.train import train
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-CFG = StatisticsVAEConfig(image_size=16, cutoff=3, base_channels=4, hidden=32, epochs=30, batch_size=8, lr=3e-3)
+
+
+@pytest.fixture(scope="module")
+def cfg(tmp_path_factory) -> TrainConfig:
+    return config_for("micro-smoke", "statistics_vae", image_size=16, cutoff=3, base_channels=4, hidden_dim=32,
+                      n_crops=8, n_test_crops=2, epochs=30, batch_size=8, lr=3e-3,
+                      data_dir=str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(scope="module")
+def run(cfg, tmp_path_factory):
+    return train(cfg, tmp_path_factory.mktemp("runs") / "statistics_vae", progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -27,36 +48,66 @@ def test_the_windows_are_the_crops_statistics(crops):
     np.testing.assert_allclose(windows, crop_statistics(crops, cutoff=3).maps("raw"), rtol=1e-6)
 
 
-def test_training_lowers_the_statistics_error_and_is_seeded(crops):
-    model, history = train_statistics_vae(crops, CFG, progress=False)
-    again, _ = train_statistics_vae(crops, CFG, progress=False)
-    assert history["statistics"].iloc[-1] < 0.5 * history["statistics"].iloc[0]
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), again.state_dict().values()))
-    other, _ = train_statistics_vae(crops, StatisticsVAEConfig(**{**CFG.__dict__, "seed": 1}), progress=False)
-    assert not torch.equal(model.decoder[0].weight, other.decoder[0].weight)
+def test_its_loss_is_the_objective_on_the_decoded_windows_computed_directly(crops):
+    """vae_loss with decoded statistics: Σ_r (w - f)² + 0.01 Σ_r (rho(w) - rho(f))², f the crops' soft-indicator
+    window at eps 0.25, written out here without the Objective."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.as_tensor(crops[:4])[:, None].double()
+    windows = torch.rand(4, 7, 7, generator=g, dtype=torch.float64) * 0.5 + 0.25
+    mu, logvar = torch.zeros(4, 9, dtype=torch.float64), torch.zeros(4, 9, dtype=torch.float64)
+    objective = Objective(periodic=False, cutoff=3, autocovariance_weight=0.01)
+    out = vae_loss(windows, x, mu, logvar, objective=objective, decoded_statistics=True)
+    m = torch.exp(-x[:, 0] ** 2 / (2 * 0.25 ** 2))
+    f = cutoff_window(spatial_statistics(x[:, 0], eps=0.25, periodic=False), 3)
+    assert torch.allclose(f[:, 3, 3], m.square().mean(dim=(1, 2)))                 # f(0) = mean of m²
+    rho = lambda v: (v - v[:, 3:4, 3:4] ** 2) / (v[:, 3:4, 3:4] * (1 - v[:, 3:4, 3:4]))
+    expected = ((windows - f).square().sum(dim=(1, 2)) + 0.01 * (rho(windows) - rho(f)).square().sum(dim=(1, 2)))
+    torch.testing.assert_close(out["recon"], expected.mean())
+    torch.testing.assert_close(rho(f), normalised_autocovariance(f, uniform="zero"))
+    with pytest.raises(ValueError, match="statistics loss"):
+        vae_loss(windows, x, mu, logvar, loss="data", decoded_statistics=True)
 
 
-def test_drawn_images_have_the_decoded_phase_fraction_and_follow_the_field_seed(crops, tmp_path):
-    model, _ = train_statistics_vae(crops, CFG, progress=False)
-    z = np.zeros((2, CFG.latent_dim), np.float32)
+def test_training_through_utils_train_lowers_the_error_and_is_seeded(cfg, run, tmp_path):
+    history = read_history(run)
+    assert history["val_recon"].iloc[-1] < 0.5 * history["val_recon"].iloc[0]
+    assert {"train_total", "val_total", "lr", "seconds"} <= set(history.columns)
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.json", "finished.json", "history.csv", "last.pt"]
+    again = train(cfg, tmp_path / "again", progress=False)
+    a, b = load_run(run)[0], load_run(again)[0]
+    assert all(torch.equal(u, v) for u, v in zip(a.state_dict().values(), b.state_dict().values()))
+    other = load_run(train(dataclasses.replace(cfg, seed=1, epochs=1), tmp_path / "other", progress=False))[0]
+    assert not torch.equal(a.decoder.layers[0].weight, other.decoder.layers[0].weight)
+
+
+def test_drawn_images_have_the_decoded_phase_fraction_and_follow_the_field_seed(run):
+    model, cfg = load_run(run)
+    assert model.decodes_statistics and cfg.decoder == "statistics"
+    z = np.zeros((2, cfg.latent_dim), np.float32)
     out = draw_images(model, z, steps=300)                     # fewer pixel steps than the default: seconds less
-    phi = model.decode(torch.as_tensor(z))[:, 3, 3].detach().numpy()
+    with torch.no_grad():
+        phi = model.decode(torch.as_tensor(z))[:, 3, 3].numpy()
     assert out.images.shape == (2, 16, 16) and set(np.unique(out.images)) <= {0.0, 1.0}
     np.testing.assert_array_equal((out.images == 0).sum(axis=(1, 2)), np.round(phi * 256))
     assert draw_images(model, z, steps=300).images.tobytes() == out.images.tobytes()          # fixed seed: the same image
     assert np.abs(draw_images(model, z, seed=1, steps=300).images - out.images).max() == 1     # fresh seed: elsewhere
-    loaded = load_statistics_vae(save_statistics_vae(model, tmp_path / "m"))
-    assert loaded.config == CFG and torch.equal(loaded.decoder[0].weight, model.decoder[0].weight)
 
 
-def test_bad_settings_and_inputs_are_refused(crops, tmp_path):
-    with pytest.raises(ValueError, match="multiple of 16"):
-        StatisticsVAEConfig(image_size=40)
-    with pytest.raises(ValueError, match="cutoff must lie in"):
-        StatisticsVAEConfig(image_size=16, cutoff=8)
-    with pytest.raises(ValueError, match="do not fit image_size=16"):
-        train_statistics_vae(np.zeros((2, 32, 32), np.float32), CFG, progress=False)
-    with pytest.raises(ValueError, match="expected crops of shape"):
-        build_statistics_vae(CFG).encode(torch.zeros(2, 1, 32, 32))
-    with pytest.raises(FileNotFoundError, match="holds no statistics VAE"):
-        load_statistics_vae(tmp_path)
+def test_bad_settings_and_inputs_are_refused(cfg):
+    with pytest.raises(ValueError, match="needs loss=spatial_stats, periodic=false"):
+        dataclasses.replace(cfg, loss="data")
+    with pytest.raises(ValueError, match="cutoff=9 needs periodic=false and 0 < cutoff <= 7"):
+        dataclasses.replace(cfg, cutoff=9)
+    with pytest.raises(ValueError, match="needs loss=spatial_stats"):
+        dataclasses.replace(cfg, sharp_eps=0.1)
+    with pytest.raises(ValueError, match="only it takes a window"):
+        ModelConfig(encoder="conv", image_size=16, window=3)
+    with pytest.raises(ValueError, match="statistics decoder needs the conv encoder"):
+        ModelConfig(encoder="resnet152", image_size=32, decoder="statistics", window=3)
+    with pytest.raises(ValueError, match="autocovariance_weight applies to the non-periodic"):
+        Objective(autocovariance_weight=0.01)
+    model = build_vae(cfg.model)
+    with pytest.raises(ValueError, match=r"expected a batch of shape \(B, 1, 16, 16\)"):
+        model.encode(torch.zeros(2, 1, 32, 32))
+    with pytest.raises(ValueError, match="needs a statistics VAE"):
+        draw_images(build_vae(ModelConfig(image_size=16, base_channels=4)), np.zeros((1, 9), np.float32))

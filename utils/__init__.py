@@ -18,7 +18,7 @@ module                what it holds
 ``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
 ``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
 ``utils.objective``   Objective: the reconstruction term training, refinement and the limit minimise
-``utils.losses``      spatial_stats_loss, data_loss, kl_divergence, vae_loss
+``utils.losses``      data_loss, kl_divergence, vae_loss
 ``utils.config``      TrainConfig and PROFILES: one explicit setting per profile and loss
 ``utils.train``       the training loop (command line: ``python -m utils.train``)
 ``utils.runs``        the run folder: checkpoints, history, load_run
@@ -58,13 +58,13 @@ _EXPORTS = {
     "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
     "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],
     "micro": ["crop_statistics", "StatisticsPCA", "evaluate_micro"],
-    "statistics_vae": ["StatisticsVAEConfig", "train_statistics_vae", "draw_images"],
+    "statistics_vae": ["draw_images"],
     "design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
     "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels", "LinesDataset",
              "compute_spectra_cache", "spectra_cache", "dataset_summary"],
     "models": ["ModelConfig", "VAE", "build_vae"],
     "objective": ["Objective"],
-    "losses": ["spatial_stats_loss", "data_loss", "kl_divergence", "vae_loss"],
+    "losses": ["data_loss", "kl_divergence", "vae_loss"],
     "config": ["TrainConfig", "PROFILES", "config_for"],
     # the training function itself is utils.train.train (the name `train` is the module)
     "runs": ["load_run", "read_history", "is_finished", "dataset_split"],

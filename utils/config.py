@@ -11,7 +11,11 @@
 * ``paper``: the paper's configuration (ResNet-152 at 224x224, 100,000 images, 1500 epochs): a GPU job.
 * ``sweep``: the cpu settings, 10 epochs each: the latent-size sweep of notebook 05 (``make sweep``);
 * ``micro``: the cpu model on 64-px crops of the seven shipped micrographs, non-periodic statistics
-  (notebooks 07-08, ``make micro``); ``micro-smoke``: the same in seconds, for the tests.
+  (notebooks 07-08, ``make micro``), and a third model, the statistics VAE (``decoder="statistics"``: it decodes
+  the statistics window, not pixels); ``micro-smoke``: the same in seconds, for the tests.
+
+Each profile maps a model name (a loss of ``LOSSES``, or ``STATISTICS_VAE``) to its config; the run folder of a
+model is named after it.
 
 >>> cfg = config_for("cpu", "data", lines=(3, 7))
 >>> cfg.dataset.name, cfg.epochs, cfg.loss
@@ -30,10 +34,10 @@ from utils.lines import DatasetSpec
 from utils.micrographs import MicrographSpec
 from utils.models import ModelConfig
 from utils.objective import Objective
-from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES
+from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, STATISTICS_VAE
 
 __all__ = ["TrainConfig", "PROFILES", "PROFILE_PURPOSES", "DATA_KINDS", "RUNTIME_FIELDS", "REMOVED_FIELDS", "REMOVED_VALUES", "AMP_MODES",
-           "config_for", "lr_at", "build_parser"]
+           "MODEL_NAMES", "config_for", "lr_at", "build_parser"]
 
 AMP_MODES = ("off", "bf16", "auto")
 DATA_KINDS = ("lines", "micrographs")
@@ -79,7 +83,8 @@ class TrainConfig:
     base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
     hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
     decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
-                              "encoder) or paper (32x32 transposed convs, bilinear resize, 1x1 conv)")
+                              "encoder), paper (32x32 transposed convs, bilinear resize, 1x1 conv) or statistics "
+                              "(an MLP of hidden_dim to the statistics window of cutoff: the statistics VAE)")
     # --- the objective (utils.losses.vae_loss: alpha * the reconstruction term + beta * KL, each summed per image)
     alpha: float = _f(1.0, "weight of the reconstruction term")
     beta: float = _f(1.0, "weight of the KL term (the paper: 1)")
@@ -92,6 +97,9 @@ class TrainConfig:
     eps: float = _f(0.25, "width of the soft phase indicator exp(-(x - phase)^2 / (2 eps^2))")
     sharp_eps: float = _f(0.0, "add a statistics term with this narrower indicator width (0 = off, the "
                                 "paper): pushes line pixels below the evaluation's 0.05 threshold")
+    autocovariance_weight: float = _f(0.0, "non-periodic: add this weight times the squared distance of the "
+                                           "normalised autocovariances (f - phi^2) / (phi (1 - phi)), so that nearly "
+                                           "single-phase images count (0 = off)")
     # --- optimisation
     epochs: int = _f(1500, "number of passes over the training images")
     batch_size: int = _f(32, "images per optimiser step (per process under torchrun)")
@@ -103,7 +111,8 @@ class TrainConfig:
                          "to bfloat16; on a CPU also channels-last weights) or auto (bf16 on a CPU with native "
                          "bfloat16 instructions, AMX or AVX512-BF16, ~1.7-2x faster there; else off)")
     # --- output and runtime (may differ when resuming)
-    sample_every: int = _f(2, "write samples/epoch_XXXX.png every this many epochs and at the end (0: never)")
+    sample_every: int = _f(2, "write samples/epoch_XXXX.png every this many epochs and at the end (0: never; "
+                              "image decoders only)")
     n_samples: int = _f(6, "validation images shown in each samples figure")
     device: str = _f("auto", "auto (CUDA when available, else CPU), cpu, cuda, cuda:1, ...")
     num_workers: int = _f(0, "DataLoader worker processes (0: load in the main process)")
@@ -112,8 +121,6 @@ class TrainConfig:
     tensorboard: bool = _f(False, "also log to RUN_DIR/tensorboard (needs the tensorboard package)")
     deterministic: bool = _f(True, "torch.use_deterministic_algorithms (warn only) and no cuDNN benchmarking")
     overwrite: bool = _f(False, "delete a run already in the output folder and start afresh")
-    fail_at_step: int = _f(0, "TEST ONLY: kill the process (os._exit(3), no clean-up) right after "
-                              "optimiser step N of the run, to test --resume; 0 = off")
 
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
@@ -125,7 +132,11 @@ class TrainConfig:
         if self.cutoff and (self.periodic or not 0 < self.cutoff <= (self.image_size - 1) // 2):
             raise ValueError(f"cutoff={self.cutoff} needs periodic=false and 0 < cutoff <= {(self.image_size - 1) // 2} "
                              f"(offsets of a {self.image_size}-px image); cutoff=0 compares every offset")
-        _ = self.dataset, self.model          # validate both (ValueError naming the problem)
+        _ = self.dataset, self.model, self.objective()   # validate them (ValueError naming the problem)
+        if self.decoder == "statistics" and (self.loss != "spatial_stats" or self.periodic or not self.cutoff
+                                             or self.sharp_eps):
+            raise ValueError("the statistics decoder draws one non-periodic statistics window: it needs "
+                             "loss=spatial_stats, periodic=false, cutoff >= 1 and sharp_eps=0")
         checks = [("epochs", self.epochs >= 1, ">= 1"), ("batch_size", self.batch_size >= 2, ">= 2 (BatchNorm)"),
                   ("lr", self.lr > 0, "> 0"), ("lr_decay_fraction", 0 <= self.lr_decay_fraction <= 1, "in [0, 1]"),
                   ("lr_decay_factor", self.lr_decay_factor > 0, "> 0"),
@@ -135,7 +146,7 @@ class TrainConfig:
                   ("eps", self.eps > 0, "> 0"), ("sharp_eps", self.sharp_eps >= 0, ">= 0"),
                   ("sample_every", self.sample_every >= 0, ">= 0"),
                   ("n_samples", self.n_samples >= 1, ">= 1"), ("num_workers", self.num_workers >= 0, ">= 0"),
-                  ("num_threads", self.num_threads >= 0, ">= 0"), ("fail_at_step", self.fail_at_step >= 0, ">= 0")]
+                  ("num_threads", self.num_threads >= 0, ">= 0")]
         for name, ok, rule in checks:
             if not ok:
                 raise ValueError(f"{name} must be {rule}, got {getattr(self, name)!r}")
@@ -154,18 +165,19 @@ class TrainConfig:
         """The architecture of this run's VAE."""
         return ModelConfig(encoder=self.encoder, latent_dim=self.latent_dim, image_size=self.image_size,
                            pretrained=self.pretrained, base_channels=self.base_channels,
-                           hidden_dim=self.hidden_dim, decoder=self.decoder)
+                           hidden_dim=self.hidden_dim, decoder=self.decoder,
+                           window=self.cutoff if self.decoder == "statistics" else 0)
 
     def objective(self, scale: float = 1.0) -> Objective:
         """The reconstruction term this run minimises (its statistics divided by ``scale``: the training set's
         largest statistic when ``normalize_stats``, stored as ``stats_scale`` in the run's checkpoints)."""
         return Objective(phase=self.phase, eps=self.eps, sharp_eps=self.sharp_eps, periodic=self.periodic,
-                         cutoff=self.cutoff, scale=scale)
+                         cutoff=self.cutoff, scale=scale, autocovariance_weight=self.autocovariance_weight)
 
 
 # Fields that may change when a run is resumed: they do not change the weights it ends with.
 RUNTIME_FIELDS = frozenset({"data_dir", "sample_every", "n_samples", "device", "num_workers", "num_threads",
-                            "tensorboard", "deterministic", "overwrite", "fail_at_step"})
+                            "tensorboard", "deterministic", "overwrite"})
 
 # Settings of screened and rejected experiments that the code no longer has (docs/design.md, section 8; their
 # code is at commit 8eec102), with the value that meant "off".  A run's config.json that holds one at that
@@ -201,6 +213,17 @@ _MICRO = dict(profile="micro", data_kind="micrographs",
 # both models train in about 12 min on 2 cores (bfloat16 on AVX-512; about 22 min in float32)
 _MICRO_OURS = replace(_CPU_OURS, **_MICRO, epochs=60)
 _MICRO_VANILLA = replace(_CPU_VANILLA, **_MICRO, epochs=40)
+_MICRO_STATISTICS = replace(   # the statistics VAE: its decoder draws the statistics window (docs/design.md)
+    _MICRO_OURS, decoder="statistics",
+    cutoff=16,                 # it decodes the offsets |r_y|, |r_x| <= 16 px: a quarter of a 64-px crop
+    hidden_dim=512,            # width of the decoder's two hidden layers
+    normalize_stats=False, alpha=1.0,   # Σ_r (f_decoded - f)² as it is (f in [0, 1]) ...
+    beta=1e-3,                 # ... beside the KL term (~0.2 per crop at the end)
+    autocovariance_weight=0.01,  # Σ (f' - f)² alone weighs a crop by (phi (1 - phi))²: nearly single-phase crops
+                               # (PMMA at phi 0.97) were left undrawn (decoded error 0.024 -> 0.008 at 40 epochs)
+    sharp_eps=0.0,             # one window, one indicator width
+    epochs=80,                 # 40: decoded interface density 0.68-1.59 x the crops', 80: 0.83-1.15 (docs/experiments.md)
+    batch_size=64, seed=0, sample_every=0)
 
 
 def _both(*configs: TrainConfig, **changes: Any) -> dict[str, TrainConfig]:
@@ -214,7 +237,7 @@ PROFILE_PURPOSES = {   # what each profile is for (``--profile`` help lists them
     "class": "make figures PROFILE=class: the cpu settings at 10 / 6 epochs, both VAEs in about 4 min (a lesson)",
     "paper": "the paper's configuration: frozen ResNet-152 at 224x224, 1500 / 400 epochs (a GPU job)",
     "sweep": "make sweep: notebook 05's latent sizes, the cpu settings at 10 epochs",
-    "micro": "make micro: crops of the seven micrographs, non-periodic statistics (notebooks 07-08)",
+    "micro": "make micro: crops of the seven micrographs, non-periodic statistics, and the statistics VAE (notebooks 07-08)",
     "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-08)",
 }
 
@@ -231,29 +254,34 @@ PROFILES: dict[str, dict[str, TrainConfig]] = {
               "data": TrainConfig(loss="data", profile="paper", sample_every=50, num_workers=4, epochs=400, seed=125)},
     # 12 trainings (6 latent sizes x 2 losses) that fit an hour on 2 cores (19.5 min in bfloat16 on AVX-512); no sample images
     "sweep": _both(_CPU_OURS, _CPU_VANILLA, profile="sweep", epochs=10, sample_every=0),
-    # the cpu model and losses on micrograph crops: _MICRO above
-    "micro": {"spatial_stats": _MICRO_OURS, "data": _MICRO_VANILLA},
+    # the cpu model and losses on micrograph crops, and the statistics VAE: _MICRO and _MICRO_STATISTICS above
+    "micro": {"spatial_stats": _MICRO_OURS, "data": _MICRO_VANILLA, STATISTICS_VAE: _MICRO_STATISTICS},
     # float32 on every CPU (amp off): the tests pin its numbers
-    "micro-smoke": _both(_MICRO_OURS, _MICRO_VANILLA, profile="micro-smoke", image_size=32, n_crops=24,
-                         n_test_crops=4, epochs=2, seed=0, sample_every=2, n_samples=4, num_threads=1, amp="off"),
+    "micro-smoke": {**_both(_MICRO_OURS, _MICRO_VANILLA, profile="micro-smoke", image_size=32, n_crops=24,
+                            n_test_crops=4, epochs=2, seed=0, sample_every=2, n_samples=4, num_threads=1, amp="off"),
+                    STATISTICS_VAE: replace(_MICRO_STATISTICS, profile="micro-smoke", image_size=32, n_crops=24,
+                                            n_test_crops=4, cutoff=8, base_channels=8, hidden_dim=64, epochs=2,
+                                            batch_size=32, num_threads=1, amp="off")},
 }
+MODEL_NAMES = tuple(dict.fromkeys(name for by_name in PROFILES.values() for name in by_name))   # every profile's models
 
 
-def config_for(profile: str, loss: str = "spatial_stats", *, lines: Sequence[int] | None = None,
+def config_for(profile: str, name: str = "spatial_stats", *, lines: Sequence[int] | None = None,
                **overrides: Any) -> TrainConfig:
-    """The TrainConfig of ``profile`` for ``loss`` (:data:`PROFILES`), on ``lines`` = (fewest, most)
-    lines per image when given, with ``overrides`` (TrainConfig field names) applied last."""
+    """The TrainConfig of model ``name`` of ``profile`` (:data:`PROFILES`: a loss of ``LOSSES``, or
+    ``STATISTICS_VAE`` in the micro profiles), on ``lines`` = (fewest, most) lines per image when given, with
+    ``overrides`` (TrainConfig field names) applied last."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {sorted(PROFILES)}")
-    if loss not in PROFILES[profile]:
-        raise ValueError(f"loss must be one of {LOSSES}, got {loss!r}")
+    if name not in PROFILES[profile]:
+        raise ValueError(f"profile {profile!r} has no model {name!r}; its models: {list(PROFILES[profile])}")
     names = {f.name for f in fields(TrainConfig)}
     unknown = sorted(set(overrides) - names)
     if unknown:
         raise ValueError(f"unknown TrainConfig fields {unknown}; valid names: {sorted(names)}")
     if lines is not None:
         overrides = {"min_lines": int(lines[0]), "max_lines": int(lines[1]), **overrides}
-    return replace(PROFILES[profile][loss], **overrides)
+    return replace(PROFILES[profile][name], **overrides)
 
 
 def lr_at(cfg: TrainConfig, epoch: int) -> float:
@@ -274,30 +302,32 @@ def _parse_bool(text: str) -> bool:
 
 
 def _field_default_text(name: str) -> str:
-    """"default V", or the value of each profile (and loss, where the two losses differ)."""
+    """"default V", or the value of each profile (and model, where a profile's models differ)."""
     parts = []
-    for profile, by_loss in PROFILES.items():
-        values = {loss: getattr(cfg, name) for loss, cfg in by_loss.items()}
+    for profile, by_model in PROFILES.items():
+        values = {model: getattr(cfg, name) for model, cfg in by_model.items()}
         if len(set(map(repr, values.values()))) == 1:
             parts.append((profile, next(iter(values.values()))))
         else:
-            parts += [(f"{profile}/{loss}", value) for loss, value in values.items()]
+            parts += [(f"{profile}/{model}", value) for model, value in values.items()]
     if len(set(repr(v) for _, v in parts)) == 1:
         return f"default {parts[0][1]}"
     return "default " + ", ".join(f"{k}: {v}" for k, v in parts)
 
 
 def build_parser(prog: str = "python -m utils.train", description: str = "") -> argparse.ArgumentParser:
-    """The command line of a training run: ``--profile``, ``--loss``, ``--out``, ``--resume``,
+    """The command line of a training run: ``--profile``, ``--model``, ``--out``, ``--resume``,
     ``--quiet`` and one ``--name`` flag per TrainConfig field (its help, and each profile's value)."""
     parser = argparse.ArgumentParser(prog=prog, description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", choices=list(PROFILES), default=DEFAULT_PROFILE,
                         help="named set of settings (default %(default)s): "
                              + "; ".join(f"{name}: {use}" for name, use in PROFILE_PURPOSES.items()))
-    parser.add_argument("--loss", choices=LOSSES, default="spatial_stats",
-                        help="spatial_stats: the paper's loss (default); data: the vanilla VAE's summed pixel MSE")
-    parser.add_argument("--out", default=None, help="run folder (default: runs/<profile>/<loss> in the repository)")
+    parser.add_argument("--model", choices=MODEL_NAMES, default="spatial_stats",
+                        help="which of the profile's models: spatial_stats, our VAE with the paper's loss (default); "
+                             "data, the vanilla VAE (summed pixel MSE); statistics_vae, the VAE that decodes statistics "
+                             "(micro profiles)")
+    parser.add_argument("--out", default=None, help="run folder (default: runs/<profile>/<model> in the repository)")
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from last.pt (or say it is finished)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -36,7 +36,7 @@ from utils.spectral import power_spectrum
 from utils.stats import phase_indicator, spatial_statistics
 
 __all__ = ["save_dataset", "load_dataset", "is_complete_dataset", "ensure_dataset", "split_indices",
-           "split_from_labels", "statistic_peaks", "LinesDataset", "compute_spectra_cache", "spectra_cache", "compute_stats_cache", "volume_fractions",
+           "split_from_labels", "statistic_peaks", "LinesDataset", "compute_spectra_cache", "spectra_cache", "volume_fractions",
            "dataset_summary"]
 
 _HOW_TO_CREATE = ("create it with utils.data.ensure_dataset(spec, root) (the lines: notebook 01 or make figures; "
@@ -215,24 +215,18 @@ class LinesDataset(torch.utils.data.Dataset):
     """Torch view of (a subset of) a ``uint8`` image array, e.g. the memory map of load_dataset.
 
     ``images``: (N, H, W) ``uint8`` in {0, 1}.  ``indices``: which of the N images this dataset
-    serves (default all), e.g. ``split_indices(N)["train"]``.  At most one target per image,
-    indexed like ``images``: ``stats``, an (N, H, W) array of precomputed spatial statistics
-    (:func:`compute_stats_cache`), or ``spectra``, an (N, H, W//2 + 1) array of their power
-    spectra (:func:`compute_spectra_cache`, what training uses).  Item ``i`` is a float32 tensor
-    (1, H, W) with values 0. (line) / 1., or the tuple ``(image, target)`` with ``target`` a
-    float32 tensor (1, H, W) or (1, H, W//2 + 1) when a target array is given.
+    serves (default all), e.g. ``split_indices(N)["train"]``.  ``spectra``: an (N, H, W//2 + 1) array
+    of the power spectra of the images' statistics, indexed like ``images`` (:func:`compute_spectra_cache`,
+    the targets a periodic training caches).  Item ``i`` is a float32 tensor (1, H, W) with values
+    0. (line) / 1., or, with ``spectra``, the tuple ``(image, spectrum)``, the spectrum a float32 tensor
+    (1, H, W//2 + 1).
     """
 
     def __init__(self, images: np.ndarray, indices: np.ndarray | None = None,
-                 stats: np.ndarray | None = None, spectra: np.ndarray | None = None) -> None:
+                 spectra: np.ndarray | None = None) -> None:
         if not isinstance(images, np.ndarray) or images.ndim != 3:
             raise ValueError(f"images must be a numpy array of shape (N, H, W), got "
                              f"{type(images).__name__} {getattr(images, 'shape', '')}")
-        if stats is not None and spectra is not None:
-            raise ValueError("pass stats or spectra, not both: an item holds one target")
-        if stats is not None and tuple(stats.shape) != images.shape:
-            raise ValueError(f"stats must have the images' shape {images.shape}, got "
-                             f"{tuple(stats.shape)}; compute them with compute_stats_cache(images)")
         n, h, w = images.shape
         if spectra is not None and tuple(spectra.shape) != (n, h, w // 2 + 1):
             raise ValueError(f"spectra must have shape {(n, h, w // 2 + 1)} (the half spectrum of each image), "
@@ -241,8 +235,7 @@ class LinesDataset(torch.utils.data.Dataset):
         if indices.ndim != 1 or (indices.size and (indices.min() < 0 or indices.max() >= len(images))):
             raise ValueError(f"indices must be a 1-D array of values in [0, {len(images)}); "
                              "use split_indices(len(images))")
-        self.images, self.indices, self.stats, self.spectra = images, indices, stats, spectra
-        self._targets = stats if spectra is None else spectra   # what an item carries besides the image
+        self.images, self.indices, self.spectra = images, indices, spectra
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -250,9 +243,9 @@ class LinesDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         j = self.indices[i]
         image = torch.from_numpy(np.asarray(self.images[j], dtype=np.float32))[None]
-        if self._targets is None:
+        if self.spectra is None:
             return image
-        return image, torch.from_numpy(np.array(self._targets[j], dtype=np.float32))[None]
+        return image, torch.from_numpy(np.array(self.spectra[j], dtype=np.float32))[None]
 
 
 def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: float = 0.0,
@@ -343,27 +336,6 @@ def _read_spectra_cache(path: Path, meta_path: Path, image_shape: tuple[int, ...
     except (ValueError, OSError, KeyError, TypeError):
         pass                                       # unreadable or stale: recompute
     return None
-
-
-def compute_stats_cache(images: np.ndarray, *, batch_size: int = 256, phase: float = 0.0,
-                        eps: float = 0.25, progress: bool = True) -> np.ndarray:
-    """Spatial statistics of every image: float32 array (n, H, W), r = 0 at (H//2, W//2).
-
-    Item ``k`` equals ``utils.stats.spatial_statistics(images[k] as float32, phase, eps)``
-    (periodic, soft indicator of ``phase``); computed on the CPU in batches of ``batch_size``.
-    """
-    if not isinstance(images, np.ndarray) or images.ndim != 3:
-        raise ValueError(f"images must be a numpy array of shape (n, H, W), got "
-                         f"{type(images).__name__} {getattr(images, 'shape', '')}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    out = np.empty(images.shape, dtype=np.float32)
-    starts = range(0, len(images), batch_size)
-    with torch.inference_mode():
-        for a in progress_bar(starts, desc="spatial statistics", disable=not progress, unit="batch"):
-            x = torch.from_numpy(np.asarray(images[a:a + batch_size], dtype=np.float32))
-            out[a:a + batch_size] = spatial_statistics(x, phase=phase, eps=eps).numpy()
-    return out
 
 
 # ----------------------------------------------------------------------------- summaries

@@ -46,7 +46,7 @@ from utils.latent import decode, interpolate, path_codes
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
 from utils.project import MICRO_THRESHOLD
 from utils.statmaps import cutoff_window, directional_profiles
-from utils.statistics_vae import StatisticsVAE, StatisticsVAEConfig, draw_images
+from utils.statistics_vae import draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
 __all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design", "correlation_lengths",
@@ -109,7 +109,7 @@ def window_properties(f: torch.Tensor) -> dict[str, torch.Tensor]:
 
 def _decoded_properties(model: torch.nn.Module, z: torch.Tensor, periodic: bool, cutoff: int) -> dict[str, torch.Tensor]:
     """:func:`window_properties` of a statistics VAE's decoded windows, else :func:`soft_properties` of decoded images."""
-    if isinstance(model, StatisticsVAE):
+    if model.decodes_statistics:
         return window_properties(model.decode(z))
     return soft_properties(model.decode(z)[:, 0].float(), periodic=periodic, cutoff=cutoff)
 
@@ -118,7 +118,7 @@ def decoded_images(model: torch.nn.Module, z: np.ndarray, *, seed: int = 0, step
     """(n, H, W) float32 microstructures of codes ``z`` (n, latent_dim): an image VAE's decoded images, or the
     images a statistics VAE draws from its decoded statistics (0 / 1; ``seed``: its random field's, the placement;
     ``steps``: the drawing's pixel steps, None: the default of :func:`utils.statistics_vae.draw_images`)."""
-    if isinstance(model, StatisticsVAE):
+    if model.decodes_statistics:
         return draw_images(model, z, seed=seed, steps=steps).images
     return decode(model, z)
 
@@ -183,7 +183,7 @@ def reachable_range(model: torch.nn.Module, codes: np.ndarray | None = None, *, 
     from ``n`` prior samples z ~ N(0, I) (seeded); for a statistics VAE, over its decoded statistics."""
     if codes is None:
         codes = np.random.default_rng(seed).standard_normal((n, model.config.latent_dim)).astype(np.float32)
-    if isinstance(model, StatisticsVAE):
+    if model.decodes_statistics:
         with torch.no_grad():
             table = _property_table(window_properties(model.decode(torch.as_tensor(np.asarray(codes, np.float32)))))
     else:
@@ -199,14 +199,14 @@ def _check_reachable(target: DesignTarget, reach: dict[str, tuple[float, float]]
                              f"{lo:.3g} to {hi:.3g} (reachable_range); choose a target inside that range")
 
 
-def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig | StatisticsVAEConfig, target: DesignTarget, *,
+def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig, target: DesignTarget, *,
                            restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS, lr: float = DESIGN_LR,
                            codes: np.ndarray | None = None, reachable: dict[str, tuple[float, float]] | None = None,
                            drawn: int = DESIGN_DRAWN, draw_steps: int | None = None, seed: int = 0) -> Design:
     """Codes whose decoded microstructures meet ``target`` (module docstring), best first.
 
     ``cfg``: the model's training config (its ``periodic`` and ``cutoff`` say which statistics).  ``model`` is an
-    image VAE or a statistics VAE (:class:`utils.statistics_vae.StatisticsVAE`: its decoded statistics are optimised,
+    image VAE or a statistics VAE (``decoder="statistics"``, :mod:`utils.statistics_vae`: its decoded statistics are optimised,
     exactly, and the ``drawn`` best by them are drawn as images, in ``draw_steps`` pixel steps; an image VAE's
     designs are all kept).
     ``codes`` (m, latent_dim), e.g. the mu of the training images: the ``restarts`` starts are the codes
@@ -255,7 +255,7 @@ def design_in_latent_space(model: torch.nn.Module, cfg: TrainConfig | Statistics
     z0 = torch.as_tensor(np.asarray(z0, dtype=np.float32))
     with frozen(model):
         z, loss = minimise(z0, objective, steps=steps, lr=lr, progress=False)
-        if isinstance(model, StatisticsVAE):         # drawing costs pixel steps: only the best by the exact objective
+        if model.decodes_statistics:         # drawing costs pixel steps: only the best by the exact objective
             with torch.no_grad():
                 z = z[np.argsort(objective(z).numpy(), kind="stable")[:max(1, drawn)]]
     images = decoded_images(model, z.numpy(), seed=seed, steps=draw_steps)
@@ -280,7 +280,7 @@ def interpolation_properties(model: torch.nn.Module, z_from: np.ndarray, z_to: n
     :func:`properties`, with the path parameter ``t`` in [0, 1] (a statistics VAE draws every image from the
     same white noise, filtered to each point's statistics, so the structures start from the same places, in
     ``draw_steps`` pixel steps, None: the drawing's default)."""
-    if isinstance(model, StatisticsVAE):     # one drawing per point: each from the same random field (offset 0)
+    if model.decodes_statistics:     # one drawing per point: each from the same random field (offset 0)
         path = path_codes(z_from, z_to, steps)
         images = np.concatenate([decoded_images(model, path[i:i + 1], steps=draw_steps) for i in range(steps)])
     else:
@@ -300,7 +300,7 @@ def _score(result: np.ndarray, truth: CropStatistics, target: DesignTarget, cuto
             "statistics_error": float(((raw - truth.raw[0]) ** 2).sum() / (truth.raw[0] ** 2).sum())}
 
 
-def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | StatisticsVAEConfig, crops: np.ndarray, names: Sequence[str],
+def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig, crops: np.ndarray, names: Sequence[str],
                            pca: StatisticsPCA, *, codes: np.ndarray, cutoff: int, limit_steps: int,
                            restarts: int = DESIGN_RESTARTS, steps: int = DESIGN_STEPS,
                            seed: int = 0) -> tuple[pd.DataFrame, list[dict[str, np.ndarray]]]:

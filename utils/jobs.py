@@ -37,12 +37,11 @@ import papermill as pm
 from utils.config import TrainConfig, config_for
 from utils.data import load_dataset
 from utils.inversion import NONPERIODIC_STEPS
-from utils.micro import micro_runs, statistics_vae_run
+from utils.micro import micro_runs
 from utils.progress import ENV_VAR as PROGRESS_ENV
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, Folders
 from utils.runs import StaleRuns, config_differences, move_aside
 from utils.shipped import SHIPMENTS, SHIPPED_BUDGET_MB, ship, shipped_megabytes
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, ensure_statistics_vae, load_statistics_vae
 from utils.sweep import LATENT_SIZES, ship_scores, sweep_runs
 from utils.train import train
 
@@ -205,26 +204,12 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
 
 def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
               parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
-    """`make micro`: both image VAEs of ``profile`` and its statistics VAE (trained on every training-region
-    crop: it picks no checkpoint), then notebooks 06-08 (``parameters``: notebook -> extra papermill
-    parameters); return the folder of their executed copies."""
+    """`make micro`: both image VAEs of ``profile`` and its statistics VAE, then notebooks 06-08 (``parameters``:
+    notebook -> extra papermill parameters); return the folder of their executed copies."""
     folders = Folders.of(profile, root=root)
     runs = micro_runs(profile, folders.runs)
-    configs = {run: config_for(profile, loss, data_dir=str(folders.data)) for loss, run in runs.items()}
-    statistics_run = statistics_vae_run(profile, folders.runs)
-    cfg = next(iter(configs.values()))
-    if (not force and (statistics_run / "model.pt").is_file()
-            and load_statistics_vae(statistics_run).config != STATISTICS_VAE_CONFIGS[profile]):   # before any training
-        raise StaleRuns(f"{statistics_run} holds a statistics VAE of other settings than {profile!r} now gives; redo "
-                        f"it with `{redo_command('micro', cfg)}` (runs are moved aside, not deleted)")
-    if force and statistics_run.exists():
-        print(f"FORCE: earlier run kept at {move_aside(statistics_run, time.strftime('%Y%m%d-%H%M%S'))}", flush=True)
-    train_plan(configs, "micro", force=force, progress=progress)
-    images, labels = load_dataset(folders.data / cfg.dataset.name)
-    print(f"--- the statistics VAE, profile {profile}: {statistics_run}", flush=True)
-    region = np.flatnonzero(labels["split"].to_numpy() == "train")
-    ensure_statistics_vae(statistics_run, np.asarray(images[region], dtype=np.float32), STATISTICS_VAE_CONFIGS[profile],
-                          progress=progress)
+    train_plan({run: config_for(profile, name, data_dir=str(folders.data)) for name, run in runs.items()}, "micro",
+               force=force, progress=progress)
     return execute_notebooks(micro_notebook_parameters(profile, folders, parameters), folders.runs / "executed" / profile,
                              progress=progress)
 

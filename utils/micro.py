@@ -1,8 +1,10 @@
 """Notebook 07: the VAEs trained on micrograph crops, scored on the held-out crops.
 
-`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06-08.  The models are ``config_for("micro", loss)`` (:data:`utils.config.PROFILES`): the cpu profile's
-conv VAE and losses on 64-px crops of the seven shipped micrographs, with **non-periodic**
-statistics, trained in ``runs/<profile>/<loss>/``.  Everything here is measured on the crops of
+`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06-08.  The models are
+``config_for("micro", name)`` (:data:`utils.config.PROFILES`): the cpu profile's conv VAE and losses on 64-px crops
+of the seven shipped micrographs, with **non-periodic** statistics, and the statistics VAE (it decodes the
+statistics window; an image is drawn from them, :func:`utils.statistics_vae.draw_images`), each trained in
+``runs/<profile>/<name>/``.  Everything here is measured on the crops of
 the held-out regions (``dataset_split(cfg)["test"]``), whose pixels no training crop shares.
 
 What is scored, per held-out crop (reconstructions binarised at :data:`MICRO_THRESHOLD`: phase 0
@@ -16,7 +18,8 @@ where a pixel is below it; the statistics are those of the hard indicator of pha
 * ``collapsed``: the candidate is a single phase (its autocovariance then counts as zeros, which
   flatters it on short-range textures: read the error beside the collapsed share).
 
-Candidates: our VAE and the vanilla VAE at z = mu, the reconstruction from statistics (the limit:
+Candidates: our VAE and the vanilla VAE at z = mu, the image the statistics VAE draws from its statistics at
+z = mu, the reconstruction from statistics (the limit:
 no VAE) and the projection of the crop's statistics on the first k principal components of the
 training crops' statistics (:class:`StatisticsPCA`, the classical representation; it yields
 statistics, not an image).
@@ -50,15 +53,16 @@ from utils.objective import Objective
 from utils.latent import encode_means, fit_statistics_pca, pca_reconstruct
 from utils.micrographs import as_vae_images, micrograph_crops
 from utils.statmaps import cutoff_window
-from utils.project import LOSSES, MICRO_THRESHOLD, Folders, run_folder
+from utils.models import VAE
+from utils.config import PROFILES
+from utils.project import MICRO_THRESHOLD, Folders, run_folder
 from utils.runs import dataset_split, load_run
-from utils.shipped import choose_run, choose_statistics_vae
-from utils.statistics_vae import StatisticsVAE, draw_images, load_statistics_vae
+from utils.shipped import choose_run
+from utils.statistics_vae import draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
 __all__ = ["MICRO_THRESHOLD", "CropStatistics", "crop_statistics", "score", "summarise_scores", "first_per_material", "features_per_crop", "StatisticsPCA",
-           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "chosen_micro_runs", "load_micro_statistics_vae", "micro_runs",
-           "statistics_vae_run"]
+           "classify", "MicroEvaluation", "evaluate_micro", "load_micro", "chosen_micro_runs", "micro_runs"]
 
 
 
@@ -219,16 +223,16 @@ class MicroEvaluation:
     descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
-def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, labels: pd.DataFrame,
+def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.DataFrame,
                    split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 7,
-                   limit_restarts: int = 1, limit_steps: int | None = None,
-                   statistics_model: StatisticsVAE | None = None, seed: int = 0, progress: bool = True) -> MicroEvaluation:
-    """Score ``models`` (loss -> VAE), the PCA of the statistics with ``latent_dim`` components, the
-    limit (reconstruction from statistics with its non-periodic defaults, on the first ``n_limit`` held-out
-    crops of each material that hold both phases, ``limit_restarts`` starts each, ``limit_steps`` pixel steps:
-    None, the default ``NONPERIODIC_STEPS``) and, when given, the
-    ``statistics_model`` (method ``statistics_vae``: z = mu, its decoded statistics, an image drawn from them
-    with the field seed ``seed``) on the held-out crops; classify the materials from each kind of code."""
+                   limit_restarts: int = 1, limit_steps: int | None = None, seed: int = 0,
+                   progress: bool = True) -> MicroEvaluation:
+    """Score ``models`` (name -> VAE: an image VAE's reconstruction at z = mu; a statistics VAE's image drawn from
+    its statistics at z = mu, with the field seed ``seed`` and ``limit_steps`` pixel steps), the PCA of the statistics
+    with ``latent_dim`` components and the limit (reconstruction from statistics with its non-periodic defaults, on
+    the first ``n_limit`` held-out crops of each material that hold both phases, ``limit_restarts`` starts each,
+    ``limit_steps`` pixel steps: None, the default ``NONPERIODIC_STEPS``) on the held-out crops; classify the
+    materials from each kind of code."""
     test, train = split["test"], split["train"]
     originals = np.asarray(images[test])
     materials = labels["material"].to_numpy()
@@ -238,23 +242,15 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
     rows, accuracy, confusion, codes, described = [], {}, {}, {}, {}
     recons = {}
     seen = describe(originals)
-    for loss, model in models.items():
-        recons[loss] = reconstruct(model, originals, progress=progress, desc=f"reconstructing ({loss})")
-        rows.append(score(truth, crop_statistics(recons[loss], cutoff=cutoff), test_materials, loss))
-        described[loss] = descriptor_ratios(describe(recons[loss]), seen, test_materials)
-        codes[loss] = encode_means(model, originals)
-        accuracy[loss], confusion[loss] = classify(encode_means(model, np.asarray(images[train])), train_materials,
-                                                   codes[loss], test_materials)
-    if statistics_model is not None:
-        codes["statistics_vae"] = encode_means(statistics_model, originals)
-        accuracy["statistics_vae"], confusion["statistics_vae"] = classify(
-            encode_means(statistics_model, np.asarray(images[train])), train_materials, codes["statistics_vae"],
-            test_materials)
-        recons["statistics_vae"] = draw_images(statistics_model, codes["statistics_vae"], seed=seed, steps=limit_steps,
-                                               progress=progress).images
-        rows.append(score(truth, crop_statistics(recons["statistics_vae"], cutoff=cutoff), test_materials,
-                          "statistics_vae"))
-        described["statistics_vae"] = descriptor_ratios(describe(recons["statistics_vae"]), seen, test_materials)
+    for name, model in models.items():
+        codes[name] = encode_means(model, originals)
+        recons[name] = (draw_images(model, codes[name], seed=seed, steps=limit_steps, progress=progress).images
+                        if model.decodes_statistics else
+                        reconstruct(model, originals, progress=progress, desc=f"reconstructing ({name})"))
+        rows.append(score(truth, crop_statistics(recons[name], cutoff=cutoff), test_materials, name))
+        described[name] = descriptor_ratios(describe(recons[name]), seen, test_materials)
+        accuracy[name], confusion[name] = classify(encode_means(model, np.asarray(images[train])), train_materials,
+                                                   codes[name], test_materials)
     pca = StatisticsPCA.fit(train_stats, latent_dim, seed=seed)
     rows.append(score(truth, pca.project(truth), test_materials, "pca"))
     codes["pca"] = pca.codes(truth)
@@ -275,39 +271,31 @@ def evaluate_micro(models: Mapping[str, torch.nn.Module], images: np.ndarray, la
                            described)
 
 
-def load_micro(profile: str, folders: Folders) -> tuple[dict[str, torch.nn.Module], TrainConfig, np.ndarray,
+def load_micro(profile: str, folders: Folders) -> tuple[dict[str, VAE], dict[str, TrainConfig], np.ndarray,
                                                       pd.DataFrame, dict[str, np.ndarray]]:
-    """The finished models of ``profile`` (loss -> VAE, best checkpoints; the shipped ones where no finished run of
-    your own is there, :func:`utils.shipped.choose_run`), our model's config (its ``data_dir`` set to
+    """The finished models of ``profile`` (name -> VAE, best checkpoints; the shipped ones where no finished run of
+    your own is there, :func:`utils.shipped.choose_run`), their configs (name -> TrainConfig, ``data_dir`` set to
     ``folders.data``), and the crops, labels and split they were trained on (the crops are cut first if missing).
     Raises FileNotFoundError naming ``make micro`` when a model is neither trained nor shipped."""
     models, configs = {}, {}
-    for loss, run in chosen_micro_runs(profile, folders).items():
-        models[loss], configs[loss] = load_run(run)
-    cfg = replace(configs["spatial_stats"], data_dir=str(folders.data))
+    for name, run in chosen_micro_runs(profile, folders).items():
+        models[name], cfg = load_run(run)
+        configs[name] = replace(cfg, data_dir=str(folders.data))
+    cfg = configs["spatial_stats"]
     images, labels = load_dataset(ensure_dataset(cfg.dataset, folders.data, progress=False))
-    return models, cfg, images, labels, dataset_split(cfg)
+    return models, configs, images, labels, dataset_split(cfg)
 
 
 # ----------------------------------------------------------------------------- where the runs are
 
 def micro_runs(profile: str, runs_dir: Path) -> dict[str, Path]:
-    """``{loss: run folder}`` of the micrograph models of ``profile``: ``runs_dir/<profile>/<loss>``."""
-    return {loss: run_folder(runs_dir, profile, loss) for loss in LOSSES}
-
-
-def statistics_vae_run(profile: str, runs_dir: Path) -> Path:
-    """The folder of the statistics VAE of ``profile`` (utils.statistics_vae): ``runs_dir/<profile>/statistics_vae``."""
-    return run_folder(runs_dir, profile, "statistics_vae")
+    """``{name: run folder}`` of the models of ``profile`` (:data:`utils.config.PROFILES`: both image VAEs and the
+    statistics VAE): ``runs_dir/<profile>/<name>``."""
+    return {name: run_folder(runs_dir, profile, name) for name in PROFILES[profile]}
 
 
 def chosen_micro_runs(profile: str, folders: Folders, *, announce: bool = True) -> dict[str, Path]:
-    """``{loss: run folder}`` of the image VAEs of ``profile``: yours when finished, else the shipped ones
+    """``{name: run folder}`` of the models of ``profile``: yours when finished, else the shipped ones
     (:func:`utils.shipped.choose_run`; ``announce``: print the one line that says so)."""
-    return {loss: choose_run(run, profile, loss, announce=announce) for loss, run in micro_runs(profile, folders.runs).items()}
-
-
-def load_micro_statistics_vae(profile: str, folders: Folders) -> StatisticsVAE:
-    """The statistics VAE of ``profile``: yours in :func:`statistics_vae_run` when it is there, else the shipped one
-    (:func:`utils.shipped.choose_statistics_vae`, which prints one line saying so)."""
-    return load_statistics_vae(choose_statistics_vae(statistics_vae_run(profile, folders.runs), profile))
+    return {name: choose_run(run, profile, name, announce=announce)
+            for name, run in micro_runs(profile, folders.runs).items()}

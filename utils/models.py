@@ -27,7 +27,13 @@ to ``image_size``, a 1x1 conv 3 -> 1 and a sigmoid.
 mu and logvar; the decoder mirrors it with transposed convs (BatchNorm + ReLU, sigmoid at the
 end).  ``image_size`` must be a multiple of 16.
 
-The decoders: ``"conv"`` (the mirror above) and ``"paper"`` (above).  Decoders screened and rejected
+``"statistics"`` (the statistics VAE): the decoder draws statistics, not pixels.  z -> Linear-ReLU-Linear-ReLU-Linear
+(``hidden_dim`` wide) to the (2c + 1)² offsets of the window |r_y|, |r_x| <= c = ``window`` of the non-periodic
+two-point function f of phase 0 (r = 0 in the middle, r_y down, r_x right), a sigmoid (f lies in [0, 1]):
+``decode`` returns (B, 2c + 1, 2c + 1).  It pairs with the conv encoder; an image is drawn from decoded statistics
+by reconstruction from statistics (:func:`utils.statistics_vae.draw_images`).
+
+The decoders: ``"conv"`` (the mirror above), ``"paper"`` (above) and ``"statistics"`` (above).  Decoders screened and rejected
 (a resize-convolution one, a spatial broadcast one) and a statistics-reading encoder are in
 docs/design.md, section 8, with the commit that holds their code.
 """
@@ -42,11 +48,11 @@ from torch import nn
 from torch.nn import functional as F
 
 
-__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder",
+__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder", "StatisticsDecoder",
            "resnet152_backbone", "ENCODERS", "DECODERS"]
 
 ENCODERS = ("conv", "resnet152")
-DECODERS = ("auto", "conv", "paper")
+DECODERS = ("auto", "conv", "paper", "statistics")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -61,7 +67,8 @@ class ModelConfig:
     pretrained: bool = True     # resnet152 only: start from torchvision's ImageNet weights
     base_channels: int = 32     # conv only: channels of the first conv, doubled at each of 4 stages
     hidden_dim: int = 1024      # resnet152 head and paper decoder: width of the hidden Linear layers
-    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "paper"
+    decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "paper", "statistics"
+    window: int = 0             # statistics decoder only: it draws the offsets |r_y|, |r_x| <= window px
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -72,6 +79,11 @@ class ModelConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if (self.decoder == "statistics") != (self.window > 0) or (
+                self.decoder == "statistics" and not (self.encoder == "conv" and self.window <= (self.image_size - 1) // 2)):
+            raise ValueError(f"the statistics decoder needs the conv encoder and a window in 1..{(self.image_size - 1) // 2}"
+                             f" px, and only it takes a window; got encoder={self.encoder!r}, decoder={self.decoder!r}, "
+                             f"window={self.window}")
         if "conv" in (self.encoder, self.decoder_kind) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
                              f"be a multiple of 16, got {self.image_size}; use e.g. "
@@ -140,6 +152,20 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.features(self.from_latent(z)))
+
+
+class StatisticsDecoder(nn.Module):
+    """(B, latent_dim) -> (B, 2c + 1, 2c + 1) in (0, 1): a window of statistics (the module docstring)."""
+
+    def __init__(self, latent_dim: int, window: int, hidden_dim: int) -> None:
+        super().__init__()
+        side = 2 * window + 1
+        self.layers = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim),
+                                    nn.ReLU(), nn.Linear(hidden_dim, side * side), nn.Sigmoid(),
+                                    nn.Unflatten(1, (side, side)))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.layers(z)
 
 
 # ----------------------------------------------------------------------------- the paper's VAE
@@ -242,6 +268,11 @@ class VAE(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    @property
+    def decodes_statistics(self) -> bool:
+        """True for the statistics VAE: ``decode`` gives statistics windows (B, 2c + 1, 2c + 1), not images."""
+        return self.config.decoder == "statistics"
+
     def _check_input(self, x: torch.Tensor) -> None:
         size = self.config.image_size
         if x.dim() != 4 or x.shape[1] != 1 or x.shape[2] != size or x.shape[3] != size:
@@ -254,7 +285,7 @@ class VAE(nn.Module):
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """(B, latent_dim) -> reconstruction (B, 1, H, W) in (0, 1)."""
+        """(B, latent_dim) -> reconstruction (B, 1, H, W) in (0, 1), or statistics windows (B, 2c + 1, 2c + 1)."""
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"expected z of shape (B, {self.latent_dim}), got {tuple(z.shape)}")
         return self.decoder(z)
@@ -270,7 +301,7 @@ class VAE(nn.Module):
         return self.decode(z), mu, logvar
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """Deterministic reconstruction with z = mu (the paper's evaluation), (B, 1, H, W)."""
+        """Deterministic reconstruction with z = mu (the paper's evaluation): ``decode(mu)``."""
         mu, _ = self.encode(x)
         return self.decode(mu)
 
@@ -283,6 +314,8 @@ def build_vae(cfg: ModelConfig) -> VAE:
         encoder = ConvEncoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     if cfg.decoder_kind == "paper":
         decoder: nn.Module = PaperDecoder(cfg.latent_dim, cfg.image_size, cfg.hidden_dim)
+    elif cfg.decoder_kind == "statistics":
+        decoder = StatisticsDecoder(cfg.latent_dim, cfg.window, cfg.hidden_dim)
     else:
         decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     return VAE(encoder, decoder, cfg)

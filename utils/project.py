@@ -3,6 +3,7 @@
 * **The two models.**  Each is named by the reconstruction loss it is trained with (``LOSSES``:
   the ``loss`` of :class:`utils.config.TrainConfig` and the name of its run folder); ``MODEL_KEYS``
   are their keys in ``results.json`` and ``MODEL_LABELS`` what figures and tables call them.
+  The micro profiles train a third model, ``STATISTICS_VAE``, whose decoder draws statistics windows.
   ``INFERENCE`` names the three ways notebook 04 reconstructs a test image from its statistics.
 * **Defaults.**  ``DEFAULT_PROFILE`` is what ``make figures`` and every notebook use unless told
   otherwise; ``DEFAULT_LINES`` the paper's 1-5 lines per image.
@@ -27,13 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LOSSES", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE",
+__all__ = ["LOSSES", "STATISTICS_VAE", "MODEL_KEYS", "MODEL_LABELS", "INFERENCE", "DEFAULT_PROFILE", "SWEEP_PROFILE", "MICRO_PROFILE",
            "COMMITTED_PROFILES", "MICRO_THRESHOLD", "DEFAULT_LINES", "PAPER", "REPO",
            "lines_tag", "data_dir", "runs_dir", "run_folder", "figures_dir", "your_figures_dir", "Folders", "repo_relative"]
 
 LOSSES = ("spatial_stats", "data")           # the paper's statistics loss, the vanilla VAE's pixel loss
+STATISTICS_VAE = "statistics_vae"            # the micro profiles' third model: a VAE that decodes statistics
 MODEL_KEYS = {"spatial_stats": "spatial_stats_vae", "data": "vanilla_vae"}     # keys in results.json
-MODEL_LABELS = {"spatial_stats": "spatial-stats VAE", "data": "vanilla VAE"}    # in figures and tables
+MODEL_LABELS = {"spatial_stats": "spatial-stats VAE", "data": "vanilla VAE",     # in figures and tables
+                STATISTICS_VAE: "statistics VAE"}
 # Beyond the paper's protocol: three ways to reconstruct a test image from its statistics (notebook 04)
 # (our VAE at z = mu, the paper's protocol; its z refined under the statistics loss, decoder frozen;
 # the pixels optimised to the statistics alone, no VAE: the per-image limit)

@@ -20,7 +20,7 @@ Feature vectors
   for two conjugate frequencies, else 1 (:func:`utils.spectral.spectral_weights`; the same identity
   as the training loss's fast path).  This skips the inverse FFT and halves the vector length.
 * ``precomputed=True`` (only with ``space="spatial_stats"``): the database already holds the
-  statistics f of each image (e.g. made by :func:`utils.data.compute_stats_cache`);
+  statistics f of each image (e.g. :func:`utils.stats.spatial_statistics` of each image);
   the queries' f is computed (float64) and vectors are compared as they are, so with a float32
   cache the MSEs carry the cache's own rounding (~1e-7 relative).
 

@@ -13,9 +13,9 @@ are in the repository.  ``trained_models/`` mirrors ``runs/`` (:func:`shipped_ru
 ``statistics_vae}/``
 ====================================================  =====================================================
 
-A shipped image-VAE folder holds what a finished run folder holds (:mod:`utils.runs`) less its optimiser state:
-``config.json``, ``history.csv``, ``best.pt`` (weights, epoch and statistics scale, float32), ``finished.json``;
-a statistics VAE its ``model.pt``, ``config.json`` and ``history.json``.  Each also holds ``made.json``: the
+A shipped folder holds what a finished run folder holds (:mod:`utils.runs`) less its optimiser state:
+``config.json``, ``history.csv``, ``best.pt`` (weights, epoch and statistics scale, float32), ``finished.json``.
+Each also holds ``made.json``: the
 command that trained it and the commit it was shipped at (whose training code made it).
 
 Choosing (:func:`choose_run`): a finished run of your own wins; without one the shipped model is used, and one
@@ -42,18 +42,15 @@ import torch
 
 from utils.config import TrainConfig, config_for
 from utils.files import atomic_path, write_bytes, write_json
-from utils.project import DEFAULT_LINES, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, lines_tag, repo_relative
+from utils.project import DEFAULT_LINES, LOSSES, MICRO_PROFILE, REPO, STATISTICS_VAE, SWEEP_PROFILE, lines_tag, repo_relative
 from utils.runs import StaleRuns, config_differences, is_finished
-from utils.statistics_vae import STATISTICS_VAE_CONFIGS, StatisticsVAEConfig, read_statistics_vae_config
 
 __all__ = ["SHIPPED", "SHIPPED_BUDGET_MB", "Shipment", "SHIPMENTS", "shipped_run", "choose_run",
-           "choose_statistics_vae", "statistics_vae_settings", "train_hint", "ship", "shipped_megabytes", "current_commit"]
+           "train_hint", "ship", "shipped_megabytes", "current_commit"]
 
 SHIPPED = REPO / "trained_models"
 SHIPPED_BUDGET_MB = 25          # the most the shipped models may weigh, all together
-STATISTICS_VAE = "statistics_vae"
-IMAGE_VAE_FILES = ("config.json", "history.csv", "best.pt", "finished.json")
-STATISTICS_VAE_FILES = ("model.pt", "config.json", "history.json")
+SHIPPED_FILES = ("config.json", "history.csv", "best.pt", "finished.json")
 
 
 @dataclass(frozen=True)
@@ -98,7 +95,7 @@ def train_hint(profile: str, name: str, lines: Sequence[int] = DEFAULT_LINES) ->
         return f"`{shipment.make}` ({shipment.takes} on 2 cores)"
     if "-z" in name:
         return f"`make sweep PROFILE={profile}`"
-    if name == STATISTICS_VAE or config_for(profile).data_kind == "micrographs":
+    if config_for(profile).data_kind == "micrographs":
         return f"`make micro PROFILE={profile}`"
     lo, hi = (int(v) for v in lines)
     return f"`make figures PROFILE={profile}{'' if (lo, hi) == DEFAULT_LINES else f' LINES={lo}-{hi}'}`"
@@ -144,34 +141,6 @@ def _expected_config(profile: str, name: str, lines: Sequence[int]) -> TrainConf
     return config_for(profile, loss, lines=lines, **extra)
 
 
-def statistics_vae_settings(folder: str | Path) -> StatisticsVAEConfig | None:
-    """The settings of the statistics VAE saved in ``folder``; None when it holds none."""
-    folder = Path(folder)
-    if not (folder / "model.pt").is_file() or not (folder / "config.json").is_file():
-        return None
-    return read_statistics_vae_config(folder)
-
-
-def choose_statistics_vae(own: str | Path, profile: str, *, root: Path = SHIPPED, announce: bool = True) -> Path:
-    """:func:`choose_run` for the statistics VAE of ``profile`` (its folder holds ``model.pt``, not a run)."""
-    own = Path(own)
-    if statistics_vae_settings(own) is not None:
-        return own
-    shipment = _shipment(profile, STATISTICS_VAE, DEFAULT_LINES)
-    folder = shipped_run(profile, STATISTICS_VAE, root=root)
-    stored = statistics_vae_settings(folder)
-    if shipment is None or stored is None:
-        raise FileNotFoundError(f"{repo_relative(own)} holds no statistics VAE and none of profile {profile!r} is "
-                                f"shipped; train it with {train_hint(profile, STATISTICS_VAE)}")
-    if stored != STATISTICS_VAE_CONFIGS[profile]:
-        raise StaleRuns(f"the shipped statistics VAE {repo_relative(folder)} was made with other settings than profile "
-                        f"{profile!r} now gives; remake it with `{shipment.remake}`, then `make ship`")
-    if announce:
-        print(f"using the shipped model {repo_relative(folder)} (no statistics VAE of your own in {repo_relative(own)}; "
-              f"`{shipment.make}` trains one)", flush=True)
-    return folder
-
-
 # ----------------------------------------------------------------------------- shipping your runs
 
 def current_commit() -> str:
@@ -207,26 +176,21 @@ def _forget_data_dir(folder: Path) -> None:
 def ship(shipment: Shipment, runs_root: Path = REPO / "runs", *, root: Path = SHIPPED) -> str:
     """Copy the finished run of ``shipment`` from ``runs_root`` into ``root``; return what was done.
 
-    Only the files of :data:`IMAGE_VAE_FILES` (or :data:`STATISTICS_VAE_FILES`) are copied: ``last.pt`` and
+    Only the files of :data:`SHIPPED_FILES` are copied: ``last.pt`` and
     its optimiser state stay behind.  A shipped model with the same weights is left as it is ("unchanged"),
     so that its ``made.json`` keeps the commit that made it."""
     own = Path(runs_root) / lines_tag(shipment.lines) / shipment.profile / shipment.name
     target = shipped_run(shipment.profile, shipment.name, shipment.lines, root=root)
-    statistics = shipment.name == STATISTICS_VAE
-    done = statistics_vae_settings(own) is not None if statistics else is_finished(own)
-    if not done:
+    if not is_finished(own):
         return f"skipped {repo_relative(own)}: no finished run (train it with `{shipment.make}`)"
-    stale = ((statistics_vae_settings(own) != STATISTICS_VAE_CONFIGS[shipment.profile]) if statistics
-             else config_differences(own, _expected_config(shipment.profile, shipment.name, shipment.lines)))
+    stale = config_differences(own, _expected_config(shipment.profile, shipment.name, shipment.lines))
     if stale:
         return f"skipped {repo_relative(own)}: made with other settings than its profile gives ({stale})"
-    weights = "model.pt" if statistics else "best.pt"
-    if _same_weights(own / weights, target / weights):
+    if _same_weights(own / "best.pt", target / "best.pt"):
         return f"unchanged {repo_relative(target)}"
-    for name in STATISTICS_VAE_FILES if statistics else IMAGE_VAE_FILES:
+    for name in SHIPPED_FILES:
         write_bytes(target / name, (own / name).read_bytes())
-    if not statistics:
-        _forget_data_dir(target)
+    _forget_data_dir(target)
     write_json(target / "made.json", {"command": shipment.make, "shipped_at": current_commit(), "shipment": asdict(shipment)})
     return f"shipped {repo_relative(own)} -> {repo_relative(target)}"
 

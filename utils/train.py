@@ -1,10 +1,12 @@
-"""Train the VAE with the spatial-statistics loss (the paper) or the data-space loss (vanilla VAE).
+"""Train every model of the project: the VAE with the spatial-statistics loss (the paper), the data-space loss
+(vanilla VAE), and the statistics VAE (its decoder draws the statistics window; the loss is the same objective).
 
 Command line (every option of :class:`TrainConfig` is also a ``--key=value`` flag; see --help)::
 
-    python -m utils.train --profile smoke --loss spatial_stats --out runs/smoke/spatial_stats
-    python -m utils.train --profile cpu --loss data --epochs=5 --lr=5e-4
-    python -m utils.train --profile cpu --loss data --resume          # continue from last.pt
+    python -m utils.train --profile smoke --model spatial_stats --out runs/smoke/spatial_stats
+    python -m utils.train --profile cpu --model data --epochs=5 --lr=5e-4
+    python -m utils.train --profile cpu --model data --resume          # continue from last.pt
+    python -m utils.train --profile micro --model statistics_vae       # the statistics VAE of notebooks 07-08
     torchrun --nproc_per_node=2 -m utils.train --profile cpu ...      # DistributedDataParallel: one
                                                                       # GPU per process, else CPU (gloo)
 
@@ -50,7 +52,6 @@ from utils.runs import clear_run_dir, inspect_run_dir, load_checkpoint, load_sta
 __all__ = ["TrainingDiverged", "train", "main"]
 
 COMPONENTS = ("total", "recon", "kl")
-FAIL_EXIT_CODE = 3          # exit status of a run stopped by --fail_at_step
 _SHUFFLE, _NOISE, _VAL_NOISE = 0, 1, 2   # independent random streams of an epoch
 
 
@@ -112,7 +113,7 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any,
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
     parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
                             objective=loop.objective, targets=None if target is None else (target,),
-                            alpha=cfg.alpha, beta=cfg.beta)
+                            alpha=cfg.alpha, beta=cfg.beta, decoded_statistics=loop.net.decodes_statistics)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
     return torch.cat([values, values.new_tensor([x.shape[0]]), finite.double()[None]]), parts
@@ -173,8 +174,6 @@ def _train_epoch(loop: _Loop, loader: torch.utils.data.DataLoader, epoch: int, r
             _check_rows(loop, rows[checked:i + 1], epoch, loop.step_at_epoch_start + checked + 1, run_dir)
             checked = i + 1
             bar.set_postfix(loss=f"{(rows[:checked, 0].sum() / rows[:checked, 3].sum()).item():.4g}", refresh=False)
-        if loop.step == cfg.fail_at_step:
-            os._exit(FAIL_EXIT_CODE)     # test hook: die like a killed process, nothing flushed
     sums = dist.sum(rows[:, :4].sum(dim=0))
     return {k: float(v) for k, v in zip(COMPONENTS, (sums[:3] / sums[3]).tolist())}
 
@@ -253,7 +252,8 @@ def _save_epoch(loop: _Loop, run_dir: Path, epoch: int, history: list[dict[str, 
     cfg, row = loop.cfg, history[-1]
     best = save_epoch(run_dir, cfg=cfg, net=loop.net, optimizer=loop.optimizer, step=loop.step, history=history,
                       best=best, stats_scale=loop.data.stats_scale)
-    if cfg.sample_every and ((epoch + 1) % cfg.sample_every == 0 or epoch + 1 == cfg.epochs):
+    if cfg.sample_every and not loop.net.decodes_statistics and (
+            (epoch + 1) % cfg.sample_every == 0 or epoch + 1 == cfg.epochs):
         _write_samples(loop, run_dir, epoch)
     if tb is not None:
         for key, value in row.items():
@@ -329,7 +329,7 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
     t_run = time.perf_counter()
     tb = _tensorboard(run_dir) if cfg.tensorboard and dist.is_main else None
     epochs = progress_bar(range(start, cfg.epochs), initial=start, total=cfg.epochs, unit="epoch",
-                  desc=f"training {cfg.loss} VAE", disable=not (progress and dist.is_main))
+                  desc="training the statistics VAE" if net.decodes_statistics else f"training {cfg.loss} VAE", disable=not (progress and dist.is_main))
     try:
         for epoch in epochs:
             t0 = time.perf_counter()
@@ -370,8 +370,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
                  if f.name not in ("profile", "loss") and getattr(args, f.name) is not None}
     try:
-        cfg = config_for(args.profile, args.loss, **overrides)
-        out = Path(args.out) if args.out else runs_dir((cfg.min_lines, cfg.max_lines)) / args.profile / args.loss
+        cfg = config_for(args.profile, args.model, **overrides)
+        out = Path(args.out) if args.out else runs_dir((cfg.min_lines, cfg.max_lines)) / args.profile / args.model
         train(cfg, out, resume=args.resume, progress=not args.quiet)
     except TrainingDiverged as err:
         print(f"error: {err}", file=sys.stderr)
