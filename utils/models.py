@@ -41,6 +41,7 @@ import torch.hub
 from torch import nn
 from torch.nn import functional as F
 
+from utils.checks import positive_int
 
 __all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder",
            "resnet152_backbone", "ENCODERS", "DECODERS"]
@@ -69,9 +70,7 @@ class ModelConfig:
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
         for name in ("latent_dim", "image_size", "base_channels", "hidden_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
         if "conv" in (self.encoder, self.decoder_kind) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
                              f"be a multiple of 16, got {self.image_size}; use e.g. "
