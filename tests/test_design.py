@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
                           properties, reachable_range)
-from utils.inversion import reconstruct_from_statistics
+from utils.inversion import Windows, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.micro import crop_statistics
 from utils.micrographs import as_vae_images, load_micrograph
@@ -109,13 +109,14 @@ def test_the_interpolation_runs_from_one_code_to_the_other():
 def test_the_limit_draws_an_image_from_statistics_alone():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
     window = crop_statistics(crop, cutoff=4).maps("raw")
-    out = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=4), image_shape=(16, 16), steps=400, progress=False)
+    out = reconstruct_from_statistics(Windows(window, (16, 16)), objective=Objective(periodic=False, cutoff=4), steps=400,
+                                      progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
-    with pytest.raises(ValueError, match="cutoff=0"):
-        reconstruct_from_statistics(window[:, 4:5, 4:5], objective=Objective(periodic=False, cutoff=0), image_shape=(16, 16), steps=1,
+    with pytest.raises(ValueError, match=r"c in 1\.\.7"):                        # a window of offset 0 only
+        Windows(window[:, 4:5, 4:5], (16, 16))
+    with pytest.raises(ValueError, match="Windows of cutoff=4 .* compares cutoff=3"):
+        reconstruct_from_statistics(Windows(window, (16, 16)), objective=Objective(periodic=False, cutoff=3), steps=1,
                                     progress=False)
-    with pytest.raises(ValueError, match="windows of cutoff=3"):
-        reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=3), image_shape=(16, 16), steps=1, progress=False)
 
 
 def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypatch):

@@ -40,7 +40,7 @@ import torch
 
 from utils.checks import check_finite
 from utils.config import TrainConfig
-from utils.inversion import frozen, minimise, reconstruct_from_statistics
+from utils.inversion import Windows, frozen, minimise, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.latent import decode, interpolate, path_codes
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
@@ -338,8 +338,8 @@ def compare_design_methods(model: torch.nn.Module, cfg: TrainConfig | Statistics
             crop[None], objective=Objective(periodic=False), steps=limit_steps, seed=seed, progress=False).images[0]
         seconds["from_statistics"] = time.perf_counter() - start
         start = time.perf_counter()
-        window = pca.project(truth).maps("raw")
-        results["pca"] = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=cutoff), image_shape=crop.shape,
+        window = Windows(pca.project(truth).maps("raw"), crop.shape)
+        results["pca"] = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=cutoff),
                                                      steps=limit_steps, seed=seed, progress=False).images[0]
         seconds["pca"] = time.perf_counter() - start
         for method, image in results.items():

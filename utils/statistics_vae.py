@@ -33,7 +33,7 @@ from torch import nn
 
 from utils.checks import image_batch
 from utils.files import atomic_path, write_json
-from utils.inversion import Inversion, reconstruct_from_statistics
+from utils.inversion import Inversion, Windows, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.models import ConvEncoder
 from utils.statmaps import cutoff_window
@@ -169,8 +169,8 @@ def draw_images(model: StatisticsVAE, z: np.ndarray | torch.Tensor, *, seed: int
     cfg = model.config
     with torch.no_grad():
         windows = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32)))
-    return reconstruct_from_statistics(windows.numpy(), objective=Objective(periodic=False, cutoff=cfg.cutoff),
-                                       image_shape=(cfg.image_size, cfg.image_size), seed=seed, steps=steps,
+    return reconstruct_from_statistics(Windows(windows.numpy(), (cfg.image_size, cfg.image_size)),
+                                       objective=Objective(periodic=False, cutoff=cfg.cutoff), seed=seed, steps=steps,
                                        progress=progress)
 
 
