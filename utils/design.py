@@ -6,7 +6,7 @@ properties, all of phase 0 (dark pixels, x < 0.5 once binarised), measured by :f
 * the **volume fraction** phi, the fraction of phase-0 pixels;
 * the **correlation lengths** xi_x and xi_y: where the directional profile of the normalised
   autocovariance (f - phi²) / (phi (1 - phi)) along x (along y) first falls to 1/e, linearly
-  interpolated (as :func:`utils.statmaps.correlation_length`), at most the cutoff window;
+  interpolated (:func:`utils.statmaps.correlation_length`), at most the longest offset of the window;
 * the **anisotropy** xi_x / xi_y (> 1: features longer along x);
 * the **statistics** f themselves, non-periodic (or periodic) as the model was trained, in its cutoff window.
 
@@ -45,7 +45,7 @@ from utils.objective import Objective
 from utils.latent import decode, interpolate, path_codes
 from utils.micro import CropStatistics, StatisticsPCA, crop_statistics
 from utils.project import MICRO_THRESHOLD
-from utils.statmaps import cutoff_window, directional_profiles
+from utils.statmaps import correlation_length, cutoff_window, directional_profiles
 from utils.statistics_vae import StatisticsVAE, StatisticsVAEConfig, draw_images
 from utils.stats import autocorrelation, normalised_autocovariance
 
@@ -56,28 +56,19 @@ DESIGN_STEPS = 150       # Adam steps on z per design
 DESIGN_LR = 0.05         # their learning rate (that of refine_latent)
 DESIGN_RESTARTS = 16     # starts per target, side by side in one batch
 DESIGN_DRAWN = 6         # a statistics VAE's best designs (by their decoded statistics) drawn as images
-LEVEL = math.exp(-1)     # the correlation length is where the autocovariance falls to 1/e
 VF_UNIT = 0.01           # a volume-fraction miss of one percentage point costs 1
 SOFTNESS = 0.05          # temperature of the sigmoid indicator the objective is optimised through
 
 
 def correlation_lengths(rho: torch.Tensor) -> torch.Tensor:
-    """(n, 2): xi_x and xi_y (px) of normalised autocovariance maps ``rho`` (n, H, W), r = 0 at the centre.
-
-    The first k at which the directional profile (mean of both signs) falls to 1/e, linearly
-    interpolated between k - 1 and k: differentiable in ``rho``.  A profile that stays above 1/e
-    within the map gets the largest k of the map.
-    """
+    """(n, 2): xi_x and xi_y (px) of normalised autocovariance maps ``rho`` (n, H, W), r = 0 at the centre: the
+    correlation length (:func:`utils.statmaps.correlation_length`) of the directional profile along x and along y,
+    differentiable in ``rho``.  A profile that stays above 1/e within the map gets its longest offset, K - 1."""
+    profiles = directional_profiles(rho)
     out = []
     for direction in ("x", "y"):
-        p = directional_profiles(rho)[direction]                                   # (n, K)
-        below = p <= LEVEL
-        k = torch.where(below.any(dim=1), below.float().argmax(dim=1), torch.full_like(below[:, 0], p.shape[1] - 1,
-                                                                                        dtype=torch.long))
-        k = k.clamp_min(1)
-        hi, lo = p.gather(1, (k - 1)[:, None])[:, 0], p.gather(1, k[:, None])[:, 0]
-        step = ((hi - LEVEL) / (hi - lo).clamp_min(1e-9)).clamp(0, 1)
-        out.append((k - 1).to(p.dtype) + step)
+        xi = correlation_length(profiles[direction])
+        out.append(torch.where(torch.isinf(xi), torch.full_like(xi, profiles[direction].shape[-1] - 1), xi))
     return torch.stack(out, dim=1)
 
 
