@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
-                          properties, reachable_range)
+                          properties, reachable_range, statistics_objective)
 from utils.inversion import Windows, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.micro import crop_statistics
@@ -37,7 +37,7 @@ class ToyDecoder(torch.nn.Module):
         return torch.sigmoid(self.sharpness * (self.ramp - edge) + 0.0 * z[:, 1:2, None])[:, None]
 
 
-CFG = SimpleNamespace(periodic=False, cutoff=0, latent_dim=2)
+CROPS = Objective(periodic=False)            # the toy's statistics: non-periodic, every offset
 
 
 @settings(max_examples=25, deadline=None)
@@ -50,6 +50,16 @@ def test_correlation_lengths_are_the_profiles_crossings(maps):
         expected = float(correlation_length(profiles[direction][0]))
         assert float(value) == pytest.approx(expected if math.isfinite(expected) else len(profiles[direction][0]) - 1,
                                              abs=1e-9)
+
+
+def test_a_model_is_judged_in_the_statistics_it_was_trained_on_or_decodes():
+    from utils.config import config_for
+    from utils.statistics_vae import STATISTICS_VAE_CONFIGS
+
+    for profile in ("cpu", "micro"):
+        cfg = config_for(profile, "spatial_stats")
+        assert statistics_objective(cfg) == cfg.objective() and statistics_objective(cfg).periodic == cfg.periodic
+    assert statistics_objective(STATISTICS_VAE_CONFIGS["micro-smoke"]) == Objective(periodic=False, cutoff=8)
 
 
 def test_properties_see_the_volume_fraction_and_the_direction():
@@ -65,14 +75,14 @@ def test_properties_see_the_volume_fraction_and_the_direction():
 def test_a_design_meets_a_reachable_volume_fraction(vf):
     model = ToyDecoder()
     before = [p.requires_grad for p in model.parameters()]
-    design = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+    design = design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
                                     reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
     assert design.properties["vf_miss"].iloc[0] < 0.03
-    assert list(design.objective) == sorted(design.objective)                          # best first
+    assert list(design.cost) == sorted(design.cost) == list(design.properties["cost"])  # best first
     assert design.statistics.shape == (4, 32, 32)
     assert design.statistics[0, 16, 16] == pytest.approx(design.properties["volume_fraction"].iloc[0])  # f(0) = φ
     assert [p.requires_grad for p in model.parameters()] == before                     # the decoder left as it was
-    again = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+    again = design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
                                    reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
     assert np.array_equal(design.z, again.z)                                           # seeded
 
@@ -81,21 +91,21 @@ def test_unreachable_and_malformed_targets_are_refused_with_the_range():
     model = ToyDecoder()
     reach = reachable_range(model, np.array([[0.0, 0.0], [0.1, 0.0]], np.float32))
     with pytest.raises(ValueError, match=r"outside what this model draws: .* to .*reachable_range"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.95), reachable=reach)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.95), reachable=reach)
     for bad, match in ((dict(), "needs a volume_fraction"), (dict(volume_fraction=1.2), r"\(0, 1\)"),
                        (dict(anisotropy=-1.0), "> 0"), (dict(statistics=np.full((3, 3), np.nan)), "NaN")):
         with pytest.raises(ValueError, match=match):
             DesignTarget(**bad)
     anything = {"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}
     with pytest.raises(ValueError, match="restarts must be"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), restarts=0, reachable=anything)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.5), restarts=0, reachable=anything)
     with pytest.raises(ValueError, match=r"codes must be \(m >= 1, 2\)"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), codes=np.zeros((3, 5)), reachable=anything)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.5), codes=np.zeros((3, 5)), reachable=anything)
     with pytest.raises(ValueError, match="all zero"):
         DesignTarget(statistics=np.zeros((3, 3)))
     assert np.isnan(properties(np.ones((1, 8, 8))).iloc[0]["anisotropy"])        # a single phase: undefined
     with pytest.raises(ValueError, match="target statistics of shape"):
-        design_in_latent_space(model, CFG, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
+        design_in_latent_space(model, CROPS, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
                                reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
 
 
@@ -152,7 +162,8 @@ def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed
     image = (np.random.default_rng(seed).random((1, 24, 24)) > fill).astype(np.float32)
     assume(0 < image.mean() < 1)
     got = window_properties(torch.as_tensor(crop_windows(image, 5), dtype=torch.float64))
-    direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), periodic=False, cutoff=5, temperature=0.0)
+    direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), objective=Objective(periodic=False, cutoff=5),
+                             temperature=0.0)
     assert float(got["volume_fraction"][0]) == pytest.approx(float((image < 0.5).mean()), abs=1e-6)
     np.testing.assert_allclose(got["lengths"].numpy(), direct["lengths"].numpy(), atol=1e-4)     # windows: float32
     np.testing.assert_allclose(got["statistics"].numpy(), direct["statistics"].numpy(), atol=1e-6)
@@ -169,13 +180,16 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
     with torch.no_grad():
         start_vf = window_properties(model.decode(torch.as_tensor(codes)))["volume_fraction"].numpy()
     target = float(np.quantile(start_vf, 0.9))          # reachable, and far from most starts
-    design = design_in_latent_space(model, cfg, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
-                                    restarts=4, steps=60, drawn=3, draw_steps=300)
+    design = design_in_latent_space(model, statistics_objective(cfg), DesignTarget(volume_fraction=target), codes=codes,
+                                    reachable=reach, restarts=4, steps=60, drawn=3, draw_steps=300)
+    with pytest.raises(ValueError, match="decodes non-periodic statistics in the window of cutoff=8"):
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
+                               restarts=2, steps=1)
     with torch.no_grad():
         decoded_vf = window_properties(model.decode(torch.as_tensor(design.z)))["volume_fraction"].numpy()
     assert design.images.shape == (3, cfg.image_size, cfg.image_size)     # only the best 3 drawn
     assert set(np.unique(design.images)) <= {0.0, 1.0}                     # drawn by the limit, binarised
-    assert np.all(np.diff(design.objective) >= 0)                          # best first
+    assert np.all(np.diff(design.cost) >= 0)                               # best first
     assert np.abs(decoded_vf - target).min() < np.abs(start_vf - target).mean() / 4   # the optimiser moved z there
     assert design.properties["vf_miss"].iloc[0] < 0.05                     # and the drawn image keeps it
 
