@@ -26,7 +26,7 @@ import torch
 from utils.descriptors import describe, descriptor_ratios
 from utils.config import config_for
 from utils.data import ensure_dataset, load_dataset
-from utils.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.inversion import LIMIT_RESTARTS, Windows, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.metrics import count_lines, threshold_image
 from utils.project import data_dir
@@ -86,7 +86,7 @@ def main() -> None:
     window = config_for("micro", "statistics_vae").cutoff        # the window the micro profile's statistics VAE decodes
     runs = {label: (crops, {"objective": Objective(periodic=False), **kwargs}) for label, kwargs in SETTINGS.items()}
     runs[f"defaults, only the window |r| <= {window} (the statistics VAE's)"] = (
-        crop_windows(crops, window), dict(objective=Objective(periodic=False, cutoff=window), image_shape=crops.shape[1:]))
+        Windows(crop_windows(crops, window), crops.shape[1:]), dict(objective=Objective(periodic=False, cutoff=window)))
     for label, (target, kwargs) in runs.items():
         start = time.perf_counter()
         out = reconstruct_from_statistics(target, progress=False, **kwargs)

@@ -27,7 +27,7 @@ from torch import nn
 from utils.config import config_for
 from utils.data import ensure_dataset, load_dataset, spectra_cache
 from utils.evaluate import per_image_table
-from utils.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.inversion import LIMIT_RESTARTS, Spectra, reconstruct_from_statistics
 from utils.project import data_dir
 from utils.report import summarise
 from utils.runs import dataset_split
@@ -78,7 +78,7 @@ def main() -> None:
     with torch.no_grad():
         decoded = (decoder(codes[:args.scored]) * level).numpy()
     start = time.perf_counter()
-    drawn = reconstruct_from_statistics(decoded, restarts=LIMIT_RESTARTS, progress=False).images
+    drawn = reconstruct_from_statistics(Spectra(decoded, width=shape[1]), restarts=LIMIT_RESTARTS, progress=False).images
     per_image = (time.perf_counter() - start) / len(decoded)
     scored = idx[:args.scored]
     table = per_image_table(np.asarray(images[scored]), labels.iloc[scored].reset_index(drop=True), drawn)

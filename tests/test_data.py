@@ -126,12 +126,13 @@ def test_same_seed_same_bytes_other_seed_differs_and_prefix_is_stable():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    ({"n": 0}, "n (number of images) must be >= 1"),
-    ({"n": 5, "size": 8}, "size must be >= 16"),
-    ({"n": 5, "min_lines": 0}, "1 <= min_lines <= max_lines"),
+    ({"n": 0}, "n (number of images) must be an integer >= 1, got 0"),
+    ({"n": 5, "size": 8}, "size (pixels) must be an integer >= 16, got 8"),
+    ({"n": 5, "min_lines": 0}, "min_lines must be an integer >= 1, got 0"),
     ({"n": 5, "min_lines": 4, "max_lines": 3}, "1 <= min_lines <= max_lines"),
     ({"n": 5, "size": 32, "max_lines": 20}, "at most"),
-    ({"n": 2.5}, "must be an integer"),
+    ({"n": 2.5}, "n (number of images) must be an integer >= 1, got 2.5"),
+    ({"n": 5, "max_lines": True}, "max_lines must be an integer >= 1, got True"),
 ])
 def test_bad_generator_arguments(kwargs, words):
     kwargs = dict(kwargs)

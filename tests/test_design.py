@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 
 from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
                           properties, reachable_range)
-from utils.inversion import reconstruct_from_statistics
+from utils.inversion import Windows, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.micro import crop_statistics
 from utils.micrographs import as_vae_images, load_micrograph
@@ -37,7 +37,7 @@ class ToyDecoder(torch.nn.Module):
         return torch.sigmoid(self.sharpness * (self.ramp - edge) + 0.0 * z[:, 1:2, None])[:, None]
 
 
-CFG = SimpleNamespace(periodic=False, cutoff=0, latent_dim=2)
+CROPS = Objective(periodic=False)            # the toy's statistics: non-periodic, every offset
 
 
 @settings(max_examples=25, deadline=None)
@@ -47,7 +47,7 @@ def test_correlation_lengths_are_the_profiles_crossings(maps):
     xi = correlation_lengths(torch.as_tensor(maps))[0]
     profiles = directional_profiles(torch.as_tensor(maps))
     for value, direction in zip(xi, ("x", "y")):
-        expected = correlation_length(profiles[direction][0].numpy())
+        expected = float(correlation_length(profiles[direction][0]))
         assert float(value) == pytest.approx(expected if math.isfinite(expected) else len(profiles[direction][0]) - 1,
                                              abs=1e-9)
 
@@ -65,14 +65,14 @@ def test_properties_see_the_volume_fraction_and_the_direction():
 def test_a_design_meets_a_reachable_volume_fraction(vf):
     model = ToyDecoder()
     before = [p.requires_grad for p in model.parameters()]
-    design = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+    design = design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
                                     reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
     assert design.properties["vf_miss"].iloc[0] < 0.03
-    assert list(design.objective) == sorted(design.objective)                          # best first
+    assert list(design.cost) == sorted(design.cost) == list(design.properties["cost"])  # best first
     assert design.statistics.shape == (4, 32, 32)
     assert design.statistics[0, 16, 16] == pytest.approx(design.properties["volume_fraction"].iloc[0])  # f(0) = φ
     assert [p.requires_grad for p in model.parameters()] == before                     # the decoder left as it was
-    again = design_in_latent_space(model, CFG, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
+    again = design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=vf), restarts=4, steps=150, lr=0.05,
                                    reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
     assert np.array_equal(design.z, again.z)                                           # seeded
 
@@ -81,21 +81,21 @@ def test_unreachable_and_malformed_targets_are_refused_with_the_range():
     model = ToyDecoder()
     reach = reachable_range(model, np.array([[0.0, 0.0], [0.1, 0.0]], np.float32))
     with pytest.raises(ValueError, match=r"outside what this model draws: .* to .*reachable_range"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.95), reachable=reach)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.95), reachable=reach)
     for bad, match in ((dict(), "needs a volume_fraction"), (dict(volume_fraction=1.2), r"\(0, 1\)"),
                        (dict(anisotropy=-1.0), "> 0"), (dict(statistics=np.full((3, 3), np.nan)), "NaN")):
         with pytest.raises(ValueError, match=match):
             DesignTarget(**bad)
     anything = {"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}
     with pytest.raises(ValueError, match="restarts must be"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), restarts=0, reachable=anything)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.5), restarts=0, reachable=anything)
     with pytest.raises(ValueError, match=r"codes must be \(m >= 1, 2\)"):
-        design_in_latent_space(model, CFG, DesignTarget(volume_fraction=0.5), codes=np.zeros((3, 5)), reachable=anything)
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=0.5), codes=np.zeros((3, 5)), reachable=anything)
     with pytest.raises(ValueError, match="all zero"):
         DesignTarget(statistics=np.zeros((3, 3)))
     assert np.isnan(properties(np.ones((1, 8, 8))).iloc[0]["anisotropy"])        # a single phase: undefined
     with pytest.raises(ValueError, match="target statistics of shape"):
-        design_in_latent_space(model, CFG, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
+        design_in_latent_space(model, CROPS, DesignTarget(statistics=np.ones((5, 5))), restarts=2, steps=1,
                                reachable={"volume_fraction": (0, 1), "anisotropy": (0, np.inf)})
 
 
@@ -109,13 +109,14 @@ def test_the_interpolation_runs_from_one_code_to_the_other():
 def test_the_limit_draws_an_image_from_statistics_alone():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
     window = crop_statistics(crop, cutoff=4).maps("raw")
-    out = reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=4), image_shape=(16, 16), steps=400, progress=False)
+    out = reconstruct_from_statistics(Windows(window, (16, 16)), objective=Objective(periodic=False, cutoff=4), steps=400,
+                                      progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.02 * out.start_loss[0]
-    with pytest.raises(ValueError, match="cutoff=0"):
-        reconstruct_from_statistics(window[:, 4:5, 4:5], objective=Objective(periodic=False, cutoff=0), image_shape=(16, 16), steps=1,
+    with pytest.raises(ValueError, match=r"c in 1\.\.7"):                        # a window of offset 0 only
+        Windows(window[:, 4:5, 4:5], (16, 16))
+    with pytest.raises(ValueError, match="Windows of cutoff=4 .* compares cutoff=3"):
+        reconstruct_from_statistics(Windows(window, (16, 16)), objective=Objective(periodic=False, cutoff=3), steps=1,
                                     progress=False)
-    with pytest.raises(ValueError, match="windows of cutoff=3"):
-        reconstruct_from_statistics(window, objective=Objective(periodic=False, cutoff=3), image_shape=(16, 16), steps=1, progress=False)
 
 
 def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypatch):
@@ -151,7 +152,8 @@ def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed
     image = (np.random.default_rng(seed).random((1, 24, 24)) > fill).astype(np.float32)
     assume(0 < image.mean() < 1)
     got = window_properties(torch.as_tensor(crop_windows(image, 5), dtype=torch.float64))
-    direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), periodic=False, cutoff=5, temperature=0.0)
+    direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), objective=Objective(periodic=False, cutoff=5),
+                             temperature=0.0)
     assert float(got["volume_fraction"][0]) == pytest.approx(float((image < 0.5).mean()), abs=1e-6)
     np.testing.assert_allclose(got["lengths"].numpy(), direct["lengths"].numpy(), atol=1e-4)     # windows: float32
     np.testing.assert_allclose(got["statistics"].numpy(), direct["statistics"].numpy(), atol=1e-6)
@@ -169,13 +171,16 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
     with torch.no_grad():
         start_vf = window_properties(model.decode(torch.as_tensor(codes)))["volume_fraction"].numpy()
     target = float(np.quantile(start_vf, 0.9))          # reachable, and far from most starts
-    design = design_in_latent_space(model, cfg, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
-                                    restarts=4, steps=60, drawn=3, draw_steps=300)
+    design = design_in_latent_space(model, cfg.objective(), DesignTarget(volume_fraction=target), codes=codes,
+                                    reachable=reach, restarts=4, steps=60, drawn=3, draw_steps=300)
+    with pytest.raises(ValueError, match="decodes non-periodic statistics in the window of cutoff=8"):
+        design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
+                               restarts=2, steps=1)
     with torch.no_grad():
         decoded_vf = window_properties(model.decode(torch.as_tensor(design.z)))["volume_fraction"].numpy()
     assert design.images.shape == (3, cfg.image_size, cfg.image_size)     # only the best 3 drawn
     assert set(np.unique(design.images)) <= {0.0, 1.0}                     # drawn by the limit, binarised
-    assert np.all(np.diff(design.objective) >= 0)                          # best first
+    assert np.all(np.diff(design.cost) >= 0)                               # best first
     assert np.abs(decoded_vf - target).min() < np.abs(start_vf - target).mean() / 4   # the optimiser moved z there
     assert design.properties["vf_miss"].iloc[0] < 0.05                     # and the drawn image keeps it
 

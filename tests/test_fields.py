@@ -75,5 +75,5 @@ def test_a_targets_starts_do_not_depend_on_how_many_restarts_there_are():
     two = thresholded_field(phi, rate, rate, (32, 32), seed=2, restarts=2)
     one = thresholded_field(phi[::2], rate[::2], rate[::2], (32, 32), seed=2)
     assert two[::2].tobytes() == one.tobytes() and np.abs(two[0] - two[1]).max() == 1
-    with pytest.raises(ValueError, match="seed must be >= 0"):
+    with pytest.raises(ValueError, match="seed must be an integer >= 0"):
         thresholded_field(phi, rate, rate, (8, 8), seed=-1)

@@ -7,7 +7,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from utils.inversion import minimise, recentre, reconstruct_from_statistics, refine_latent
+from utils.inversion import Spectra, Windows, minimise, recentre, reconstruct_from_statistics, refine_latent
+from utils.objective import Objective
 from utils.lines import generate_lines
 from utils.metrics import count_lines, threshold_image
 from utils.models import ModelConfig, build_vae
@@ -51,10 +52,56 @@ def test_reconstruction_is_seeded_batch_independent_and_takes_spectra(lines):
     kw = dict(steps=30, progress=False)
     a = reconstruct_from_statistics(lines, **kw)
     b = reconstruct_from_statistics(lines, batch_size=3, **kw)
-    c = reconstruct_from_statistics(power_spectrum(torch.as_tensor(lines, dtype=torch.float64)).float(), **kw)
+    c = reconstruct_from_statistics(Spectra(power_spectrum(torch.as_tensor(lines, dtype=torch.float64)), width=32), **kw)
     assert a.images.tobytes() == c.images.tobytes() == reconstruct_from_statistics(lines, **kw).images.tobytes()
     np.testing.assert_allclose(b.images, a.images, atol=1e-4)   # batched FFTs round in another order
     assert np.abs(reconstruct_from_statistics(lines, seed=1, **kw).images - a.images).max() > 0.1
+
+
+def test_spectra_carry_the_width_of_the_images_they_stand_for(lines):
+    wide = np.pad(lines, ((0, 0), (0, 0), (0, 1)), constant_values=1)   # W = 33 and W = 32 share 17 columns
+    kw = dict(steps=20, progress=False)
+    spectra = power_spectrum(torch.as_tensor(wide, dtype=torch.float64))
+    assert spectra.shape[-1] == 17
+    from_images = reconstruct_from_statistics(wide, **kw)
+    from_spectra = reconstruct_from_statistics(Spectra(spectra, width=33), **kw)
+    assert from_spectra.images.shape == wide.shape == (4, 32, 33)
+    assert from_spectra.images.tobytes() == from_images.images.tobytes()
+    assert reconstruct_from_statistics(Spectra(spectra, width=32), **kw).images.shape == (4, 32, 32)
+
+
+def test_a_plain_array_is_images_whatever_its_shape():
+    shaped_like_spectra = np.ones((1, 32, 17))                 # (1, 32, 17): the shape of a 32-px image's half spectrum
+    shaped_like_spectra[0, :, 5:8] = 0                         # a line
+    out = reconstruct_from_statistics(shaped_like_spectra, steps=5, progress=False)
+    assert out.images.shape == (1, 32, 17)
+
+
+def test_typed_statistics_check_their_shape_and_the_objective_they_fit(lines):
+    spectra = power_spectrum(torch.as_tensor(lines, dtype=torch.float64))          # (4, 32, 17)
+    with pytest.raises(ValueError, match=r"Spectra values must be \(n >= 1, H, 9\).*power_spectrum"):
+        Spectra(spectra, width=16)
+    with pytest.raises(ValueError, match="Spectra width .* must be an integer >= 1"):
+        Spectra(spectra, width=32.0)
+    with pytest.raises(ValueError, match="NaN or inf"):
+        Spectra(torch.full((1, 8, 5), float("nan")), width=8)
+    with pytest.raises(ValueError, match="cannot be had"):
+        reconstruct_from_statistics(Spectra(spectra, width=32), objective=Objective(periodic=False), progress=False)
+    windows = np.full((2, 7, 7), 0.3, np.float32)
+    for bad in (np.zeros((2, 6, 6)), np.zeros((2, 7, 5)), np.zeros((0, 7, 7)), np.zeros((2, 1, 1)), np.zeros((7, 7))):
+        with pytest.raises(ValueError, match=r"Windows values must be \(n >= 1, 2c \+ 1, 2c \+ 1\)"):
+            Windows(bad, (16, 16))
+    with pytest.raises(ValueError, match="c in 1..2 for 6 x 16 images"):
+        Windows(windows, (6, 16))                              # a 7 x 7 window needs images of 7 px at least
+    with pytest.raises(ValueError, match=r"image_shape must be \(H, W\)"):
+        Windows(windows, 16)
+    assert Windows(windows, (16, 16)).cutoff == 3 and Windows(windows, tuple(np.array([16, 16]))).image_shape == (16, 16)
+    for objective, words in ((Objective(), "the objective is periodic"),
+                             (Objective(periodic=False, cutoff=3, sharp_eps=0.1), "sharp term"),
+                             (Objective(periodic=False, cutoff=4), "cutoff=3 .* compares cutoff=4"),
+                             (Objective(periodic=False), "compares cutoff=0")):
+        with pytest.raises(ValueError, match=words):
+            reconstruct_from_statistics(Windows(windows, (16, 16)), objective=objective, progress=False)
 
 
 def test_more_restarts_never_end_further_from_the_target(lines):
@@ -126,3 +173,16 @@ def test_refining_zero_steps_is_the_encoders_reconstruction(model, lines):
 def test_refining_from_given_codes_needs_as_many_as_targets(model, lines):
     with pytest.raises(ValueError, match="z0 holds 2 codes but target 4"):
         refine_latent(model, lines, z0=np.zeros((2, 3), dtype=np.float32), steps=1, progress=False)
+
+
+def test_refining_takes_spectra_with_the_codes_to_start_from(model, lines):
+    spectra = Spectra(power_spectrum(torch.as_tensor(lines, dtype=torch.float64)), width=32)
+    with torch.no_grad():
+        mu = model.encode(torch.as_tensor(lines, dtype=torch.float32)[:, None])[0].numpy()
+    from_images = refine_latent(model, lines, steps=5, progress=False)
+    from_spectra = refine_latent(model, spectra, z0=mu, steps=5, progress=False)
+    np.testing.assert_array_equal(from_spectra.z, from_images.z)
+    with pytest.raises(ValueError, match="pass z0"):
+        refine_latent(model, spectra, steps=1, progress=False)
+    with pytest.raises(ValueError, match="periodic"):
+        refine_latent(model, Windows(np.full((4, 7, 7), 0.3), (32, 32)), z0=mu, steps=1, progress=False)

@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import arrays
 
 from utils.config import config_for
 from utils.data import ensure_dataset, load_dataset, save_dataset, split_from_labels
-from utils.inversion import reconstruct_from_statistics
+from utils.inversion import Spectra, reconstruct_from_statistics
 from utils.objective import Objective
 from utils.losses import vae_loss
 from utils.micro import StatisticsPCA, classify, crop_statistics, score
@@ -129,8 +129,9 @@ def test_the_nonperiodic_limit_matches_a_crop_and_refuses_spectra():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None]
     out = reconstruct_from_statistics(crop, objective=Objective(periodic=False), steps=300, progress=False)
     assert out.images.shape == (1, 16, 16) and out.loss[0] < 0.05 * out.start_loss[0]   # the start already has phi and the interfaces
-    with pytest.raises(ValueError, match="power spectra"):
-        reconstruct_from_statistics(np.zeros((1, 16, 9), np.float32), objective=Objective(periodic=False), steps=1, progress=False)
+    with pytest.raises(ValueError, match="Spectra hold periodic statistics"):
+        reconstruct_from_statistics(Spectra(np.zeros((1, 16, 9), np.float32), width=16), objective=Objective(periodic=False),
+                                    steps=1, progress=False)
 
 
 @settings(max_examples=10, deadline=None)

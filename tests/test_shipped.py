@@ -203,7 +203,7 @@ def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path
     committed = json.loads((REPO / "figures/07_summary.json").read_text())
     folders = Folders.of("micro", data=tmp_path / "data", runs=tmp_path / "runs")      # no runs: the shipped ones
     models, configs, crops, labels, split = load_micro("micro", folders)
-    evaluation = evaluate_micro(models, crops, labels, split, cutoff=crops.shape[1] // 4,
+    evaluation = evaluate_micro(models, crops, labels, split, window=crops.shape[1] // 4,
                                 latent_dim=configs["spatial_stats"].latent_dim, n_limit=1, limit_steps=1, progress=False)
     means = evaluation.scores.groupby("method")["autocovariance_mse"].mean()
     for method in ("spatial_stats", "data", "pca"):      # the statistics VAE's drawings take 1 step here: not scored

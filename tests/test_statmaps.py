@@ -112,7 +112,34 @@ def test_phase_correlations_of_three_phases_sum_to_each_volume_fraction():
         phase_correlations(labels, [0, 3])
 
 
+def direct_crossing(profile: list[float], level: float) -> float:
+    """The first k with profile[k] <= level, linearly interpolated from k - 1, by a plain loop (inf: none)."""
+    for k, value in enumerate(profile):
+        if value <= level:
+            return 0.0 if k == 0 else k - 1 + (profile[k - 1] - level) / (profile[k - 1] - value)
+    return math.inf
+
+
 def test_correlation_length_of_an_exponential_is_its_decay_length():
     k = np.arange(40)
-    assert correlation_length(np.exp(-k / 5.0)) == pytest.approx(5.0, abs=0.05)
-    assert correlation_length(np.ones(5)) == math.inf
+    assert float(correlation_length(np.exp(-k / 5.0))) == pytest.approx(5.0, abs=0.05)
+    assert float(correlation_length(np.ones(5))) == math.inf
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 7).flatmap(lambda k: st.lists(st.lists(st.floats(-1, 1), min_size=k, max_size=k), min_size=1,
+                                                     max_size=4)), st.floats(0.05, 0.95))
+def test_correlation_length_is_the_direct_crossing_of_each_profile_of_a_batch(rows, level):
+    got = correlation_length(torch.tensor(rows, dtype=torch.float64), level=level)
+    assert got.shape == (len(rows),)
+    for value, row in zip(got.tolist(), rows):
+        expected = direct_crossing(row, level)
+        assert value == (pytest.approx(expected, abs=1e-9) if math.isfinite(expected) else math.inf)
+
+
+def test_correlation_length_has_a_gradient_where_the_profile_crosses():
+    profile = torch.tensor([[1.0, 0.6, 0.2], [1.0, 0.9, 0.8]], dtype=torch.float64, requires_grad=True)
+    correlation_length(profile, level=0.4).sum().backward()
+    # xi = 1 + (p1 - level) / (p1 - p2): d/dp1 = (level - p2) / (p1 - p2)², d/dp2 = (p1 - level) / (p1 - p2)²
+    np.testing.assert_allclose(profile.grad[0].numpy(), [0.0, 0.2 / 0.16, 0.2 / 0.16])
+    assert torch.equal(profile.grad[1], torch.zeros(3, dtype=torch.float64))      # never crosses: inf, no gradient

@@ -25,7 +25,8 @@ module                what it holds
 ``utils.device``      device, torchrun and bfloat16 autocast
 ``utils.metrics``     volume_fraction_difference, count_lines, line_orientation, data/stats MSE
 ``utils.search``      nearest_neighbors (exact, streamed, in data or statistics space)
-``utils.inversion``   reconstruct_from_statistics (the per-image limit), refine_latent
+``utils.inversion``   reconstruct_from_statistics (the per-image limit), refine_latent; their targets
+                      given as statistics: Spectra (periodic), Windows (non-periodic)
 ``utils.latent``      PCA of the statistics, codes and their decoding (notebook 05; plots in
                       ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
 ``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
@@ -71,7 +72,7 @@ _EXPORTS = {
     "metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
                 "data_mse", "spatial_stats_mse"],
     "search": ["NeighborResult", "nearest_neighbors"],
-    "inversion": ["reconstruct_from_statistics", "refine_latent"],
+    "inversion": ["reconstruct_from_statistics", "refine_latent", "Spectra", "Windows"],
     "latent": ["statistics_features", "fit_statistics_pca", "pca_reconstruct"],
     "project": ["LOSSES", "MODEL_LABELS", "DEFAULT_PROFILE", "DEFAULT_LINES", "PAPER", "Folders"],
     "files": ["write_json"],

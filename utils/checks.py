@@ -14,6 +14,12 @@ Images are 0 = line (black), 1 = background (white).
 Traceback (most recent call last):
 ...
 ValueError: originals must be a batch of images of shape (n, H, W) or (n, 1, H, W), got shape (4, 4); wrap one image as image[None]
+>>> positive_int(np.int64(3), "k"), positive_int(0, "steps", minimum=0)
+(3, 0)
+>>> positive_int(2.0, "batch_size")
+Traceback (most recent call last):
+...
+ValueError: batch_size must be an integer >= 1, got 2.0
 """
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ import numpy as np
 import torch
 
 __all__ = ["ArrayLike", "as_array", "image_batch", "single_image", "float64_tensor", "check_finite",
-           "check_binary", "check_same_shape"]
+           "check_binary", "check_same_shape", "positive_int"]
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -86,3 +92,12 @@ def check_same_shape(a: ArrayLike, b: ArrayLike, names: str) -> None:
     if tuple(a.shape) != tuple(b.shape):
         raise ValueError(f"{names} must have the same shape, got {tuple(a.shape)} and {tuple(b.shape)}; "
                          "compare an image with its own reconstruction")
+
+
+def positive_int(value: object, name: str, *, minimum: int = 1) -> int:
+    """``value`` as a Python int when it is an integer (``int`` or a numpy integer, not a bool) >= ``minimum``;
+    else ValueError naming ``name``, the bound and the value given (a float such as 2.0 is refused too: a count
+    or a size is given as an integer)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)

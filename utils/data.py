@@ -28,6 +28,7 @@ from PIL import Image
 import pandas as pd
 import torch
 
+from utils.checks import positive_int
 from utils.files import atomic_path, write_json
 from utils.lines import DatasetSpec
 from utils.micrographs import MicrographSpec
@@ -173,8 +174,7 @@ def split_indices(n: int, *, val_fraction: float = 0.2, test_fraction: float = 0
     covering ``range(n)``; ``round(n * fraction)`` indices go to val and test, the rest to
     train.  Deterministic in ``seed``.
     """
-    if n < 1:
-        raise ValueError(f"n must be >= 1, got {n}")
+    positive_int(n, "n")
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"need 0 <= val_fraction, test_fraction and val_fraction + test_fraction < 1, "
                          f"got {val_fraction} and {test_fraction}")
@@ -263,8 +263,7 @@ def compute_spectra_cache(images: np.ndarray, *, batch_size: int = 256, phase: f
     if not isinstance(images, np.ndarray) or images.ndim != 3:
         raise ValueError(f"images must be a numpy array of shape (n, H, W), got "
                          f"{type(images).__name__} {getattr(images, 'shape', '')}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    positive_int(batch_size, "batch_size")
     n, h, w = images.shape
     spectra = np.empty((n, h, w // 2 + 1), dtype=np.float32)
     peaks = np.empty(n, dtype=np.float64)

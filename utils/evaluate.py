@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from utils.checks import positive_int
 from utils.config import TrainConfig
 from utils.data import ensure_dataset, is_complete_dataset, load_dataset
 from utils.inversion import LIMIT_LR, LIMIT_RESTARTS, LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
@@ -204,8 +205,7 @@ def evaluate_test_set(models: dict[str, tuple[torch.nn.Module, Any]], data: Eval
     indices = np.asarray(data.split["test"])
     if len(indices) == 0:
         raise ValueError("the dataset has no test images; train with test_fraction > 0")
-    if n_nearest < 1:
-        raise ValueError(f"n_nearest must be >= 1, got {n_nearest}")
+    positive_int(n_nearest, "n_nearest")
     originals = np.asarray(data.images[indices])
     labels = data.labels.iloc[indices].reset_index(drop=True)
     recons, tables = {}, {}

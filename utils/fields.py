@@ -33,6 +33,8 @@ import torch
 from scipy.ndimage import gaussian_filter
 from scipy.special import ndtri, owens_t
 
+from utils.checks import positive_int
+
 __all__ = ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field", "first_offsets",
            "binarise_at_fractions"]
 
@@ -116,8 +118,7 @@ def thresholded_field(phi: np.ndarray, rate_y: np.ndarray, rate_x: np.ndarray, s
     if bad.any():
         raise ValueError(f"phase fractions must lie strictly between 0 and 1, got {phi[bad][:3]}; "
                          "a single-phase target has no texture to reconstruct")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
+    positive_int(seed, "seed", minimum=0)
     h, w = shape
     sy, sx = field_widths(phi, rate_y, h), field_widths(phi, rate_x, w)
     out = np.empty((len(phi), h, w), np.float32)

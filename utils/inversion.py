@@ -19,8 +19,12 @@ with a progress bar):
 The loss of both is the training loss's reconstruction term, :class:`utils.objective.Objective`
 (Σ_r (f(x)(r) - f_t(r))² over the offsets and indicator widths; periodic by Parseval from the target's
 power spectrum, or non-periodic over a window of offsets): pass the one the model was trained with
-(``TrainConfig.objective()``).  Targets are given as images (binary or grey) or, periodic, as power
-spectra (``utils.spectral.power_spectrum``, e.g. a dataset's cache).
+(``TrainConfig.objective()``).  A target says by its type what it holds, never by its shape: an array or
+tensor is always images, (n, H, W) or (n, 1, H, W), binary or grey; statistics come wrapped with the image
+size they belong to, :class:`Spectra` (periodic power spectra, ``utils.spectral.power_spectrum``, e.g. a
+dataset's cache, and the images' width) or :class:`Windows` (windows of non-periodic statistics, e.g. a PCA's
+or those a statistics VAE decodes, and the images' (H, W)).  Each checks its own shape; a target of other
+statistics than the objective compares is refused.
 
 >>> import torch
 >>> from utils.lines import generate_lines
@@ -28,6 +32,10 @@ spectra (``utils.spectral.power_spectrum``, e.g. a dataset's cache).
 >>> out = reconstruct_from_statistics(images, steps=300, progress=False)
 >>> out.images.shape, bool((out.loss < 0.01 * out.start_loss).all())     # statistics matched
 ((2, 32, 32), True)
+>>> Windows(np.zeros((2, 4, 4)), image_shape=(32, 32))                   # a window has an odd side, 2c + 1
+Traceback (most recent call last):
+...
+ValueError: Windows values must be (n >= 1, 2c + 1, 2c + 1) windows of statistics, c in 1..15 for 32 x 32 images, got shape (2, 4, 4); cut them with utils.statmaps.cutoff_window(f, c)
 """
 from __future__ import annotations
 
@@ -38,15 +46,15 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from utils.checks import ArrayLike, as_array, check_finite, image_batch
+from utils.checks import ArrayLike, as_array, check_finite, image_batch, positive_int
 from utils.progress import progress_bar
 from utils.fields import binarise_at_fractions, first_offsets, thresholded_field
 from utils.objective import Objective
-from utils.spectral import power_spectrum, statistics_from_spectrum
+from utils.spectral import statistics_from_spectrum
 
 __all__ = ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "NONPERIODIC_STEPS", "NONPERIODIC_LR", "BINARISE_SIGMA",
-           "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise", "target_spectra", "nonperiodic_targets",
-           "recentre", "reconstruct_from_statistics", "refine_latent"]
+           "REFINE_STEPS", "REFINE_LR", "Inversion", "Spectra", "Windows", "frozen", "minimise", "recentre",
+           "reconstruct_from_statistics", "refine_latent"]
 
 # The settings measured best for the limit on 200 test images of the cpu dataset (docs/experiments.md,
 # commit 95c479b: 97.5 % of line counts right with them, 85.5-87 % at lr 0.05 with one start) and for refinement.
@@ -79,37 +87,105 @@ class Inversion:
     z: np.ndarray | None = None   # (n, latent_dim) float32: the refined codes (refine_latent only)
 
 
-def target_spectra(target: ArrayLike, *, phase: float = 0.0, eps: float = 0.25) -> torch.Tensor:
-    """(n, H, W//2 + 1) float32 power spectra of the target statistics.
+@dataclass(frozen=True, eq=False)
+class Spectra:
+    """A periodic target given by its statistics: the power spectra of images ``width`` px wide.
 
-    ``target``: images (n, H, W) or (n, 1, H, W) in [0, 1] (0 = the phase of interest, e.g. the
-    lines), or the power spectra of square images already (n, H, H//2 + 1), recognised by the last
-    side (so an image batch of width H//2 + 1 would be read as spectra: pad or crop such images).
+    ``values``: (n, H, W//2 + 1) half power spectra, n >= 1, H the images' height, W = ``width`` (the half
+    spectrum does not tell W: W//2 + 1 columns stand for W = 2k - 2 or 2k - 1), at the objective's ``phase`` and
+    ``eps`` (:func:`utils.spectral.power_spectrum`, e.g. a dataset's cache or :func:`utils.latent.features_to_spectra`);
+    finite, kept as float32 numpy.  For a periodic objective only: the non-periodic statistics cannot be had from them.
     """
-    a = as_array(target, "target")
-    if a.ndim == 3 and a.shape[-1] == a.shape[-2] // 2 + 1 and a.shape[-1] != a.shape[-2]:
-        check_finite(a, "target spectra")
-        return torch.as_tensor(np.asarray(a, dtype=np.float32))
-    images = torch.as_tensor(np.asarray(image_batch(a, "target"), dtype=np.float64))
-    if len(images) == 0:
-        raise ValueError("target is empty; pass at least one image or spectrum")
-    return power_spectrum(images, phase=phase, eps=eps).float()
+
+    values: np.ndarray
+    width: int
+
+    def __post_init__(self) -> None:
+        a = as_array(self.values, "Spectra values")
+        width = positive_int(self.width, "Spectra width (of the images, px)")
+        if a.ndim != 3 or len(a) == 0 or a.shape[-1] != width // 2 + 1:
+            raise ValueError(f"Spectra values must be (n >= 1, H, {width // 2 + 1}), the half power spectra of images "
+                             f"{width} px wide, got shape {a.shape}; make them with utils.spectral.power_spectrum(images) "
+                             "and pass the images' width")
+        check_finite(a, "Spectra values")
+        object.__setattr__(self, "values", np.asarray(a, dtype=np.float32))
+        object.__setattr__(self, "width", width)
+
+    @property
+    def image_shape(self) -> tuple[int, int]:
+        """(H, W) of the images these are the spectra of."""
+        return self.values.shape[1], self.width
 
 
-def nonperiodic_targets(target: ArrayLike, objective: Objective) -> tuple[torch.Tensor, ...]:
-    """``objective.targets`` (float32) of target images (n, H, W) for a non-periodic objective: the
-    statistics (n, H, W) at each indicator width, or their windows (n, 2c + 1, 2c + 1) when ``cutoff`` = c > 0.
+@dataclass(frozen=True, eq=False)
+class Windows:
+    """A non-periodic target given by its statistics: windows of them, for images of ``image_shape`` (H, W).
 
-    Power spectra (n, H, H//2 + 1) are refused, recognised by their shape as :func:`target_spectra`
-    does: they hold periodic statistics, from which the non-periodic ones cannot be had."""
-    a = as_array(target, "target")
-    if a.ndim == 3 and a.shape[-1] == a.shape[-2] // 2 + 1 and a.shape[-1] != a.shape[-2]:
-        raise ValueError(f"target of shape {a.shape} looks like power spectra, which hold periodic statistics; "
-                         "pass the target images for a non-periodic objective")
-    images = torch.as_tensor(np.asarray(image_batch(a, "target"), dtype=np.float64))
+    ``values``: (n, 2c + 1, 2c + 1), n >= 1, 1 <= c <= (min(H, W) - 1) // 2: the non-periodic f of the objective's
+    ``phase`` at its ``eps`` over the offsets |r_y|, |r_x| <= c, r = 0 at (c, c), r_y down
+    (:meth:`utils.objective.Objective.targets` of ``Objective(periodic=False, cutoff=c)``; e.g. a PCA's, or those a
+    statistics VAE decodes); finite, kept as float32 numpy.  For that objective only: no sharp term, cutoff c.
+    """
+
+    values: np.ndarray
+    image_shape: tuple[int, int]
+
+    def __post_init__(self) -> None:
+        a = as_array(self.values, "Windows values")
+        shape = tuple(self.image_shape) if isinstance(self.image_shape, (tuple, list)) else ()
+        if len(shape) != 2:
+            raise ValueError(f"Windows image_shape must be (H, W) of the images to draw, got {self.image_shape!r}")
+        h, w = (positive_int(side, "each side of Windows image_shape") for side in shape)
+        largest = (min(h, w) - 1) // 2
+        if a.ndim != 3 or len(a) == 0 or a.shape[1] != a.shape[2] or a.shape[1] % 2 == 0 or \
+                not 1 <= a.shape[1] // 2 <= largest:
+            raise ValueError(f"Windows values must be (n >= 1, 2c + 1, 2c + 1) windows of statistics, c in 1..{largest} "
+                             f"for {h} x {w} images, got shape {a.shape}; cut them with "
+                             "utils.statmaps.cutoff_window(f, c)")
+        check_finite(a, "Windows values")
+        object.__setattr__(self, "values", np.asarray(a, dtype=np.float32))
+        object.__setattr__(self, "image_shape", (h, w))
+
+    @property
+    def cutoff(self) -> int:
+        """c: the window holds the offsets |r_y|, |r_x| <= c."""
+        return self.values.shape[-1] // 2
+
+
+def _check_kind(target: object, objective: Objective) -> None:
+    """Raise ValueError when a typed ``target`` holds other statistics than ``objective`` compares."""
+    if isinstance(target, Spectra) and not objective.periodic:
+        raise ValueError("Spectra hold periodic statistics, from which the non-periodic ones cannot be had; pass the "
+                         "target images (or Windows of their statistics) for a non-periodic objective")
+    if isinstance(target, Windows):
+        c = target.cutoff
+        problem = ("the objective is periodic" if objective.periodic else
+                   f"the objective has a sharp term (sharp_eps={objective.sharp_eps})" if objective.sharp_eps > 0 else
+                   f"the objective compares cutoff={objective.cutoff}" if objective.cutoff != c else "")
+        if problem:
+            raise ValueError(f"Windows of cutoff={c} hold non-periodic statistics at eps only, but {problem}; pass "
+                             f"objective=Objective(periodic=False, cutoff={c}) (no sharp term)")
+
+
+def _target_images(target: ArrayLike) -> torch.Tensor:
+    """Target images (n, H, W) or (n, 1, H, W) as a float64 (n, H, W) tensor; an empty batch refused."""
+    images = image_batch(target, "target")
     if len(images) == 0:
         raise ValueError("target is empty; pass at least one image")
-    return tuple(t.float() for t in objective.targets(images))
+    return torch.as_tensor(np.asarray(images, dtype=np.float64))
+
+
+def _targets(target: ArrayLike | Spectra | Windows,
+             objective: Objective) -> tuple[list[torch.Tensor], tuple[int, int]]:
+    """What ``objective.per_image`` compares against (float32, one tensor per term, n rows) and the (H, W) of the
+    images to draw.  Target images of a single phase are refused."""
+    _check_kind(target, objective)
+    if isinstance(target, (Spectra, Windows)):
+        return [torch.as_tensor(target.values)], target.image_shape
+    images = _target_images(target)
+    blocks = [t.float() for t in objective.targets(images)]
+    _check_two_phases(images.numpy(), objective.phase)
+    return blocks, (images.shape[1], images.shape[2])
 
 
 @contextmanager
@@ -130,8 +206,7 @@ def minimise(params: torch.Tensor, loss_of: Callable[[torch.Tensor], torch.Tenso
     """Adam on ``params`` (a leaf tensor, one row per item) for ``steps`` steps; ``loss_of(params)``
     returns one loss per item (their sum is minimised: the items do not interact).  Returns the
     parameters of the lowest loss each item reached and that loss (n,), float64."""
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
+    positive_int(steps, "steps", minimum=0)
     params = params.detach().clone().requires_grad_(True)
     optimiser = torch.optim.Adam([params], lr=lr)
     best = params.detach().clone()
@@ -188,9 +263,8 @@ def recentre(images: np.ndarray) -> np.ndarray:
 
 
 def _check_steps(steps: int, lr: float, batch_size: int) -> None:
-    for name, value in (("steps", steps), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (0 if name == "steps" else 1):
-            raise ValueError(f"{name} must be an integer >= {0 if name == 'steps' else 1}, got {value!r}")
+    positive_int(steps, "steps", minimum=0)
+    positive_int(batch_size, "batch_size")
     if not lr > 0:
         raise ValueError(f"lr must be > 0, got {lr}")
 
@@ -205,68 +279,44 @@ def _check_two_phases(images: np.ndarray, phase: float) -> None:
                          "its statistics hold no texture to reconstruct; drop it or crop a region with both phases")
 
 
-def reconstruct_from_statistics(target: ArrayLike, *, objective: Objective | None = None, steps: int | None = None,
-                                lr: float | None = None, restarts: int = 1, batch_size: int = 256, seed: int = 0,
-                                device: str | torch.device = "cpu", recentred: bool = True,
-                                image_shape: tuple[int, int] | None = None, binarised: bool | None = None,
+def reconstruct_from_statistics(target: ArrayLike | Spectra | Windows, *, objective: Objective | None = None,
+                                steps: int | None = None, lr: float | None = None, restarts: int = 1,
+                                batch_size: int = 256, seed: int = 0, device: str | torch.device = "cpu",
+                                recentred: bool = True, binarised: bool | None = None,
                                 binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Inversion:
     """Images whose spatial statistics match those of ``target``: the method's per-image limit.
 
     ``objective``: what "match" means (:class:`utils.objective.Objective`; default ``Objective()``, the
     paper's periodic statistics; ``Objective(periodic=False, cutoff=16)`` for micrograph crops, windows
-    of a larger structure; its ``scale`` changes only the reported loss).  ``target``: images (n, H, W) /
-    (n, 1, H, W), or, periodic, their power spectra (n, H, W//2 + 1) (:func:`target_spectra`).  Each
-    image starts as a thresholded Gaussian random field (:func:`utils.fields.thresholded_field`) with
-    exactly the target's phase fraction and, on average, its interface density along y and x (pixels
-    sigmoid(±:data:`START_LOGIT`); seeded by ``seed``, the image's position and the restart, so the batch
-    size changes the result only by the rounding of batched FFTs, and restart 0 is the same start
-    whatever ``restarts`` is), and ``steps`` Adam steps of rate ``lr`` minimise the objective of
-    x = sigmoid(theta) (defaults: :data:`LIMIT_STEPS`, :data:`LIMIT_LR` periodic;
-    :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not); ``restarts`` independent starts per image,
-    the lowest final loss wins; ``recentred``: translate it so that the border runs through background
-    (:func:`recentre`; periodic statistics only: nothing else wraps).  With ``image_shape`` (H, W)
-    (non-periodic, ``cutoff`` = c >= 1, no sharp term), ``target`` holds such statistics themselves,
-    (n, 2c + 1, 2c + 1) windows of f at ``eps`` (e.g. a PCA's), and images of that shape are drawn.
-    Batched (``batch_size`` images x restarts at a time), on ``device``.  ``binarised`` (default: when
-    not periodic): the images are returned as 0 / 1 with exactly the target's phase fraction, its
-    darkest pixels after a blur of ``binarise_sigma`` px (:func:`utils.fields.binarise_at_fractions`).
-    Returns an :class:`Inversion` (float32 images in (0, 1), or 0 / 1; threshold grey ones like
-    reconstructions).  A single-phase target is refused.
+    of a larger structure; its ``scale`` changes only the reported loss).  ``target``, by its type: an array or
+    tensor, the target images (n, H, W) or (n, 1, H, W) in [0, 1] (0 = the phase of interest, e.g. the lines),
+    each holding both phases; :class:`Spectra`, their periodic power spectra (n, H, W//2 + 1) and W (periodic
+    objective); :class:`Windows`, windows (n, 2c + 1, 2c + 1) of their non-periodic statistics at ``eps`` and
+    their (H, W) (objective of ``cutoff`` = c, no sharp term).  Images of (H, W) are drawn; a target of other
+    statistics than the objective compares is refused.  Each image starts as a thresholded
+    Gaussian random field (:func:`utils.fields.thresholded_field`) with exactly the target's phase fraction and,
+    on average, its interface density along y and x (pixels sigmoid(±:data:`START_LOGIT`); seeded by ``seed``,
+    the image's position and the restart, so the batch size changes the result only by the rounding of batched
+    FFTs, and restart 0 is the same start whatever ``restarts`` is), and ``steps`` Adam steps of rate ``lr``
+    minimise the objective of x = sigmoid(theta) (defaults: :data:`LIMIT_STEPS`, :data:`LIMIT_LR` periodic;
+    :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not); ``restarts`` independent starts per image, the
+    lowest final loss wins; ``recentred``: translate it so that the border runs through background
+    (:func:`recentre`; periodic statistics only: nothing else wraps).  Batched (``batch_size`` images x
+    restarts at a time), on ``device``.  ``binarised`` (default: when not periodic): the images are returned
+    as 0 / 1 with exactly the target's phase fraction, its darkest pixels after a blur of ``binarise_sigma`` px
+    (:func:`utils.fields.binarise_at_fractions`).  Returns an :class:`Inversion` (float32 images in (0, 1), or
+    0 / 1; threshold grey ones like reconstructions).
     """
     objective = Objective() if objective is None else objective
-    periodic, phase, cutoff = objective.periodic, objective.phase, objective.cutoff
+    periodic, phase = objective.periodic, objective.phase
     steps = (LIMIT_STEPS if periodic else NONPERIODIC_STEPS) if steps is None else steps
     lr = (LIMIT_LR if periodic else NONPERIODIC_LR) if lr is None else lr
     binarised = (not periodic) if binarised is None else binarised
     _check_steps(steps, lr, batch_size)
-    if image_shape is not None and periodic:
-        raise ValueError("image_shape applies to the non-periodic statistics; pass objective=Objective(periodic=False, "
-                         "cutoff=...)")
-    if isinstance(restarts, bool) or not isinstance(restarts, (int, np.integer)) or restarts < 1:
-        raise ValueError(f"restarts must be an integer >= 1, got {restarts!r}")
-    if periodic:
-        blocks = [target_spectra(target, phase=phase, eps=objective.eps)]
-        given = as_array(target, "target")       # images give their width; spectra stand for square images
-        n, h = blocks[0].shape[0], blocks[0].shape[1]
-        w = h if given.shape[-1] == blocks[0].shape[-1] else given.shape[-1]
-    elif image_shape is not None:
-        stats = as_array(target, "target statistics")
-        check_finite(stats, "target statistics")
-        if (objective.sharp_eps or cutoff < 1 or stats.ndim != 3 or stats.shape[1:] != (2 * cutoff + 1,) * 2
-                or 2 * cutoff + 1 > min(image_shape)):
-            raise ValueError(f"target statistics must be (n, {2 * cutoff + 1}, {2 * cutoff + 1}) windows of cutoff={cutoff} "
-                             f"(>= 1) for images {image_shape} and sharp_eps=0, got shape {stats.shape}, "
-                             f"sharp_eps={objective.sharp_eps}")
-        blocks = [torch.as_tensor(np.asarray(stats, dtype=np.float32))]
-        n, (h, w) = len(stats), image_shape
-    else:
-        blocks = list(nonperiodic_targets(target, objective))
-        n = blocks[0].shape[0]
-        h, w = image_batch(as_array(target, "target"), "target").shape[1:]
+    restarts = positive_int(restarts, "restarts")
+    blocks, (h, w) = _targets(target, objective)
+    n = blocks[0].shape[0]
     flip = phase > 0.5              # the phase of interest is the bright one: starts and binarising mirror
-    given = as_array(target, "target")
-    if image_shape is None and not (periodic and given.shape[-1] == blocks[0].shape[-1] != blocks[0].shape[-2]):
-        _check_two_phases(image_batch(given, "target"), phase)
     images, losses, starts = np.empty((n, h, w), np.float32), np.empty(n), np.empty(n)
     fractions = np.empty(n)
 
@@ -304,27 +354,34 @@ def reconstruct_from_statistics(target: ArrayLike, *, objective: Objective | Non
     return Inversion(recentre(images) if recentred and periodic else images, losses, starts)
 
 
-def refine_latent(model: torch.nn.Module, target: ArrayLike, *, objective: Objective | None = None,
+def refine_latent(model: torch.nn.Module, target: ArrayLike | Spectra, *, objective: Objective | None = None,
                   z0: ArrayLike | None = None, steps: int = REFINE_STEPS, lr: float = REFINE_LR, batch_size: int = 256,
                   progress: bool = True) -> Inversion:
     """Codes z whose decoded images match the statistics of ``target``, the decoder frozen.
 
-    ``target``: the images to reconstruct (their z = mu is the start unless ``z0`` (n, latent_dim)
-    is given) or, with ``z0``, their power spectra.  ``steps`` Adam steps of rate ``lr`` on z
-    minimise ``objective`` (periodic; the model's training one, ``TrainConfig.objective(scale)``: its
-    ``scale`` changes nothing but the reported loss) of ``model.decode(z)``.  The model is put in eval
+    ``target``: the images (n, H, W) or (n, 1, H, W) to reconstruct (their z = mu is the start unless ``z0``
+    (n, latent_dim) is given) or, with ``z0``, their :class:`Spectra` (n, H, W//2 + 1).  ``steps`` Adam steps of
+    rate ``lr`` on z minimise ``objective`` (periodic; the model's training one, ``TrainConfig.objective(scale)``:
+    its ``scale`` changes nothing but the reported loss) of ``model.decode(z)``.  The model is put in eval
     mode and its weights get no gradient.  Deterministic.  Returns an :class:`Inversion` with the
     decoded images and the refined ``z``.
     """
     objective = Objective() if objective is None else objective
-    if not objective.periodic:
-        raise ValueError("refine_latent compares periodic statistics (power spectra); pass a periodic objective")
+    if not objective.periodic or isinstance(target, Windows):
+        raise ValueError("refine_latent compares periodic statistics (power spectra); pass a periodic objective and "
+                         "target images or Spectra")
     _check_steps(steps, lr, batch_size)
     model.eval()
     device = next(model.parameters()).device
-    spectra = target_spectra(target, phase=objective.phase, eps=objective.eps)
+    if isinstance(target, Spectra):
+        if z0 is None:
+            raise ValueError("Spectra give no images to encode; pass z0 (n, latent_dim), the codes to start from")
+        spectra = torch.as_tensor(target.values)
+    else:
+        originals = _target_images(target)
+        spectra = objective.targets(originals)[0].float()
     if z0 is None:
-        x = torch.as_tensor(np.asarray(image_batch(target, "target"), dtype=np.float32))[:, None]
+        x = originals.float()[:, None]
         with torch.no_grad():
             z0 = torch.cat([model.encode(x[s:s + batch_size].to(device))[0].float()
                             for s in range(0, len(x), batch_size)])

@@ -36,6 +36,7 @@ from sklearn.decomposition import PCA
 
 from utils.checks import ArrayLike, image_batch
 from utils.evaluate import per_image_table
+from utils.inversion import Spectra
 from utils.report import summarise
 from utils.stats import normalised_autocovariance, spatial_statistics
 
@@ -88,14 +89,15 @@ def pca_errors(pca, features: np.ndarray, ks: Sequence[int]) -> np.ndarray:
     return np.array([((pca_reconstruct(pca, features, k) - features) ** 2).mean() for k in ks])
 
 
-def features_to_spectra(features: np.ndarray, shape: tuple[int, int]) -> torch.Tensor:
-    """Raw statistics vectors (n, H * W), r = 0 at the centre, as power spectra (n, H, W//2 + 1):
-    the target :func:`utils.inversion.reconstruct_from_statistics` takes.  (A PCA reconstruction
-    need not be a valid autocorrelation; its spectrum is then simply the nearest target we have.)"""
+def features_to_spectra(features: np.ndarray, shape: tuple[int, int]) -> Spectra:
+    """Raw statistics vectors (n, H * W) of images of ``shape`` (H, W), r = 0 at the centre, as their
+    periodic power spectra (n, H, W//2 + 1): a target of :func:`utils.inversion.reconstruct_from_statistics`.
+    (A PCA reconstruction need not be a valid autocorrelation; its spectrum is then simply the nearest
+    target we have.)"""
     h, w = shape
     f = torch.as_tensor(np.asarray(features, dtype=np.float64).reshape(-1, h, w))
     uncentred = torch.roll(f, (-(h // 2), -(w // 2)), dims=(-2, -1))
-    return torch.fft.rfft2(uncentred).real.float()
+    return Spectra(torch.fft.rfft2(uncentred).real.float(), width=w)
 
 
 def encode_means(model: torch.nn.Module, images: ArrayLike, *, batch_size: int = 256) -> np.ndarray:

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from utils.checks import positive_int
 from utils.progress import progress_bar
 from utils.project import DEFAULT_LINES
 
@@ -82,14 +83,11 @@ def max_lines_that_fit(size: int) -> int:
 
 
 def _check_generator_args(n: int, size: int, min_lines: int, max_lines: int) -> None:
-    for name, value in (("n", n), ("size", size), ("min_lines", min_lines), ("max_lines", max_lines)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f"{name} must be an integer, got {value!r}")
-    if n < 1:
-        raise ValueError(f"n (number of images) must be >= 1, got {n}")
-    if size < 16:
-        raise ValueError(f"size must be >= 16 pixels, got {size}; use a larger image size")
-    if not 1 <= min_lines <= max_lines:
+    positive_int(n, "n (number of images)")
+    positive_int(size, "size (pixels)", minimum=16)
+    positive_int(min_lines, "min_lines")
+    positive_int(max_lines, "max_lines")
+    if not min_lines <= max_lines:
         raise ValueError(f"need 1 <= min_lines <= max_lines, got min_lines={min_lines}, "
                          f"max_lines={max_lines}; fix the line-count range")
     limit = max_lines_that_fit(size)

@@ -10,7 +10,7 @@ the held-out regions (``dataset_split(cfg)["test"]``), whose pixels no training 
 What is scored, per held-out crop (reconstructions binarised at :data:`MICRO_THRESHOLD`: phase 0
 where a pixel is below it; the statistics are those of the hard indicator of phase 0):
 
-* ``autocovariance_mse``: the mean over the cutoff window |r_y|, |r_x| <= ``cutoff`` of the squared
+* ``autocovariance_mse``: the mean over the scoring window |r_y|, |r_x| <= ``window`` of the squared
   difference between the normalised autocovariances (f - phi²) / (phi (1 - phi)) of the crop and of
   the candidate (non-periodic f; a candidate whose phase vanished scores against a map of zeros);
 * ``vf_diff``: | phi_candidate - phi_crop | in percentage points of phase 0 (absolute, not the
@@ -224,21 +224,22 @@ class MicroEvaluation:
 
 
 def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.DataFrame,
-                   split: Mapping[str, np.ndarray], *, cutoff: int, latent_dim: int, n_limit: int = 7,
+                   split: Mapping[str, np.ndarray], *, window: int, latent_dim: int, n_limit: int = 7,
                    limit_restarts: int = 1, limit_steps: int | None = None, seed: int = 0,
                    progress: bool = True) -> MicroEvaluation:
     """Score ``models`` (name -> VAE: an image VAE's reconstruction at z = mu; a statistics VAE's image drawn from
     its statistics at z = mu, with the field seed ``seed`` and ``limit_steps`` pixel steps), the PCA of the statistics
     with ``latent_dim`` components and the limit (reconstruction from statistics with its non-periodic defaults, on
     the first ``n_limit`` held-out crops of each material that hold both phases, ``limit_restarts`` starts each,
-    ``limit_steps`` pixel steps: None, the default ``NONPERIODIC_STEPS``) on the held-out crops; classify the
-    materials from each kind of code."""
+    ``limit_steps`` pixel steps: None, the default ``NONPERIODIC_STEPS``) on the held-out crops, each by :func:`score`
+    of its crop statistics over the scoring window |r_y|, |r_x| <= ``window``; classify the materials from each kind
+    of code."""
     test, train = split["test"], split["train"]
     originals = np.asarray(images[test])
     materials = labels["material"].to_numpy()
     test_materials, train_materials = list(materials[test]), list(materials[train])
-    truth = crop_statistics(originals, cutoff=cutoff)
-    train_stats = crop_statistics(np.asarray(images[train]), cutoff=cutoff)
+    truth = crop_statistics(originals, cutoff=window)
+    train_stats = crop_statistics(np.asarray(images[train]), cutoff=window)
     rows, accuracy, confusion, codes, described = [], {}, {}, {}, {}
     recons = {}
     seen = describe(originals)
@@ -247,7 +248,7 @@ def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.Dat
         recons[name] = (draw_images(model, codes[name], seed=seed, steps=limit_steps, progress=progress).images
                         if model.decodes_statistics else
                         reconstruct(model, originals, progress=progress, desc=f"reconstructing ({name})"))
-        rows.append(score(truth, crop_statistics(recons[name], cutoff=cutoff), test_materials, name))
+        rows.append(score(truth, crop_statistics(recons[name], cutoff=window), test_materials, name))
         described[name] = descriptor_ratios(describe(recons[name]), seen, test_materials)
         accuracy[name], confusion[name] = classify(encode_means(model, np.asarray(images[train])), train_materials,
                                                    codes[name], test_materials)
@@ -259,7 +260,7 @@ def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.Dat
     first = two[first_per_material(test[two], [test_materials[i] for i in two], n_limit)]
     limit = reconstruct_from_statistics(originals[first], objective=Objective(periodic=False), restarts=limit_restarts,
                                         steps=limit_steps, seed=seed, progress=progress)
-    rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=cutoff),
+    rows.append(score(truth.rows(first), crop_statistics(limit.images, cutoff=window),
                       [test_materials[i] for i in first], "from_statistics"))
     described["from_statistics"] = descriptor_ratios(describe(limit.images), seen.iloc[first].reset_index(drop=True),
                                                      [test_materials[i] for i in first])

@@ -34,7 +34,7 @@ from skimage.filters import threshold_multiotsu, threshold_otsu
 from PIL import Image
 import pandas as pd
 
-from utils.checks import check_finite
+from utils.checks import check_finite, positive_int
 from utils.project import REPO
 
 __all__ = ["MICROGRAPH_DIR", "MATERIALS", "IMAGE_SUFFIXES", "SEGMENTED_LEVELS", "load_micrograph", "split_columns", "random_crops",
@@ -282,8 +282,8 @@ class MicrographSpec:
     seed: int = 0                # seed of the crop positions (with each micrograph's name)
 
     def __post_init__(self) -> None:
-        if self.n_train < 1 or self.n_test < 1:
-            raise ValueError(f"need n_train >= 1 and n_test >= 1 crops per micrograph, got {self.n_train}, {self.n_test}")
+        positive_int(self.n_train, "n_train (crops per micrograph)")
+        positive_int(self.n_test, "n_test (crops per micrograph)")
         split_columns(256, self.size, self.test_fraction)      # the crops must fit both regions
 
     @property

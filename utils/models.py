@@ -47,6 +47,7 @@ import torch.hub
 from torch import nn
 from torch.nn import functional as F
 
+from utils.checks import positive_int
 
 __all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder", "StatisticsDecoder",
            "resnet152_backbone", "ENCODERS", "DECODERS"]
@@ -76,9 +77,7 @@ class ModelConfig:
         if self.decoder not in DECODERS:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
         for name in ("latent_dim", "image_size", "base_channels", "hidden_dim"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            object.__setattr__(self, name, positive_int(getattr(self, name), name))
         if (self.decoder == "statistics") != (self.window > 0) or (
                 self.decoder == "statistics" and not (self.encoder == "conv" and self.window <= (self.image_size - 1) // 2)):
             raise ValueError(f"the statistics decoder needs the conv encoder and a window in 1..{(self.image_size - 1) // 2}"

@@ -53,7 +53,7 @@ import numpy as np
 import torch
 from utils.progress import progress_bar
 
-from utils.checks import ArrayLike, image_batch
+from utils.checks import ArrayLike, image_batch, positive_int
 from utils.spectral import autocorrelation_spectrum, spectral_weights
 from utils.stats import phase_indicator, spatial_statistics
 
@@ -195,10 +195,8 @@ def _check_args(k: int, space: str, precomputed: bool, batch_size: int) -> None:
     if precomputed and space != "spatial_stats":
         raise ValueError("precomputed=True means the database holds spatial statistics; "
                          "use it with space='spatial_stats'")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    positive_int(k, "k")
+    positive_int(batch_size, "batch_size")
 
 
 def nearest_neighbors(queries: ArrayLike, database: ArrayLike | Iterable[ArrayLike], *, k: int = 5,

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from utils.checks import image_batch
-from utils.inversion import Inversion, reconstruct_from_statistics
+from utils.inversion import Inversion, Windows, reconstruct_from_statistics
 from utils.models import VAE
 from utils.objective import Objective
 from utils.statmaps import cutoff_window
@@ -55,6 +55,6 @@ def draw_images(model: VAE, z: np.ndarray | torch.Tensor, *, seed: int = 0, step
     cfg = model.config
     with torch.no_grad():
         windows = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32)))
-    return reconstruct_from_statistics(windows.numpy(), objective=Objective(periodic=False, cutoff=cfg.window),
-                                       image_shape=(cfg.image_size, cfg.image_size), seed=seed, steps=steps,
+    return reconstruct_from_statistics(Windows(windows.numpy(), (cfg.image_size, cfg.image_size)),
+                                       objective=Objective(periodic=False, cutoff=cfg.window), seed=seed, steps=steps,
                                        progress=progress)

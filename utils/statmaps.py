@@ -35,8 +35,10 @@ import torch
 
 from utils.stats import autocorrelation, check_spatial, cross_correlation
 
-__all__ = ["cutoff_window", "offset_distances", "radial_profile", "directional_profiles", "phase_correlations",
-           "correlation_length"]
+__all__ = ["CORRELATION_LEVEL", "cutoff_window", "offset_distances", "radial_profile", "directional_profiles",
+           "phase_correlations", "correlation_length"]
+
+CORRELATION_LEVEL = math.exp(-1)     # the correlation length is where the normalised autocovariance falls to 1/e
 
 
 def cutoff_window(f: torch.Tensor, cutoff: int) -> torch.Tensor:
@@ -117,18 +119,22 @@ def phase_correlations(labels: np.ndarray, phases: Sequence[int], *, periodic: b
             for i, p in enumerate(phases) for q in phases[i:]}
 
 
-def correlation_length(profile: torch.Tensor | np.ndarray, level: float = math.exp(-1)) -> float:
-    """The first distance (px, linearly interpolated) at which a normalised autocovariance profile,
-    1 at k = 0, falls to ``level`` (1/e by default); ``inf`` when it never does within the profile.
+def correlation_length(profile: torch.Tensor | np.ndarray, level: float = CORRELATION_LEVEL) -> torch.Tensor:
+    """(...,): where each profile ``(..., K)``, K >= 2, of a normalised autocovariance (1 at k = 0, e.g. a radial or
+    directional profile) first falls to ``level`` (1/e by default), in px: the first k with profile <= level,
+    linearly interpolated between k - 1 and k; 0 where the profile starts at or below it, ``inf`` where it stays
+    above it over all K values.  Differentiable in ``profile`` (a batch of them at once); a tensor of its dtype.
 
-    >>> correlation_length(np.array([1.0, 0.5, 0.25]), level=0.375)
+    >>> float(correlation_length(np.array([1.0, 0.5, 0.25]), level=0.375))   # between k = 1 (0.5) and k = 2 (0.25)
     1.5
+    >>> correlation_length(torch.tensor([[1.0, 0.0], [1.0, 0.75]]), level=0.5).tolist()   # the second never falls
+    [0.5, inf]
     """
-    p = np.asarray(profile, dtype=np.float64)
-    below = np.flatnonzero(p <= level)
-    if len(below) == 0:
-        return math.inf
-    k = int(below[0])
-    if k == 0:
-        return 0.0
-    return float(k - 1 + (p[k - 1] - level) / (p[k - 1] - p[k]))
+    p = torch.as_tensor(profile)
+    below = p <= level
+    k = below.to(torch.uint8).argmax(dim=-1, keepdim=True).clamp_min(1)          # the first k at or below
+    hi, lo = p.gather(-1, k - 1)[..., 0], p.gather(-1, k)[..., 0]
+    gap = hi - lo                          # > 0 at a crossing; elsewhere the step is 0 or replaced by inf below
+    step = ((hi - level) / torch.where(gap > 0, gap, torch.ones_like(gap))).clamp(0, 1)
+    length = (k[..., 0] - 1).to(p.dtype) + step
+    return torch.where(below.any(dim=-1), length, torch.full_like(length, math.inf))

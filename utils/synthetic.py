@@ -23,12 +23,14 @@ import math
 
 import numpy as np
 
+from utils.checks import positive_int
+
 __all__ = ["overlapping_discs", "disc_two_point", "gaussian_blobs"]
 
 
 def _check(n: int, size: int) -> None:
-    if n < 0 or size < 4:
-        raise ValueError(f"need n >= 0 images of size >= 4 px, got n={n}, size={size}")
+    positive_int(n, "n (number of images)", minimum=0)
+    positive_int(size, "size (px)", minimum=4)
 
 
 def overlapping_discs(n: int, size: int, *, radius: float, matrix_fraction: float, seed: int = 0) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from IPython.display import DisplayHandle, display
 
+from utils.checks import positive_int
 from utils.lines import ORIENTATIONS
 from utils.plots import NotebookFigure, image_and_statistics, new_figure
 from utils.stats import spatial_statistics
@@ -90,9 +91,9 @@ def draw_lines(size: int, *, n_lines: int, position: int, thickness: int, gap: i
     """
     if orientation not in ORIENTATIONS:
         raise ValueError(f"orientation must be one of {ORIENTATIONS}, got {orientation!r}")
-    if size < 1 or n_lines < 0 or thickness < 1:
-        raise ValueError(f"need size >= 1, n_lines >= 0 and thickness >= 1, got size={size}, "
-                         f"n_lines={n_lines}, thickness={thickness}")
+    positive_int(size, "size")
+    positive_int(n_lines, "n_lines", minimum=0)
+    positive_int(thickness, "thickness")
     gap = thickness if gap is None else gap
     length = 3 * size // 4 if length is None else min(length, size)
     start = (size - length) // 2

@@ -42,14 +42,15 @@ def main() -> None:
     torch.manual_seed(0)
     model = build_vae(cfg.model).eval()
     crop = as_vae_images(load_micrograph("ceramics")[:64, :64])
-    p = properties(crop[None], periodic=cfg.periodic, cutoff=cfg.cutoff).iloc[0]
-    f = soft_properties(torch.as_tensor(crop[None], dtype=torch.float64), periodic=cfg.periodic, cutoff=cfg.cutoff,
+    objective = cfg.objective()
+    p = properties(crop[None], objective=objective).iloc[0]
+    f = soft_properties(torch.as_tensor(crop[None], dtype=torch.float64), objective=objective,
                         temperature=0.0)["statistics"][0].float().numpy()
     target = DesignTarget(volume_fraction=float(p["volume_fraction"]), anisotropy=float(p["anisotropy"]), statistics=f)
     anything = {"volume_fraction": (0, 1), "anisotropy": (0, np.inf)}
 
     def latent() -> None:
-        design_in_latent_space(model, cfg, target, reachable=anything)
+        design_in_latent_space(model, objective, target, reachable=anything)
 
     def pixels() -> None:
         reconstruct_from_statistics(crop[None], objective=Objective(periodic=False),
