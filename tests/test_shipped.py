@@ -103,14 +103,10 @@ def test_the_sweep_without_runs_of_your_own_reads_the_shipped_scores(tmp_path, c
 
 # ----------------------------------------------------------------------------- what is shipped
 
-LINES_SHIPMENTS = [s for s in SHIPMENTS if s.profile != "micro"]
-MICRO_SHIPPED = shipped_run("micro", "statistics_vae").is_dir()
-NOT_YET = "the micro models are not shipped yet: `make micro`, then `make ship`"
-
 
 def test_every_shipped_model_is_weights_with_its_config_and_the_command_that_made_it():
     assert shipped_megabytes() <= SHIPPED_BUDGET_MB
-    for shipment in SHIPMENTS if MICRO_SHIPPED else LINES_SHIPMENTS:
+    for shipment in SHIPMENTS:
         folder = shipped_run(shipment.profile, shipment.name, shipment.lines)
         made = json.loads((folder / "made.json").read_text())
         assert made["command"] == shipment.make and len(made["shipped_at"]) >= 7, folder
@@ -194,7 +190,6 @@ def test_the_shipped_sweep_scores_are_the_committed_notebook_05_numbers():
             None, committed["line_count_pct_by_latent_dim"][str(size)], rel=1e-6, unmeasured_abs=1.0)
 
 
-@pytest.mark.skipif(not MICRO_SHIPPED, reason=NOT_YET)
 def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path):
     """The two image VAEs' scores on the 700 held-out crops and every code's classifier accuracy, as committed."""
     from utils.micro import evaluate_micro, load_micro
