@@ -28,6 +28,7 @@ class ToyDecoder(torch.nn.Module):
     def __init__(self, size: int = 32) -> None:
         super().__init__()
         self.config = SimpleNamespace(latent_dim=2)
+        self.decodes_statistics = False          # the VAE interface: decode(z) gives images
         self.register_buffer("ramp", ((torch.arange(size, dtype=torch.float32) + 0.5) / size)[None, None, :]
                              .expand(1, size, size).clone())
         self.sharpness = torch.nn.Parameter(torch.tensor(20.0))

@@ -10,12 +10,12 @@ from test_notebooks import _figure_cells, assert_quiet_and_static
 # seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
 PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_vf": seeded(36.86872209821427),
           "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.01116423693874459, rel=1e-3),              # 300 steps (MICRO_SMOKE_NOTEBOOKS)
-          "statistics_vae_cov": seeded(None, 0.2106000654951546, rel=1e-3),
+          "statistics_vae_cov": seeded(None, 0.1684831506902454, rel=1e-3),
           "design_vf_miss": seeded(None, 0.00015419721603393555, abs=2 / 32 ** 2),
           # 28 held-out crops: a classifier's accuracy moves in steps of 1/28
           "accuracy": {method: seeded(None, right / 28, unmeasured_abs=1.5 / 28) for method, right in
-                       (("spatial_stats", 19), ("data", 15), ("statistics_vae", 17), ("pca", 22))},
-          "reachable_vf": seeded(None, 0.5193770527839661, rel=1e-3),
+                       (("spatial_stats", 19), ("data", 15), ("statistics_vae", 15), ("pca", 22))},
+          "reachable_vf": seeded(None, 0.525566816329956, rel=1e-3),
           "limit_statistics_error": seeded(None, 0.04969219083712769, rel=1e-3)}
 PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 

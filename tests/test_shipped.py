@@ -76,6 +76,11 @@ def test_shipping_copies_weights_not_the_optimiser_and_only_runs_of_the_profiles
     assert sorted(p.name for p in target.iterdir()) == ["best.pt", "config.json", "finished.json", "history.csv", "made.json"]
     assert torch.load(target / "best.pt", weights_only=True)["config"]["data_dir"] == "data"
     assert ship(shipment, tmp_path / "runs", root=tmp_path / "shipped").startswith("unchanged")
+    (target / "model.pt").write_bytes(b"an earlier shipment's file")            # retrained: new weights replace it
+    moved = {k: v + 1 if v.is_floating_point() else v for k, v in weights.items()}
+    torch.save({"model": moved, "config": {**asdict(cfg), "data_dir": str(tmp_path)}, "epoch": 25}, run / "best.pt")
+    assert ship(shipment, tmp_path / "runs", root=tmp_path / "shipped").startswith("shipped")
+    assert sorted(p.name for p in target.iterdir()) == ["best.pt", "config.json", "finished.json", "history.csv", "made.json"]
     _fake_run(run, replace(cfg, epochs=3))
     assert "other settings" in ship(shipment, tmp_path / "runs", root=tmp_path / "shipped")
 

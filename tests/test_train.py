@@ -26,6 +26,7 @@ from utils.config import PROFILE_PURPOSES, PROFILES, REMOVED_FIELDS, RUNTIME_FIE
 from utils.data import LinesDataset, load_dataset, spectra_cache
 from utils.device import Dist, autocast_dtype
 from utils.runs import config_differences, dataset_split, is_finished, load_checkpoint, load_run, read_config, read_history
+from utils.stats import spatial_statistics
 from utils.train import TrainingDiverged, main, train
 from utils.training_data import prepare_training_data
 
@@ -93,8 +94,10 @@ def test_config_for_rejects_unknown_names_and_bad_values():
         config_for("gpu")
     with pytest.raises(ValueError, match="unknown TrainConfig fields.*'learning_rate'"):
         config_for("cpu", learning_rate=1e-3)
-    with pytest.raises(ValueError, match="loss must be"):
+    with pytest.raises(ValueError, match="profile 'cpu' has no model 'l1'; its models"):
         config_for("cpu", "l1")
+    with pytest.raises(ValueError, match="loss must be"):
+        config_for("cpu", loss="l1")
     with pytest.raises(ValueError, match="multiple of 16"):
         config_for("cpu", image_size=72)
     with pytest.raises(ValueError, match="lr must be > 0"):
@@ -344,7 +347,7 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     cfg = dataclasses.replace(smoke_cfg, normalize_stats=normalize)
     data = prepare_training_data(cfg, Dist(1, 0, torch.device("cpu")), progress=False)
     images = load_dataset(Path(cfg.data_dir) / cfg.dataset.name)[0]
-    stats = spatial_statistics(torch.from_numpy(images).float()).numpy()   # f(x) of every image, in real space
+    stats = spatial_statistics(torch.as_tensor(np.asarray(images, dtype=np.float32))).numpy()   # f(x), real space
     train_idx = dataset_split(cfg)["train"]
     real_scale = float(np.max(stats[train_idx, 16, 16])) if normalize else 1.0
     assert data.stats_scale == pytest.approx(real_scale, rel=1e-6)

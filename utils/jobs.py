@@ -119,8 +119,8 @@ def train_plan(plan: Mapping[Path, TrainConfig], job: str, *, force: bool = Fals
     :func:`check_or_move_aside`."""
     check_or_move_aside(plan, job, force=force)
     for i, (run, cfg) in enumerate(plan.items(), 1):
-        print(f"--- [{i}/{len(plan)}] {cfg.loss} VAE, profile {cfg.profile}, latent size {cfg.latent_dim}: {run}",
-              flush=True)
+        kind = "statistics" if cfg.decoder == "statistics" else cfg.loss
+        print(f"--- [{i}/{len(plan)}] {kind} VAE, profile {cfg.profile}, latent size {cfg.latent_dim}: {run}", flush=True)
         train(cfg, run, resume=True, progress=progress)
 
 

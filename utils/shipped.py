@@ -190,6 +190,9 @@ def ship(shipment: Shipment, runs_root: Path = REPO / "runs", *, root: Path = SH
         return f"unchanged {repo_relative(target)}"
     for name in SHIPPED_FILES:
         write_bytes(target / name, (own / name).read_bytes())
+    for old in target.iterdir():          # files of an earlier shipment that this one does not hold
+        if old.name not in (*SHIPPED_FILES, "made.json"):
+            old.unlink()
     _forget_data_dir(target)
     write_json(target / "made.json", {"command": shipment.make, "shipped_at": current_commit(), "shipment": asdict(shipment)})
     return f"shipped {repo_relative(own)} -> {repo_relative(target)}"
