@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from utils.config import config_for
-from utils.data import load_dataset, spectra_cache
-from utils.evaluate import per_image_table
-from utils.models import ConvDecoder
+from utils.data.spectra import spectra_cache
+from utils.data.store import load_dataset
+from utils.evaluation.evaluate import per_image_table
+from utils.evaluation.report import summarise
 from utils.project import data_dir
-from utils.report import summarise
-from utils.runs import dataset_split
+from utils.training.config import config_for
+from utils.training.models import ConvDecoder
+from utils.training.runs import dataset_split
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -7,9 +7,9 @@
 Each setting reconstructs the first ``--per-material`` held-out crops of each material (the micro
 profile's dataset) from their own non-periodic statistics and prints, per material, the normalised
 autocovariance error over |r| <= 16, and the interface density and the clusters of phase 0 of the
-reconstruction over the original's (utils.descriptors; the short range that a grey optimum can miss, and the
+reconstruction over the original's (utils.statistics.descriptors; the short range that a grey optimum can miss, and the
 connectivity no two-point statistic fixes), with the seconds per crop.  The last setting sees only the window
-|r| <= 16 that the statistics VAE decodes (utils.statistics_vae), so it tells the window's share of what that
+|r| <= 16 that the statistics VAE decodes (utils.inverse.drawing), so it tells the window's share of what that
 model's drawings miss from the decoder's.
 With ``--lines N``: the first N test images of the cpu profile's lines (generated in data/ if missing)
 reconstructed as notebook 04 does (periodic, the paper's loss, LIMIT_STEPS at LIMIT_LR, LIMIT_RESTARTS
@@ -23,18 +23,18 @@ import time
 import numpy as np
 import torch
 
-from utils.descriptors import describe, descriptor_ratios
-from utils.config import config_for
-from utils.data import ensure_dataset, load_dataset
-from utils.inversion import LIMIT_RESTARTS, Windows, reconstruct_from_statistics
-from utils.objective import Objective
-from utils.metrics import count_lines, threshold_image
+from utils.data.micrographs import MicrographSpec
+from utils.data.store import ensure_dataset, load_dataset
+from utils.evaluation.metrics import count_lines, threshold_image
+from utils.evaluation.micro import first_per_material, score
+from utils.inverse.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.inverse.targets import Windows
 from utils.project import data_dir
-from utils.runs import dataset_split
-from utils.micro import crop_statistics, first_per_material, score
-from utils.micrographs import MicrographSpec
-from utils.config import config_for
-from utils.statistics_vae import crop_windows
+from utils.statistics.crops import crop_statistics
+from utils.statistics.descriptors import describe, descriptor_ratios
+from utils.statistics.objective import Objective
+from utils.training.config import config_for
+from utils.training.runs import dataset_split
 
 SETTINGS = {   # label -> keyword arguments of reconstruct_from_statistics(objective=Objective(periodic=False))
     "defaults (2,000 steps, lr 0.15, binarised after a 0.6-px blur)": {},
@@ -86,7 +86,7 @@ def main() -> None:
     window = config_for("micro", "statistics_vae").cutoff        # the window the micro profile's statistics VAE decodes
     runs = {label: (crops, {"objective": Objective(periodic=False), **kwargs}) for label, kwargs in SETTINGS.items()}
     runs[f"defaults, only the window |r| <= {window} (the statistics VAE's)"] = (
-        Windows(crop_windows(crops, window), crops.shape[1:]), dict(objective=Objective(periodic=False, cutoff=window)))
+        Windows(crop_statistics(crops, cutoff=window).maps("raw"), crops.shape[1:]), dict(objective=Objective(periodic=False, cutoff=window)))
     for label, (target, kwargs) in runs.items():
         start = time.perf_counter()
         out = reconstruct_from_statistics(target, progress=False, **kwargs)

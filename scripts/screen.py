@@ -1,12 +1,12 @@
 """Screen a VAE design: a short, fixed training of our VAE on the cpu profile's dataset, scored on
-the first test images at z = mu and with the latent refined (utils.inversion.refine_latent).
+the first test images at z = mu and with the latent refined (utils.inverse.inversion.refine_latent).
 
     .venv/bin/python scripts/screen.py NAME --seed 1 sharp_eps=0 beta=0.2
     .venv/bin/python scripts/screen.py NAME --profile micro beta=0.01   # on the micrograph crops
     .venv/bin/python scripts/screen.py --table            # every result so far, one row each
 
 With ``--profile micro`` the variant starts from ``config_for("micro", "spatial_stats")`` and is
-scored as notebook 07 scores it (utils.micro: autocovariance error and volume-fraction difference
+scored as notebook 07 scores it (utils.evaluation.micro: autocovariance error and volume-fraction difference
 on the first held-out crops, no refinement); its run goes to ``runs/screen/micro-NAME-seed<S>/``.
 
 NAME labels the variant; the words after it are TrainConfig fields (``key=value``) changed from
@@ -28,15 +28,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from utils.config import TrainConfig, config_for
-from utils.data import load_dataset
-from utils.evaluate import per_image_table, reconstruct
+from utils.data.store import load_dataset
+from utils.evaluation.evaluate import per_image_table, reconstruct
+from utils.evaluation.report import summarise
 from utils.files import write_json
-from utils.inversion import refine_latent
+from utils.inverse.inversion import refine_latent
 from utils.project import data_dir, runs_dir
-from utils.report import summarise
-from utils.runs import dataset_split, load_run, read_history
-from utils.train import train
+from utils.training.config import TrainConfig, config_for
+from utils.training.loop import train
+from utils.training.runs import dataset_split, load_run, read_history
 
 SCREEN = runs_dir() / "screen"
 
@@ -49,7 +49,8 @@ def _value(name: str, text: str):
 
 
 def _micro_scores(originals: np.ndarray, recons: np.ndarray, materials: list[str]) -> dict[str, float]:
-    from utils.micro import crop_statistics, score
+    from utils.statistics.crops import crop_statistics
+    from utils.evaluation.micro import score
 
     cutoff = originals.shape[1] // 4
     rows = score(crop_statistics(originals, cutoff=cutoff), crop_statistics(recons, cutoff=cutoff), materials, "screen")

@@ -1,11 +1,11 @@
 """The spread of the cpu profile's headline numbers over training seeds (docs/design.md, README).
 
-    .venv/bin/python -m utils.train --profile cpu --loss spatial_stats --seed 1 --out runs/seeds/ours_seed1
+    .venv/bin/python -m utils.training --profile cpu --model spatial_stats --seed 1 --out runs/seeds/ours_seed1
     .venv/bin/python scripts/seed_spread.py runs/cpu/spatial_stats runs/seeds/ours_seed1 runs/seeds/ours_seed2
 
 Scores each run's best checkpoint as notebook 04 does (z = mu, thresholded at ``PAPER_THRESHOLD``): the line
 count and orientation over all test images of its split, the paper's protocol (the seeded 100 of
-:func:`utils.evaluate.pick`, seed 0), the mean volume-fraction difference and the mean statistics error;
+:func:`utils.evaluation.evaluate.pick`, seed 0), the mean volume-fraction difference and the mean statistics error;
 prints one row per run, then the mean and standard deviation over the runs.  Measured once and written
 down; ``make figures`` does not rerun it.
 """
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utils.evaluate import load_eval_data, per_image_table, pick, reconstruct
+from utils.evaluation.evaluate import load_eval_data, per_image_table, pick, reconstruct
 from utils.project import data_dir
-from utils.runs import load_run, read_history
+from utils.training.runs import load_run, read_history
 
 
 def scores(run: Path, data_folder: Path) -> dict[str, float]:
@@ -41,7 +41,7 @@ def scores(run: Path, data_folder: Path) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("runs", nargs="+", type=Path, help="training run folders (python -m utils.train --out)")
+    parser.add_argument("runs", nargs="+", type=Path, help="training run folders (python -m utils.training --out)")
     parser.add_argument("--data_dir", type=Path, default=data_dir(), help="where the runs' dataset lives")
     args = parser.parse_args()
     table = pd.DataFrame([{"run": str(run), **scores(run, args.data_dir)} for run in args.runs]).set_index("run")

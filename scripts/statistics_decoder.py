@@ -3,7 +3,7 @@
     .venv/bin/python scripts/statistics_decoder.py                  # train (or reuse) and score all 700 held-out crops
     .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1 --autocovariance-weight 0
 
-Trains through :func:`utils.train.train` on the micro profile's crops (its best checkpoint by the validation crops)
+Trains through :func:`utils.training.loop.train` on the micro profile's crops (its best checkpoint by the validation crops)
 into ``runs/statistics_vae/seed<S>-e<E>-.../`` (resumed or reused when there), encodes the held-out crops
 (z = mu), decodes their statistics and draws an image from each (seed 0 of the random field), then prints:
 the normalised-autocovariance error (|r| <= 16) and phase-fraction difference of the drawn images and of the
@@ -20,23 +20,24 @@ import numpy as np
 import pandas as pd
 import torch
 
-from utils.descriptors import describe, descriptor_ratios
-from utils.fields import first_offsets
-from utils.micro import CropStatistics, classify, crop_statistics, first_per_material, score
-from utils.config import config_for
-from utils.data import ensure_dataset, load_dataset
-from utils.plots import image_panel, new_figure, save_figure
+from utils.data.store import ensure_dataset, load_dataset
+from utils.evaluation.micro import classify, first_per_material, score
+from utils.inverse.drawing import draw_images
+from utils.inverse.fields import first_offsets
+from utils.notebook.plots import image_panel, new_figure, save_figure
 from utils.project import Folders, runs_dir
-from utils.runs import dataset_split, load_run
-from utils.statistics_vae import draw_images
-from utils.train import train
+from utils.statistics.crops import CropStatistics, crop_statistics
+from utils.statistics.descriptors import describe, descriptor_ratios
+from utils.training.config import config_for
+from utils.training.loop import train
+from utils.training.runs import dataset_split, load_run
 
 DEFAULT = config_for("micro", "statistics_vae")
 
 
 def implied_interfaces(windows: np.ndarray) -> np.ndarray:
     """(n,) the interface density 2 (phi - f(e)) that statistics windows (n, 2c + 1, 2c + 1) imply, mean of y and x
-    (:func:`utils.fields.first_offsets`, the rates the limit's random field is built to)."""
+    (:func:`utils.inverse.fields.first_offsets`, the rates the limit's random field is built to)."""
     _, rate_y, rate_x = first_offsets(torch.as_tensor(windows))
     return (rate_y + rate_x) / 2
 

@@ -3,7 +3,7 @@
     .venv/bin/python scripts/statistics_decoder_capacity.py                      # 2,000 images, 100 epochs
     .venv/bin/python scripts/statistics_decoder_capacity.py --images 500 --epochs 50 --scored 200
 
-The counterpart of ``scripts/decoder_capacity.py`` for the design of ``utils.statistics_vae``: no encoder
+The counterpart of ``scripts/decoder_capacity.py`` for the design of ``utils.inverse.drawing``: no encoder
 and no KL term; each of the first ``--images`` training images of the cpu profile's dataset gets its own
 9-number code (a free parameter; 1e-3 |z|² is added to its loss), and an MLP (9 -> 512 -> 512 -> the half
 power spectrum of the 64² periodic statistics, softplus: a power spectrum is >= 0) learns to decode it under
@@ -24,14 +24,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from utils.config import config_for
-from utils.data import ensure_dataset, load_dataset, spectra_cache
-from utils.evaluate import per_image_table
-from utils.inversion import LIMIT_RESTARTS, Spectra, reconstruct_from_statistics
+from utils.data.spectra import spectra_cache
+from utils.data.store import ensure_dataset, load_dataset
+from utils.evaluation.evaluate import per_image_table
+from utils.evaluation.report import summarise
+from utils.inverse.inversion import LIMIT_RESTARTS, reconstruct_from_statistics
+from utils.inverse.targets import Spectra
 from utils.project import data_dir
-from utils.report import summarise
-from utils.runs import dataset_split
-from utils.spectral import statistics_sq_distance
+from utils.statistics.spectral import statistics_sq_distance
+from utils.training.config import config_for
+from utils.training.runs import dataset_split
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Tests of utils.data: the lines generator, dataset files, splits and torch access."""
+"""Tests of utils.data.store: the lines generator, dataset files, splits and torch access."""
 from __future__ import annotations
 
 import re
@@ -7,18 +7,19 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from PIL import Image
+from hypothesis import given, settings, strategies as st
 from scipy import ndimage
 
-import utils.data
-from utils import lines as data
-from utils.data import (LinesDataset, compute_spectra_cache, dataset_summary, ensure_dataset,
-                        is_complete_dataset, load_dataset, save_dataset, split_indices)
-from utils.lines import DatasetSpec, generate_lines, line_gap, line_thickness_range
-from utils.spectral import power_spectrum, statistics_from_spectrum
-from utils.stats import spatial_statistics
+from utils.data import lines as data
+from utils.data.lines import DatasetSpec, generate_lines, line_gap, line_thickness_range
+from utils.data.spectra import compute_spectra_cache
+import utils.data.store
+from utils.data.store import (dataset_summary, ensure_dataset, is_complete_dataset, load_dataset, save_dataset,
+                              split_indices)
+from utils.statistics.spectral import power_spectrum, statistics_from_spectrum
+from utils.statistics.two_point import spatial_statistics
+from utils.training.batches import LinesDataset
 
 EIGHT = np.ones((3, 3), dtype=int)
 

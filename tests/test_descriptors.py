@@ -1,14 +1,13 @@
-"""utils.descriptors: interfaces, chords and clusters, against shapes with a known answer."""
+"""utils.statistics.descriptors: interfaces, chords and clusters, against shapes with a known answer."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.descriptors import DESCRIPTORS, chord_lengths, describe, descriptor_ratios, interface_density
+from utils.statistics.descriptors import DESCRIPTORS, chord_lengths, describe, descriptor_ratios, interface_density
 
 
 def disc(size: int, radius: float) -> np.ndarray:

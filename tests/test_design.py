@@ -1,4 +1,4 @@
-"""Design in the latent space (utils.design): its measurements against direct ones, its optimiser on a toy
+"""Design in the latent space (utils.inverse.design): its measurements against direct ones, its optimiser on a toy
 decoder whose answer is known, its refusals, and the panel of notebook 08."""
 from __future__ import annotations
 
@@ -8,17 +8,17 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
-                          properties, reachable_range)
-from utils.inversion import Windows, reconstruct_from_statistics
-from utils.objective import Objective
-from utils.micro import crop_statistics
-from utils.micrographs import as_vae_images, load_micrograph
-from utils.statmaps import correlation_length, directional_profiles
+from utils.data.micrographs import as_vae_images, load_micrograph
+from utils.inverse.design import (DesignTarget, correlation_lengths, design_in_latent_space, interpolation_properties,
+                                  properties, reachable_range)
+from utils.inverse.inversion import reconstruct_from_statistics
+from utils.inverse.targets import Windows
+from utils.statistics.crops import crop_statistics
+from utils.statistics.maps import correlation_length, directional_profiles
+from utils.statistics.objective import Objective
 
 
 class ToyDecoder(torch.nn.Module):
@@ -121,7 +121,7 @@ def test_the_limit_draws_an_image_from_statistics_alone():
 
 
 def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypatch):
-    from utils.widgets import design_panel
+    from utils.notebook.widgets import design_panel
 
     class Handle:
         updates: list = []
@@ -130,7 +130,7 @@ def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypat
             self.updates.append(obj)
 
     shown, handle = [], Handle()
-    monkeypatch.setattr("utils.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
+    monkeypatch.setattr("utils.notebook.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
         handle if display_id else None))
     asked = []
     run = design_panel(lambda vf, a: asked.append((vf, a)) or f"designs {vf}", lambda result: result, "first designs",
@@ -147,12 +147,12 @@ def test_the_design_panel_designs_what_its_sliders_say_into_one_figure(monkeypat
 @settings(max_examples=15, deadline=None)
 @given(st.integers(0, 2**31 - 1), st.floats(0.2, 0.8))
 def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed, fill):
-    from utils.design import soft_properties, window_properties
-    from utils.statistics_vae import crop_windows
+    from utils.inverse.design import soft_properties, window_properties
+    from utils.statistics.crops import crop_statistics
 
     image = (np.random.default_rng(seed).random((1, 24, 24)) > fill).astype(np.float32)
     assume(0 < image.mean() < 1)
-    got = window_properties(torch.as_tensor(crop_windows(image, 5), dtype=torch.float64))
+    got = window_properties(torch.as_tensor(crop_statistics(image, cutoff=5).maps("raw")))
     direct = soft_properties(torch.as_tensor(image, dtype=torch.float64), objective=Objective(periodic=False, cutoff=5),
                              temperature=0.0)
     assert float(got["volume_fraction"][0]) == pytest.approx(float((image < 0.5).mean()), abs=1e-6)
@@ -161,9 +161,9 @@ def test_window_properties_are_those_of_the_image_whose_statistics_they_are(seed
 
 
 def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binary_images():
-    from utils.design import window_properties
-    from utils.config import config_for
-    from utils.models import build_vae
+    from utils.inverse.design import window_properties
+    from utils.training.config import config_for
+    from utils.training.models import build_vae
 
     cfg = config_for("micro-smoke", "statistics_vae")
     model = build_vae(cfg.model).eval()
@@ -187,10 +187,10 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
 
 
 def test_a_statistics_vae_interpolation_draws_each_point_in_the_steps_asked():
-    from utils.design import decoded_images
-    from utils.latent import path_codes
-    from utils.config import config_for
-    from utils.models import build_vae
+    from utils.inverse.design import decoded_images
+    from utils.inverse.latent import path_codes
+    from utils.training.config import config_for
+    from utils.training.models import build_vae
 
     cfg = config_for("micro-smoke", "statistics_vae")
     model = build_vae(cfg.model).eval()

@@ -121,8 +121,8 @@ def test_design_holds_the_architecture():
                    "statistics vae", "depend on the machine"):
         assert any(wanted in h for h in headings), f"docs/design.md has no section on {wanted!r}: {headings}"
     pictures = FENCE.findall(text)
-    assert any(all(name in p for name in ("config_for", "utils.train", "utils.jobs", "figures/", "runs/"))
-               for p in pictures), "docs/design.md: the data-flow picture names config_for, utils.train, utils.jobs"
+    assert any(all(name in p for name in ("config_for", "utils.training.loop", "utils.jobs", "figures/", "runs/"))
+               for p in pictures), "docs/design.md: the data-flow picture names config_for, utils.training.loop, utils.jobs"
     for name in ("config.json", "history.csv", "last.pt", "best.pt", "finished.json", "samples/",
                  "trained_models/", "PROFILE_PURPOSES", "COMMITTED_PROFILES", "STATISTICS_VAE",
                  "MATERIALS", "LOSSES", "JOBS"):
@@ -146,8 +146,8 @@ def _assigned(tree: ast.Module, name: str) -> ast.expr:
 def statistics_vae_crops() -> int:
     """Crops ``make micro`` trains the statistics VAE on: the training split of its dataset (the training region's
     crops of every material, less the validation share that picks its best checkpoint)."""
-    from utils.config import config_for
-    from utils.micrographs import MATERIALS
+    from utils.training.config import config_for
+    from utils.data.micrographs import MATERIALS
     cfg = config_for("micro", "statistics_vae")
     pool = len(MATERIALS) * cfg.n_crops
     return pool - round(cfg.val_fraction * pool)

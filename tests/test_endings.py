@@ -1,5 +1,5 @@
 """Each notebook teaches to the end: it saves its numbers, then ends on its conclusion (Markdown written from those
-numbers by :mod:`utils.endings`), three to five questions with collapsed answers, and what to try next, naming its
+numbers by :mod:`utils.notebook.endings`), three to five questions with collapsed answers, and what to try next, naming its
 own parameters.  Notebook 03 shows one training step in the open before it trains, and that step computes the
 objective exactly as the training loop does."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from utils import endings
+from utils.notebook import endings
 from utils.project import PAPER, REPO
 
 NOTEBOOKS = {"01": "01_dataset_synthesis", "02": "02_autocorrelation", "03": "03_train_vae", "04": "04_evaluation",
@@ -44,7 +44,7 @@ def test_the_notebook_ends_on_its_conclusion_then_questions_then_what_to_try(key
     assert conclusion["cell_type"] == "code"
     assert re.fullmatch(rf"display\(Markdown\(endings\.conclusion_{key}\(.*\)\)\)\s*", conclusion["source"], re.S)
     assert re.search(r"^from IPython\.display import .*\bMarkdown\b", cells[1]["source"], re.M)
-    assert re.search(r"^from utils import .*\bendings\b", cells[1]["source"], re.M)
+    assert re.search(r"^from utils.notebook import .*\bendings\b", cells[1]["source"], re.M)
     writer = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and f'"{key}_summary.json"' in c["source"]]
     assert writer and "write_json(" in cells[writer[-1]]["source"] and writer[-1] < len(cells) - 3, \
         "the numbers are saved before the ending"
@@ -71,7 +71,7 @@ def test_the_notebook_ends_on_its_conclusion_then_questions_then_what_to_try(key
 
 def test_every_conclusion_function_is_used_by_its_notebook_and_the_module_stays_short():
     assert endings.__all__ == [f"conclusion_{k}" for k in NOTEBOOKS]
-    assert len((REPO / "utils" / "endings.py").read_text().splitlines()) <= 400
+    assert len((REPO / "utils" / "notebook" / "endings.py").read_text().splitlines()) <= 400
 
 
 # ----------------------------------------------------------------------------- the conclusions, on the committed numbers
@@ -172,12 +172,12 @@ def test_notebook_03_takes_one_training_step_in_the_open_before_it_trains():
 
 def test_notebook_03s_open_step_computes_the_training_loops_objective_and_lowers_it(tmp_path):
     """The open step's cells, run on the smoke profile: its objective before the step is the one the training loop
-    computes (utils.train._batch_row) on that batch with that noise, and the step lowers it."""
+    computes (utils.training.loop._batch_row) on that batch with that noise, and the step lowers it."""
     import torch
 
-    from utils import train as loop_code
-    from utils.device import Dist
-    from utils.training_data import prepare_training_data
+    from utils.training import loop as loop_code
+    from utils.training.device import Dist
+    from utils.training.batches import prepare_training_data
 
     cells = _cells("03")
     step, _ = _open_step(cells)

@@ -1,4 +1,4 @@
-"""utils.evaluate on stand-in models whose reconstructions are known (no training needed)."""
+"""utils.evaluation.evaluate on stand-in models whose reconstructions are known (no training needed)."""
 from __future__ import annotations
 
 import json
@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 import torch
 
-from utils.data import split_indices
-from utils.evaluate import EvalData, evaluate_test_set, overfit_check, per_image_table, pick, reconstruct
-from utils.lines import DatasetSpec, generate_lines
-from utils.metrics import spatial_stats_mse_batch
-from utils.report import build_results, comparison_table, results_markdown, whole_split_scores, write_results
+from utils.data.lines import DatasetSpec, generate_lines
+from utils.data.store import split_indices
+from utils.evaluation.evaluate import EvalData, evaluate_test_set, overfit_check, per_image_table, pick, reconstruct
+from utils.evaluation.metrics import spatial_stats_mse_batch
+from utils.evaluation.report import build_results, comparison_table, results_markdown, whole_split_scores, write_results
 
 
 class Perfect(torch.nn.Module):

@@ -1,15 +1,15 @@
-"""utils.fields: the start of reconstruction from statistics, a thresholded Gaussian random field."""
+"""utils.inverse.fields: the start of reconstruction from statistics, a thresholded Gaussian random field."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy.stats import multivariate_normal, norm
 
-from utils.fields import WIDTHS, _gaussian_transfer, difference_rate, field_widths, first_offsets, lag_one_correlation, thresholded_field
-from utils.stats import autocorrelation
+from utils.inverse.fields import (WIDTHS, _gaussian_transfer, difference_rate, field_widths, first_offsets,
+                                  lag_one_correlation, thresholded_field)
+from utils.statistics.two_point import autocorrelation
 
 
 @given(phi=st.floats(0.05, 0.95), rho=st.floats(-0.9, 0.99))

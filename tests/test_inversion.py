@@ -1,19 +1,19 @@
-"""utils.inversion: images from statistics (the per-image limit), latent refinement, the optimiser."""
+"""utils.inverse.inversion: images from statistics (the per-image limit), latent refinement, the optimiser."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from utils.inversion import Spectra, Windows, minimise, recentre, reconstruct_from_statistics, refine_latent
-from utils.objective import Objective
-from utils.lines import generate_lines
-from utils.metrics import count_lines, threshold_image
-from utils.models import ModelConfig, build_vae
-from utils.spectral import power_spectrum
-from utils.stats import spatial_statistics
+from utils.data.lines import generate_lines
+from utils.evaluation.metrics import count_lines, threshold_image
+from utils.inverse.inversion import minimise, recentre, reconstruct_from_statistics, refine_latent
+from utils.inverse.targets import Spectra, Windows
+from utils.statistics.objective import Objective
+from utils.statistics.spectral import power_spectrum
+from utils.statistics.two_point import spatial_statistics
+from utils.training.models import ModelConfig, build_vae
 
 
 def direct_loss(images: torch.Tensor, targets: np.ndarray) -> np.ndarray:

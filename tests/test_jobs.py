@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from utils.config import config_for
 from utils.files import write_json
 from utils.jobs import (FULL_SIZE, JOBS, MICRO_SMOKE_NOTEBOOKS, StaleRuns, Variant, main, micro_notebook_parameters,
                         notebook_parameters, run_figures, stale_runs)
-from utils.project import COMMITTED_PROFILES, REPO, Folders, figures_dir
+from utils.project import COMMITTED_PROFILES, Folders, REPO, figures_dir
+from utils.training.config import config_for
 
 EXPECTED_FIGURES = ["01_samples.png", "01_label_distribution.png", "02_autocorrelation_examples.png",
                     "03_loss_curves.png", "03_reconstructions.png", "03_prior_samples.png",

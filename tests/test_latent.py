@@ -1,4 +1,4 @@
-"""utils.latent, utils.sweep and notebook 05: PCA of the statistics, the codes, the explorer, the smoke sweep."""
+"""Notebook 05 and what it calls: the PCA of the statistics (utils.statistics.pca), the codes (utils.inverse.latent), the explorer, the smoke sweep."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,40 +6,42 @@ import pytest
 import torch
 
 from conftest import read_json, seeded
-from utils import latent
-from utils.lines import generate_lines
-from utils.models import ModelConfig, build_vae
+from utils.data.lines import generate_lines
+from utils.evaluation.latent_space import robustness
+from utils.evaluation.sweep import LATENT_SIZES, sweep_runs
+from utils.inverse.latent import decode, encode_means, features_to_spectra, interpolate
 from utils.jobs import run_sweep
-from utils.stats import normalised_autocovariance, spatial_statistics
-from utils.sweep import LATENT_SIZES, sweep_runs
-from utils.widgets import latent_explorer
+from utils.notebook.widgets import latent_explorer
+from utils.statistics.pca import fit_statistics_pca, pca_errors, statistics_features
+from utils.statistics.two_point import normalised_autocovariance, spatial_statistics
+from utils.training.models import ModelConfig, build_vae
 
 
 @pytest.mark.parametrize("k", [1, 3, 5])
 def test_statistics_in_a_k_dimensional_subspace_need_exactly_k_components(k):
     rng = np.random.default_rng(k)
     features = rng.normal(size=(60, k)) @ rng.normal(size=(k, 40)) + rng.normal(size=40)
-    pca = latent.fit_statistics_pca(features, n_components=k + 2)
-    errors = latent.pca_errors(pca, features, [k - 1, k, k + 1])
+    pca = fit_statistics_pca(features, n_components=k + 2)
+    errors = pca_errors(pca, features, [k - 1, k, k + 1])
     assert errors[0] > 1e-3 and errors[1] < 1e-20 and errors[2] < 1e-20
 
 
 def test_features_are_the_statistics_and_their_autocovariance():
     images = generate_lines(3, size=16, seed=2)[0]
-    raw = latent.statistics_features(images)
+    raw = statistics_features(images)
     f = spatial_statistics(torch.as_tensor(images, dtype=torch.float64))
     np.testing.assert_allclose(raw, f.reshape(3, -1).numpy())
-    cov = latent.statistics_features(images, space="autocovariance").reshape(3, 16, 16)
+    cov = statistics_features(images, space="autocovariance").reshape(3, 16, 16)
     np.testing.assert_allclose(cov[:, 8, 8], 1.0)                       # r = 0: a correlation of 1
     np.testing.assert_allclose(cov, normalised_autocovariance(f).numpy())
     with pytest.raises(ValueError, match="space"):
-        latent.statistics_features(images, space="fourier")
+        statistics_features(images, space="fourier")
 
 
 def test_raw_statistics_back_to_spectra_round_trip():
-    from utils.spectral import power_spectrum
+    from utils.statistics.spectral import power_spectrum
     images = generate_lines(2, size=16, seed=5)[0]
-    spectra = latent.features_to_spectra(latent.statistics_features(images), (16, 16))
+    spectra = features_to_spectra(statistics_features(images), (16, 16))
     assert spectra.image_shape == (16, 16)
     np.testing.assert_allclose(spectra.values, power_spectrum(torch.as_tensor(images, dtype=torch.float64)).numpy(),
                                atol=1e-6)
@@ -65,7 +67,7 @@ def test_the_explorer_redraws_the_decoded_image_and_its_own_statistics(model):
     shown = [draw(start=0, z0=0.0, z1=0.0, z2=0.0), draw(start=0, z0=2.5, z1=0.0, z2=0.0)]
     first, moved = (fig.axes[0].get_images()[0].get_array() for fig in shown)
     assert np.abs(np.asarray(moved) - np.asarray(first)).max() > 1e-3   # a coordinate changes the image
-    decoded = latent.decode(model, np.array([[2.5, 0.0, 0.0]]))[0]
+    decoded = decode(model, np.array([[2.5, 0.0, 0.0]]))[0]
     np.testing.assert_allclose(np.asarray(moved), decoded, atol=1e-6)
     stats = np.asarray(shown[1].axes[1].get_images()[0].get_array())
     np.testing.assert_allclose(stats, spatial_statistics(torch.as_tensor(decoded)).numpy(), atol=1e-6)
@@ -75,17 +77,17 @@ def test_the_explorer_redraws_the_decoded_image_and_its_own_statistics(model):
 
 def test_robustness_starts_at_the_reconstruction_and_decodes_noise(model):
     images, labels = generate_lines(6, size=32, seed=1)
-    table = latent.robustness(model, images, labels, [0.0, 1.0], seed=0)
+    table = robustness(model, images, labels, [0.0, 1.0], seed=0)
     assert table["sigma"].tolist() == [0.0, 1.0]
-    from utils.evaluate import per_image_table, reconstruct
-    from utils.report import summarise
+    from utils.evaluation.evaluate import per_image_table, reconstruct
+    from utils.evaluation.report import summarise
     plain = summarise(per_image_table(images, labels, reconstruct(model, images)), percent=True)
     for key, value in plain.items():           # sigma = 0 is the plain reconstruction, scored the same way
         assert table.loc[0, key] == pytest.approx(value, rel=1e-5, abs=1e-9), key
-    noisy = latent.decode(model, latent.encode_means(model, images) + 1.0 * np.random.default_rng(0).standard_normal((6, 3)))
+    noisy = decode(model, encode_means(model, images) + 1.0 * np.random.default_rng(0).standard_normal((6, 3)))
     assert not np.allclose(noisy, reconstruct(model, images), atol=1e-3)
-    path = latent.interpolate(model, np.zeros(3), np.ones(3), steps=3)
-    np.testing.assert_allclose(path[1], latent.decode(model, np.full((1, 3), 0.5))[0], atol=1e-6)
+    path = interpolate(model, np.zeros(3), np.ones(3), steps=3)
+    np.testing.assert_allclose(path[1], decode(model, np.full((1, 3), 0.5))[0], atol=1e-6)
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
 """The training objective against direct (slow, obvious) computations on small inputs: the statistics term
-(utils.objective.Objective, the one definition), the data-space loss, KL and their sum (utils.losses)."""
+(utils.statistics.objective.Objective, the one definition), the data-space loss, KL and their sum (utils.training.losses)."""
 from __future__ import annotations
 
 import itertools
@@ -7,14 +7,13 @@ import itertools
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.losses import data_loss, kl_divergence, vae_loss
-from utils.objective import Objective
-from utils.spectral import power_spectrum
-from utils.stats import spatial_statistics
+from utils.statistics.objective import Objective
+from utils.statistics.spectral import power_spectrum
+from utils.statistics.two_point import spatial_statistics
+from utils.training.losses import data_loss, kl_divergence, vae_loss
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
@@ -82,7 +81,7 @@ def test_the_periodic_objective_has_the_gradient_of_the_real_space_sum(shape, sc
 
 def test_the_fast_path_in_float32_agrees_with_real_space_on_lines_images():
     """The float32 training case: both paths agree to ~1e-6 relative (loss and gradient)."""
-    from utils.lines import generate_lines
+    from utils.data.lines import generate_lines
     images, _ = generate_lines(8, size=64, seed=3)
     x = torch.from_numpy(images).float()[:, None]
     recon = torch.rand(x.shape, generator=torch.Generator().manual_seed(7)).requires_grad_(True)

@@ -1,4 +1,4 @@
-"""utils.metrics: the paper's appendix-B metrics, automated line counting, MSEs."""
+"""utils.evaluation.metrics: the paper's appendix-B metrics, automated line counting, MSEs."""
 from __future__ import annotations
 
 import math
@@ -6,15 +6,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from scipy import ndimage
-from hypothesis import given, settings, assume
-from hypothesis import strategies as st
+from hypothesis import assume, given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import ndimage
 
-from utils.lines import generate_lines, line_gap, line_thickness_range
-from utils.metrics import (count_lines, data_mse, data_mse_batch, line_orientation, lines_summary,
-                           min_line_area, spatial_stats_mse, spatial_stats_mse_batch, threshold_image,
-                           volume_fraction_difference, volume_fraction_differences)
+from utils.data.lines import generate_lines, line_gap, line_thickness_range
+from utils.evaluation.metrics import (count_lines, data_mse, data_mse_batch, line_orientation, lines_summary,
+                                      min_line_area, spatial_stats_mse, spatial_stats_mse_batch, threshold_image,
+                                      volume_fraction_difference, volume_fraction_differences)
 
 SETTINGS = settings(max_examples=25, deadline=None)
 

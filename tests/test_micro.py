@@ -1,24 +1,26 @@
 """The micrograph models' pieces: the dataset on disk and its split, the non-periodic loss and limit,
-and the scores of notebook 07 (utils.micro), each against a direct computation on small inputs."""
+and the scores of notebook 07 (utils.evaluation.micro), each against a direct computation on small inputs."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.config import config_for
-from utils.data import ensure_dataset, load_dataset, save_dataset, split_from_labels
-from utils.inversion import Spectra, reconstruct_from_statistics
-from utils.objective import Objective
-from utils.losses import vae_loss
-from utils.micro import StatisticsPCA, classify, crop_statistics, score
-from utils.runs import dataset_split
-from utils.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_micrograph
-from utils.stats import phase_indicator
+from utils.data.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_micrograph
+from utils.data.store import ensure_dataset, load_dataset, save_dataset, split_from_labels
+from utils.evaluation.micro import classify, score
+from utils.inverse.inversion import reconstruct_from_statistics
+from utils.inverse.targets import Spectra
+from utils.statistics.crops import crop_statistics
+from utils.statistics.objective import Objective
+from utils.statistics.pca import StatisticsPCA
+from utils.statistics.two_point import phase_indicator
+from utils.training.config import config_for
+from utils.training.losses import vae_loss
+from utils.training.runs import dataset_split
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread
@@ -26,7 +28,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on
 
 def direct_nonperiodic(m: np.ndarray) -> np.ndarray:
     """f(r) = sum over the pairs (x, x + r) inside the image of m(x) m(x + r), over their number;
-    r = 0 at (H // 2, W // 2), offsets -H//2 .. H - 1 - H//2 (the layout of utils.stats)."""
+    r = 0 at (H // 2, W // 2), offsets -H//2 .. H - 1 - H//2 (the layout of utils.statistics.two_point)."""
     h, w = m.shape
     f = np.zeros((h, w))
     for i in range(h):
@@ -178,7 +180,7 @@ def test_the_limit_refuses_single_phase_crops_nan_and_crops_smaller_than_the_cut
 
 
 def test_the_nonperiodic_limit_keeps_the_phase_fraction_exactly_and_draws_few_extra_interfaces():
-    from utils.descriptors import describe
+    from utils.statistics.descriptors import describe
 
     crops = as_vae_images(np.stack([load_micrograph(m)[:48, :48] for m in ("ceramics", "composite")])).astype(np.float32)
     out = reconstruct_from_statistics(crops, objective=Objective(periodic=False), steps=400, progress=False)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
 from PIL import Image
+from hypothesis import given, settings, strategies as st
 
-from utils.micrographs import (MATERIALS, load_image_folder, load_micrograph, micrograph_crops, random_crops,
-                               segment, split_columns)
+from utils.data.micrographs import (MATERIALS, load_image_folder, load_micrograph, micrograph_crops, random_crops,
+                                    segment, split_columns)
 
 
 @pytest.mark.parametrize("name", sorted(MATERIALS))

@@ -45,7 +45,7 @@ def _shows_every_figure(figures, nb: dict, names: tuple[str, ...]) -> None:
 
 
 def _printed(nb: dict) -> str:
-    """What the code cells print, and the Markdown they show (each notebook's conclusion, utils.endings)."""
+    """What the code cells print, and the Markdown they show (each notebook's conclusion, utils.notebook.endings)."""
     texts = (o.get("text", o.get("data", {}).get("text/markdown", ""))
              for cell in nb["cells"] if cell["cell_type"] == "code" for o in cell.get("outputs", []))
     return "".join(t if isinstance(t, str) else "".join(t) for t in texts)

@@ -1,4 +1,4 @@
-"""utils.models: shapes, the frozen eval-mode ResNet backbone, the offline-weights error."""
+"""utils.training.models: shapes, the frozen eval-mode ResNet backbone, the offline-weights error."""
 from __future__ import annotations
 
 import urllib.error
@@ -6,8 +6,8 @@ import urllib.error
 import pytest
 import torch
 
-from utils.losses import vae_loss
-from utils.models import ModelConfig, PaperDecoder, build_vae
+from utils.training.losses import vae_loss
+from utils.training.models import ModelConfig, PaperDecoder, build_vae
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")   # conftest: tiny tensors on one thread

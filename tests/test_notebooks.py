@@ -12,10 +12,10 @@ import re
 import pytest
 
 from conftest import executed, read_json, seeded
-from utils.data import load_dataset
-from utils.lines import generate_lines
+from utils.data.lines import generate_lines
+from utils.data.store import load_dataset
 from utils.project import REPO
-from utils.runs import is_finished, load_checkpoint, read_config, read_history
+from utils.training.runs import is_finished, load_checkpoint, read_config, read_history
 
 NOTEBOOK_NAMES = ("01_dataset_synthesis", "02_autocorrelation", "03_train_vae", "04_evaluation")
 
@@ -125,7 +125,7 @@ def assert_quiet_and_static(notebook: dict, name: str) -> None:
                 assert "%|" not in "".join(o["text"]), f"{name}: a progress bar on stderr: {''.join(o['text'])[:120]}"
             data = o.get("data", {})
             assert not WIDGET_REPR.match("".join(data.get("text/plain", ""))), \
-                f"{name}: a widget shows as {''.join(data['text/plain'])[:60]!r} (utils.widgets.noted)"
+                f"{name}: a widget shows as {''.join(data['text/plain'])[:60]!r} (utils.notebook.widgets.noted)"
             if WIDGET_VIEW in data:
                 assert any("image/png" in later.get("data", {}) for later in outputs[i + 1:]), \
                     f"{name}: a widget without a static figure after it:\n{''.join(cell['source'])}"

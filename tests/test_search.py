@@ -1,21 +1,20 @@
-"""utils.search.nearest_neighbors: exact neighbours, streaming databases, validation."""
+"""utils.evaluation.search.nearest_neighbors: exact neighbours, streaming databases, validation."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-from utils.metrics import data_mse_batch, spatial_stats_mse_batch
-from utils.search import NeighborResult, nearest_neighbors
-from utils.stats import spatial_statistics
+from utils.evaluation.metrics import data_mse_batch, spatial_stats_mse_batch
+from utils.evaluation.search import NeighborResult, nearest_neighbors
+from utils.statistics.two_point import spatial_statistics
 
 SETTINGS = settings(max_examples=30, deadline=None)
 
 
 def brute_force(queries: np.ndarray, database: np.ndarray, space: str) -> np.ndarray:
-    """(Q, N) float64 MSE of every pair, computed pair by pair in real space (utils.metrics)."""
+    """(Q, N) float64 MSE of every pair, computed pair by pair in real space (utils.evaluation.metrics)."""
     mse = data_mse_batch if space == "data" else spatial_stats_mse_batch
     return np.stack([mse(np.broadcast_to(q, database.shape), database) for q in queries])
 

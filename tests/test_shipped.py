@@ -10,19 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from tests.conftest import seeded
-from utils.config import config_for
-from utils.data import ensure_dataset, load_dataset
-from utils.evaluate import per_image_table, reconstruct
+
+from utils.data.store import ensure_dataset, load_dataset
+from utils.evaluation.evaluate import per_image_table, reconstruct
+from utils.evaluation.report import summarise
+from utils.evaluation.sweep import LATENT_SIZES, shipped_scores, sweep_scores
 from utils.files import write_json
 from utils.project import REPO
-from utils.report import summarise
-from utils.runs import StaleRuns, dataset_split, load_run
-from utils.models import build_vae
-from utils.shipped import (SHIPMENTS, SHIPPED, SHIPPED_BUDGET_MB, Shipment, choose_run, ship,
-                           shipped_megabytes, shipped_run)
-from utils.sweep import LATENT_SIZES, shipped_scores, sweep_scores
+from utils.training.config import config_for
+from utils.training.models import build_vae
+from utils.training.runs import StaleRuns, dataset_split, load_run
+from utils.training.shipped import (SHIPMENTS, SHIPPED, SHIPPED_BUDGET_MB, Shipment, choose_run, ship,
+                                    shipped_megabytes, shipped_run)
 
 
 def _fake_run(folder: Path, cfg) -> Path:
@@ -197,7 +197,7 @@ def test_the_shipped_sweep_scores_are_the_committed_notebook_05_numbers():
 
 def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path):
     """The two image VAEs' scores on the 700 held-out crops and every code's classifier accuracy, as committed."""
-    from utils.micro import evaluate_micro, load_micro
+    from utils.evaluation.micro import evaluate_micro, load_micro
     from utils.project import Folders
 
     committed = json.loads((REPO / "figures/07_summary.json").read_text())

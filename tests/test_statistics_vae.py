@@ -1,5 +1,5 @@
-"""The statistics VAE: a VAE whose decoder draws the statistics window, trained by utils.train like every model,
-and the images drawn from its statistics (utils.statistics_vae)."""
+"""The statistics VAE: a VAE whose decoder draws the statistics window, trained by utils.training.loop like every model,
+and the images drawn from its statistics (utils.inverse.drawing)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from utils.config import TrainConfig, config_for
-from utils.losses import vae_loss
-from utils.micro import crop_statistics
-from utils.micrographs import as_vae_images, load_micrograph, random_crops
-from utils.models import ModelConfig, build_vae
-from utils.objective import Objective
-from utils.runs import load_run, read_history
-from utils.statistics_vae import crop_windows, draw_images
-from utils.stats import normalised_autocovariance, spatial_statistics
-from utils.statmaps import cutoff_window
-from utils.train import train
+from utils.data.micrographs import as_vae_images, load_micrograph, random_crops
+from utils.inverse.drawing import draw_images
+from utils.statistics.crops import crop_statistics
+from utils.statistics.maps import cutoff_window
+from utils.statistics.objective import Objective
+from utils.statistics.two_point import normalised_autocovariance, spatial_statistics
+from utils.training.config import TrainConfig, config_for
+from utils.training.loop import train
+from utils.training.losses import vae_loss
+from utils.training.models import ModelConfig, build_vae
+from utils.training.runs import load_run, read_history
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -39,13 +39,6 @@ def run(cfg, tmp_path_factory):
 def crops() -> np.ndarray:
     two = [as_vae_images(random_crops(load_micrograph(m), 16, size=16, seed=1)[0]) for m in ("ceramics", "copolymer")]
     return np.concatenate(two).astype(np.float32)
-
-
-def test_the_windows_are_the_crops_statistics(crops):
-    windows = crop_windows(crops, 3)
-    assert windows.shape == (32, 7, 7) and windows.dtype == np.float32
-    np.testing.assert_allclose(windows[:, 3, 3], (crops < 0.5).mean(axis=(1, 2)), rtol=1e-6)
-    np.testing.assert_allclose(windows, crop_statistics(crops, cutoff=3).maps("raw"), rtol=1e-6)
 
 
 def test_its_loss_is_the_objective_on_the_decoded_windows_computed_directly(crops):

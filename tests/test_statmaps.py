@@ -8,9 +8,10 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from utils.statmaps import correlation_length, cutoff_window, directional_profiles, phase_correlations, radial_profile
-from utils.stats import autocorrelation, cross_correlation
-from utils.synthetic import disc_two_point, gaussian_blobs, overlapping_discs
+from utils.data.synthetic import disc_two_point, gaussian_blobs, overlapping_discs
+from utils.statistics.maps import (correlation_length, cutoff_window, directional_profiles, phase_correlations,
+                                   radial_profile)
+from utils.statistics.two_point import autocorrelation, cross_correlation
 
 sides = st.integers(3, 12)
 

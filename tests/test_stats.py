@@ -1,6 +1,6 @@
-"""Tests of utils.stats against a direct O(S²) double sum, plus the identities the statistics obey.
+"""Tests of utils.statistics.two_point against a direct O(S²) double sum, plus the identities the statistics obey.
 
-The reference below is written from the definition and shares no code with utils.stats:
+The reference below is written from the definition and shares no code with utils.statistics.two_point:
 
     f12(r) = (1/S) Σ_x m1(x) m2(x + r)          periodic: x + r taken modulo the grid
     f12(r) = (1/N(r)) Σ_{x, x+r in image} ...    non-periodic: N(r) = number of such pairs
@@ -15,15 +15,14 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
-import utils.spectral
-import utils.stats
-from utils.spectral import (autocorrelation_spectrum, power_spectrum, spatial_statistics_sq_distance, spectral_weights,
-                            statistics_from_spectrum, statistics_sq_distance)
-from utils.stats import (autocorrelation, autocorrelation_by_direct_sum, cross_correlation, phase_indicator,
-                         spatial_statistics)
+import utils.statistics.spectral
+from utils.statistics.spectral import (autocorrelation_spectrum, power_spectrum, spatial_statistics_sq_distance,
+                                       spectral_weights, statistics_from_spectrum, statistics_sq_distance)
+import utils.statistics.two_point
+from utils.statistics.two_point import (autocorrelation, autocorrelation_by_direct_sum, cross_correlation,
+                                        phase_indicator, spatial_statistics)
 
 PROPERTY = settings(max_examples=40, deadline=None)
 MAX_SIDE = {1: 12, 2: 7, 3: 4}  # largest side per spatial ndim, keeps the O(S²) reference fast
@@ -364,7 +363,7 @@ def test_fused_distance_backward_in_chunks_equals_one_batch(monkeypatch, chunk_b
     x = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen, requires_grad=True)
     target = torch.rand(3, 2, 6, 7, dtype=torch.float64, generator=gen)
     upstream = torch.rand(3, 2, dtype=torch.float64, generator=gen)
-    monkeypatch.setattr(utils.spectral, "_CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(utils.statistics.spectral, "_CHUNK_BYTES", chunk_bytes)
     (fast,) = torch.autograd.grad((spatial_statistics_sq_distance(x, power_spectrum(target)) * upstream).sum(), x)
     real = ((((spatial_statistics(x) - spatial_statistics(target)) ** 2).sum((-2, -1))) * upstream).sum()
     (expected,) = torch.autograd.grad(real, x)
@@ -503,7 +502,7 @@ def test_cuda_fused_distance_matches_cpu():
 @given(h=st.integers(2, 9), w=st.integers(2, 9), seed=st.integers(0, 10_000),
        eps_to=st.sampled_from([0.05, 0.1, 0.15, 0.4]), phase=st.sampled_from([0.0, 1.0, 0.3]))
 def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, seed, eps_to, phase):
-    from utils.spectral import binary_spectrum_at_eps
+    from utils.statistics.spectral import binary_spectrum_at_eps
     g = torch.Generator().manual_seed(seed)
     b = (torch.rand(3, h, w, generator=g, dtype=torch.float64) > 0.6).double()
     converted = binary_spectrum_at_eps(power_spectrum(b, phase=phase, eps=0.25), (h, w), phase=phase,
@@ -513,6 +512,6 @@ def test_binary_spectrum_at_eps_equals_the_spectrum_computed_at_that_eps(h, w, s
 
 
 def test_binary_spectrum_at_eps_refuses_an_ambiguous_phase():
-    from utils.spectral import binary_spectrum_at_eps
+    from utils.statistics.spectral import binary_spectrum_at_eps
     with pytest.raises(ValueError, match="equidistant"):
         binary_spectrum_at_eps(torch.ones(4, 3), (4, 4), phase=0.5)

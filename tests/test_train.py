@@ -1,4 +1,4 @@
-"""utils.train: profiles, the run folder, exact resume after a kill, failures, torchrun."""
+"""utils.training.loop: profiles, the run folder, exact resume after a kill, failures, torchrun."""
 from __future__ import annotations
 
 import dataclasses
@@ -10,25 +10,27 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
 
-import numpy as np
-
-import utils.data
-import utils.device
-import utils.lines
-import utils.losses
-import utils.models
-import utils.train
-from utils.config import PROFILE_PURPOSES, PROFILES, REMOVED_FIELDS, RUNTIME_FIELDS, TrainConfig, build_parser, config_for, lr_at
-from utils.data import LinesDataset, load_dataset, spectra_cache
-from utils.device import Dist, autocast_dtype
-from utils.runs import config_differences, dataset_split, is_finished, load_checkpoint, load_run, read_config, read_history
-from utils.stats import spatial_statistics
-from utils.train import TrainingDiverged, main, train
-from utils.training_data import prepare_training_data
+import utils.data.lines
+from utils.data.spectra import spectra_cache
+import utils.data.spectra
+from utils.data.store import load_dataset
+from utils.statistics.two_point import spatial_statistics
+from utils.training.batches import LinesDataset, prepare_training_data
+from utils.training.config import (PROFILES, PROFILE_PURPOSES, REMOVED_FIELDS, RUNTIME_FIELDS, TrainConfig,
+                                   build_parser, config_for, lr_at)
+import utils.training.device
+from utils.training.device import Dist, autocast_dtype
+import utils.training.loop
+from utils.training.loop import TrainingDiverged, main, train
+import utils.training.losses
+import utils.training.models
+from utils.training.runs import (config_differences, dataset_split, is_finished, load_checkpoint, load_run,
+                                 read_config, read_history)
 
 REPO = Path(__file__).resolve().parents[1]
 COLUMNS = ["epoch", "lr", "seconds", "train_total", "train_recon", "train_kl", "val_total", "val_recon", "val_kl"]
@@ -42,7 +44,7 @@ def _env() -> dict[str, str]:
 
 
 def _cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "utils.train", *args], cwd=REPO, env=_env(),
+    return subprocess.run([sys.executable, "-m", "utils.training", *args], cwd=REPO, env=_env(),
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -170,7 +172,7 @@ def test_cli_runs_a_smoke_training_and_resume_says_it_is_finished(data_dir, tmp_
     out = tmp_path / "cli"
     args = ["--profile", "smoke", "--model", "data", "--out", str(out), f"--data_dir={data_dir}", "--quiet",
             "--sample_every=0"]
-    done = _cli(*args)                                   # python -m utils.train, as a user types it
+    done = _cli(*args)                                   # python -m utils.training, as a user types it
     assert done.returncode == 0, done.stderr
     assert is_finished(out) and len(read_history(out)) == 2 and read_config(out).loss == "data"
     before = _sha(out / "last.pt")
@@ -200,7 +202,7 @@ def test_existing_runs_are_never_destroyed_by_accident(smoke_run, smoke_cfg, tmp
 KILLED_AT_STEP = """
 import os, signal, sys
 import torch
-from utils.train import main
+from utils.training.loop import main
 step, done = torch.optim.Adam.step, [0]
 def step_then_maybe_die(self, *args, **kwargs):
     out = step(self, *args, **kwargs)
@@ -214,7 +216,7 @@ sys.exit(main(sys.argv[2:]))
 
 
 def _killed_at_step(step: int, *args: str) -> subprocess.CompletedProcess:
-    """``python -m utils.train ARGS`` killed by SIGKILL right after optimiser step ``step``."""
+    """``python -m utils.training ARGS`` killed by SIGKILL right after optimiser step ``step``."""
     return subprocess.run([sys.executable, "-c", KILLED_AT_STEP, str(step), *args], cwd=REPO, env=_env(),
                           capture_output=True, text=True, timeout=120)
 
@@ -276,7 +278,7 @@ def test_bf16_training_is_deterministic_and_keeps_float32_weights(smoke_cfg, tmp
 def test_nan_stops_training_with_a_clear_message_and_keeps_the_checkpoint(where, smoke_cfg, tmp_path, monkeypatch):
     out = tmp_path / "nan"
     seen = {"train_calls": 0}
-    real_loss, real_forward = utils.losses.vae_loss, utils.models.VAE.forward
+    real_loss, real_forward = utils.training.losses.vae_loss, utils.training.models.VAE.forward
 
     def poisoned() -> bool:
         """True from the first training step of epoch 2 on (5 steps per epoch)."""
@@ -299,9 +301,9 @@ def test_nan_stops_training_with_a_clear_message_and_keeps_the_checkpoint(where,
         return (recon * float("nan"), mu, logvar) if poisoned() else (recon, mu, logvar)
 
     if where == "kl":
-        monkeypatch.setattr(utils.losses, "vae_loss", nan_loss)
+        monkeypatch.setattr(utils.training.losses, "vae_loss", nan_loss)
     else:
-        monkeypatch.setattr(utils.models.VAE, "forward", nan_forward)
+        monkeypatch.setattr(utils.training.models.VAE, "forward", nan_forward)
     with pytest.raises(TrainingDiverged) as info:
         train(dataclasses.replace(smoke_cfg, sample_every=0), out, progress=False)
     message = str(info.value)
@@ -325,7 +327,7 @@ def test_corrupt_or_mismatched_checkpoints_give_clear_errors(smoke_run, smoke_cf
     with pytest.raises(ValueError, match="corrupt"):
         load_checkpoint(run / "last.pt")
     torch.save([1, 2, 3], run / "last.pt")
-    with pytest.raises(ValueError, match="not a checkpoint written by utils.train"):
+    with pytest.raises(ValueError, match="not a checkpoint written by utils.training.loop"):
         load_checkpoint(run / "last.pt")
 
     config = json.loads((run / "config.json").read_text())
@@ -357,14 +359,14 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
     x, target = next(iter(torch.utils.data.DataLoader(LinesDataset(data.images, idx, spectra=data.spectra),
                                                       batch_size=len(idx))))
     assert target.shape == (len(idx), 1, 32, 17) and target.dtype == torch.float32
-    model = utils.models.build_vae(cfg.model)
+    model = utils.training.models.build_vae(cfg.model)
     recon, mu, logvar = model(x, generator=torch.Generator().manual_seed(0))
     common = dict(loss="spatial_stats", alpha=cfg.alpha, beta=cfg.beta, objective=cfg.objective(data.stats_scale))
-    new = utils.losses.vae_loss(recon, x, mu, logvar, targets=(target,), **common)
+    new = utils.training.losses.vae_loss(recon, x, mu, logvar, targets=(target,), **common)
     real_recon = ((spatial_statistics(recon) - torch.from_numpy(stats[idx])[:, None]) / real_scale).square().sum(
         dim=(1, 2, 3)).mean()
-    real = {"recon": real_recon, "total": cfg.alpha * real_recon + cfg.beta * utils.losses.kl_divergence(mu, logvar)}
-    exact = utils.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(), **common)  # float64, from x
+    real = {"recon": real_recon, "total": cfg.alpha * real_recon + cfg.beta * utils.training.losses.kl_divergence(mu, logvar)}
+    exact = utils.training.losses.vae_loss(recon.double(), x.double(), mu.double(), logvar.double(), **common)  # float64, from x
     for key in ("total", "recon"):
         assert new[key].item() == pytest.approx(real[key].item(), rel=2e-6), key
         assert new[key].item() == pytest.approx(exact[key].item(), rel=2e-6), key
@@ -374,15 +376,15 @@ def test_training_loss_equals_the_real_space_loss(smoke_run, smoke_cfg, normaliz
 
 
 def test_spectra_cache_is_built_once_and_rebuilt_when_stale(tmp_path, monkeypatch):
-    images, _ = utils.lines.generate_lines(10, size=16, seed=1)
+    images, _ = utils.data.lines.generate_lines(10, size=16, seed=1)
     calls = []
-    real = utils.data.compute_spectra_cache
+    real = utils.data.spectra.compute_spectra_cache
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(utils.data, "compute_spectra_cache", counting)
+    monkeypatch.setattr(utils.data.spectra, "compute_spectra_cache", counting)
     spectra, peaks = spectra_cache(tmp_path, images, progress=False)
     assert spectra.shape == (10, 16, 9) and spectra.dtype == np.float32 and len(calls) == 1
     expected, expected_peaks = real(images, progress=False)
@@ -432,7 +434,7 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
         pytest.skip(f"torchrun (torch.distributed.run) cannot be imported: {err}")
     out = tmp_path / "ddp"
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "utils.train", "--profile", "smoke", "--model", "data", "--out", str(out),
+                           "-m", "utils.training", "--profile", "smoke", "--model", "data", "--out", str(out),
                            f"--data_dir={data_dir}", "--quiet", "--sample_every=1", "--device=cpu"],
                           cwd=REPO, env=_env(), capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -447,14 +449,14 @@ def test_torchrun_two_cpu_processes(data_dir, smoke_run, tmp_path):
 
 @pytest.mark.parametrize("profile, cutoff", [("cpu", 0), ("micro", 0), ("micro", 8)])
 def test_the_training_term_is_the_objective_that_refinement_and_the_limit_minimise(profile, cutoff):
-    """On one batch, the reconstruction term a training of ``profile`` logs (utils.losses.vae_loss, as
-    utils.train calls it) is the batch mean of ``TrainConfig.objective(scale).per_image``, which
-    utils.inversion minimises per image (refinement's loss at z = mu is checked here too); and both are the
+    """On one batch, the reconstruction term a training of ``profile`` logs (utils.training.losses.vae_loss, as
+    utils.training.loop calls it) is the batch mean of ``TrainConfig.objective(scale).per_image``, which
+    utils.inverse.inversion minimises per image (refinement's loss at z = mu is checked here too); and both are the
     direct sum over widths and offsets of the squared difference of the statistics."""
-    from utils.inversion import refine_latent
-    from utils.objective import Objective
-    from utils.statmaps import cutoff_window
-    from utils.stats import spatial_statistics
+    from utils.inverse.inversion import refine_latent
+    from utils.statistics.objective import Objective
+    from utils.statistics.maps import cutoff_window
+    from utils.statistics.two_point import spatial_statistics
     cfg = dataclasses.replace(config_for(profile, "spatial_stats"), cutoff=cutoff)
     assert cfg.sharp_eps > 0 and (profile == "cpu") == cfg.periodic     # both terms, both kinds of statistics
     g = torch.Generator().manual_seed(3)
@@ -464,7 +466,7 @@ def test_the_training_term_is_the_objective_that_refinement_and_the_limit_minimi
     objective = cfg.objective(0.37)
     assert objective == Objective(phase=cfg.phase, eps=cfg.eps, sharp_eps=cfg.sharp_eps, periodic=cfg.periodic,
                                   cutoff=cfg.cutoff, scale=0.37)
-    logged = utils.losses.vae_loss(recon, x, mu, logvar, objective=objective, alpha=cfg.alpha, beta=cfg.beta)
+    logged = utils.training.losses.vae_loss(recon, x, mu, logvar, objective=objective, alpha=cfg.alpha, beta=cfg.beta)
     per_image = objective.per_image(recon, objective.targets(x))
     assert logged["recon"].item() == pytest.approx(per_image.mean().item(), rel=1e-6)
     (g_logged,) = torch.autograd.grad(logged["recon"], recon)
@@ -479,7 +481,7 @@ def test_the_training_term_is_the_objective_that_refinement_and_the_limit_minimi
     torch.testing.assert_close(per_image.double(), direct, rtol=1e-4, atol=1e-8)
     if cfg.periodic:           # refinement starts at z = mu: its start loss is the objective of the decoded mu
         torch.manual_seed(0)
-        model = utils.models.build_vae(dataclasses.replace(cfg.model, image_size=32)).eval()
+        model = utils.training.models.build_vae(dataclasses.replace(cfg.model, image_size=32)).eval()
         refined = refine_latent(model, x[:, 0], objective=objective, steps=1, progress=False)
         with torch.no_grad():
             decoded = model.decode(model.encode(x)[0])

@@ -1,17 +1,16 @@
-"""Tests of utils.widgets and of the figures of utils.plots: the hand-drawn lines image, the demo's
+"""Tests of utils.notebook.widgets and of the figures of utils.notebook.plots: the hand-drawn lines image, the demo's
 figure, the offset axes of the statistics panel, and figures that show themselves in Jupyter."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy import ndimage
 
-from utils.plots import NotebookFigure, image_grid, new_figure, offset_extent
-from utils.stats import spatial_statistics
-from utils.widgets import draw_lines, lines_explorer, lines_figure, live_figure
+from utils.notebook.plots import NotebookFigure, image_grid, new_figure, offset_extent
+from utils.notebook.widgets import draw_lines, lines_explorer, lines_figure, live_figure
+from utils.statistics.two_point import spatial_statistics
 
 
 @settings(max_examples=40, deadline=None)
@@ -91,7 +90,7 @@ def test_a_live_figure_redraws_in_place_when_a_slider_moves(monkeypatch):
             self.updates.append(obj)
 
     handle, shown = Handle(), []
-    monkeypatch.setattr("utils.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
+    monkeypatch.setattr("utils.notebook.widgets.display", lambda obj, display_id=False: shown.append(obj) or (
         handle if display_id else None))
     draw, controls = lines_explorer(32)
     live_figure(draw, controls)

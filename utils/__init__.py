@@ -1,41 +1,25 @@
 """spatial-stats-vae: a VAE whose reconstruction loss compares two-point spatial statistics.
 
-The flat public API of the project.  Each name lives in a small module of its own, readable top
-to bottom; ``import utils`` stays cheap because the names are loaded on first use.
+The flat public API of the project, over subpackages by topic.  Each name lives in a small module of its own,
+readable top to bottom; ``import utils`` stays cheap because the names are loaded on first use.  Every public
+name of a subpackage's modules is also a name of the subpackage (``from utils.evaluation import evaluate_micro``).
 
-====================  ==========================================================================
-module                what it holds
-====================  ==========================================================================
-``utils.project``     the names, defaults and folders of the project (one definition each)
-``utils.stats``       phase_indicator, autocorrelation, cross_correlation, spatial_statistics
-``utils.spectral``    power_spectrum and distances between statistics in Fourier space
-``utils.statmaps``    cutoff window, radial and directional profiles of a statistics map
-``utils.lines``       generate_lines, DatasetSpec: the "multiple lines" images
-``utils.micrographs`` the shipped micrographs and a user's image folder, cut into held-out crops
-``utils.micro``       notebook 07's models of the micrographs: scores on held-out crops
-``utils.design``      design in the latent space: target properties in, microstructures out (notebook 08)
-``utils.synthetic``   overlapping discs (closed-form statistics) and Gaussian blobs, in any number
-``utils.data``        a dataset on disk, its split, its torch view and its cached spectra
-``utils.models``      ModelConfig, VAE, build_vae (small conv VAE and the paper's ResNet-152 VAE)
-``utils.objective``   Objective: the reconstruction term training, refinement and the limit minimise
-``utils.losses``      data_loss, kl_divergence, vae_loss
-``utils.config``      TrainConfig and PROFILES: one explicit setting per profile and loss
-``utils.train``       the training loop (command line: ``python -m utils.train``)
-``utils.runs``        the run folder: checkpoints, history, load_run
-``utils.device``      device, torchrun and bfloat16 autocast
-``utils.metrics``     volume_fraction_difference, count_lines, line_orientation, data/stats MSE
-``utils.search``      nearest_neighbors (exact, streamed, in data or statistics space)
-``utils.inversion``   reconstruct_from_statistics (the per-image limit), refine_latent; their targets
-                      given as statistics: Spectra (periodic), Windows (non-periodic)
-``utils.latent``      PCA of the statistics, codes and their decoding (notebook 05; plots in
-                      ``utils.latent_plots``, the latent-size sweep in ``utils.sweep``)
-``utils.evaluate``    the evaluation of notebook 04; ``utils.report`` its results.json / .md
-``utils.plots``       figures (shown as PNGs in Jupyter); ``utils.eval_plots`` those of notebook 04,
-                      ``utils.micro_plots`` those of notebooks 06-07, ``utils.design_plots`` of 08
-``utils.widgets``     the interactive demos
-``utils.jobs``        the one runner behind ``make figures``, ``make sweep`` and ``make micro``
-``utils.files``       atomic writes; ``utils.checks`` input checks; ``utils.progress`` progress bars
-====================  ==========================================================================
+========================  =====================================================================================
+subpackage                what it holds (floors, bottom up: a module imports only from its floor or below)
+========================  =====================================================================================
+``utils`` (ground)        ``project`` (names, defaults, folders), ``checks``, ``files``, ``progress``
+``utils.statistics``      two-point statistics (``two_point``), spectra, maps, the ``Objective``, descriptors,
+                          statistics of crops, their PCA
+``utils.data``            the lines, the micrographs, synthetic fields, a dataset on disk and its spectra cache
+``utils.notebook``        figures (PNG in Jupyter), widgets, each notebook's conclusion
+``utils.training``        the models, the losses, ``TrainConfig`` and the profiles, the loop
+                          (``python -m utils.training``), run folders, devices, the shipped models
+``utils.inverse``         random fields, reconstruction from statistics, latent refinement, drawing from a
+                          statistics VAE, the latent space, design
+``utils.evaluation``      metrics, neighbour search, notebook 04's evaluation and report, the sweep, notebooks
+                          05-07's scores
+``utils.jobs`` (top)      the one runner behind ``make figures``, ``make sweep``, ``make micro`` and ``make ship``
+========================  =====================================================================================
 
 >>> import torch, utils
 >>> images, labels = utils.generate_lines(1, size=32, seed=0)     # uint8, 0 = line, 1 = background
@@ -47,46 +31,36 @@ True
 """
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from utils.lazy import lazy_exports
 
 _EXPORTS = {
-    "stats": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
-    "spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
-    "lines": ["generate_lines", "DatasetSpec"],
-    "statmaps": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
-                 "correlation_length"],
-    "synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
-    "micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],
-    "micro": ["crop_statistics", "StatisticsPCA", "evaluate_micro"],
-    "statistics_vae": ["draw_images"],
-    "design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
-    "data": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels", "LinesDataset",
-             "compute_spectra_cache", "spectra_cache", "dataset_summary"],
-    "models": ["ModelConfig", "VAE", "build_vae"],
-    "objective": ["Objective"],
-    "losses": ["data_loss", "kl_divergence", "vae_loss"],
-    "config": ["TrainConfig", "PROFILES", "config_for"],
-    # the training function itself is utils.train.train (the name `train` is the module)
-    "runs": ["load_run", "read_history", "is_finished", "dataset_split"],
-    "metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
-                "data_mse", "spatial_stats_mse"],
-    "search": ["NeighborResult", "nearest_neighbors"],
-    "inversion": ["reconstruct_from_statistics", "refine_latent", "Spectra", "Windows"],
-    "latent": ["statistics_features", "fit_statistics_pca", "pca_reconstruct"],
+    "statistics.two_point": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics"],
+    "statistics.spectral": ["power_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
+    "statistics.maps": ["cutoff_window", "radial_profile", "directional_profiles", "phase_correlations",
+                        "correlation_length"],
+    "statistics.objective": ["Objective"],
+    "statistics.crops": ["crop_statistics"],
+    "statistics.pca": ["StatisticsPCA", "statistics_features", "fit_statistics_pca", "pca_reconstruct"],
+    "data.lines": ["generate_lines", "DatasetSpec"],
+    "data.synthetic": ["overlapping_discs", "disc_two_point", "gaussian_blobs"],
+    "data.micrographs": ["load_micrograph", "load_image_folder", "micrograph_crops", "segment", "MicrographSpec"],
+    "data.store": ["save_dataset", "load_dataset", "ensure_dataset", "split_indices", "split_from_labels",
+                   "dataset_summary"],
+    "data.spectra": ["compute_spectra_cache", "spectra_cache"],
+    "training.models": ["ModelConfig", "VAE", "build_vae"],
+    "training.losses": ["data_loss", "kl_divergence", "vae_loss"],
+    "training.config": ["TrainConfig", "PROFILES", "config_for"],
+    # the training function itself is utils.training.loop.train (the name `train` is the module)
+    "training.runs": ["load_run", "read_history", "is_finished", "dataset_split"],
+    "inverse.inversion": ["reconstruct_from_statistics", "refine_latent"],
+    "inverse.targets": ["Spectra", "Windows"],
+    "inverse.drawing": ["draw_images"],
+    "inverse.design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
+    "evaluation.metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
+                           "data_mse", "spatial_stats_mse"],
+    "evaluation.search": ["NeighborResult", "nearest_neighbors"],
+    "evaluation.micro": ["evaluate_micro"],
     "project": ["LOSSES", "MODEL_LABELS", "DEFAULT_PROFILE", "DEFAULT_LINES", "PAPER", "Folders"],
     "files": ["write_json"],
 }
-_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str) -> Any:
-    """Load ``utils.<module>`` the first time one of its names is asked for."""
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"utils.{_WHERE[name]}"), name)
-    raise AttributeError(f"module 'utils' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__, __all__, _WHERE = lazy_exports(__name__, _EXPORTS)

@@ -84,7 +84,7 @@ def check_binary(a: np.ndarray, name: str = "image") -> None:
     """Raise ValueError unless every value of ``a`` is 0 (line) or 1 (background)."""
     if not ((a == 0) | (a == 1)).all():
         raise ValueError(f"{name} must be binary (0 = line, 1 = background); threshold a grey "
-                         "image first with utils.metrics.threshold_image(x, 0.05)")
+                         "image first with utils.evaluation.metrics.threshold_image(x, 0.05)")
 
 
 def check_same_shape(a: ArrayLike, b: ArrayLike, names: str) -> None:

@@ -34,16 +34,16 @@ from typing import Any, Mapping
 import numpy as np
 import papermill as pm
 
-from utils.config import TrainConfig, config_for
-from utils.data import load_dataset
-from utils.inversion import NONPERIODIC_STEPS
-from utils.micro import micro_runs
+from utils.data.store import load_dataset
+from utils.evaluation.micro import micro_runs
+from utils.evaluation.sweep import LATENT_SIZES, ship_scores, sweep_runs
+from utils.inverse.inversion import NONPERIODIC_STEPS
 from utils.progress import ENV_VAR as PROGRESS_ENV
-from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE, Folders
-from utils.runs import StaleRuns, config_differences, move_aside
-from utils.shipped import SHIPMENTS, SHIPPED_BUDGET_MB, ship, shipped_megabytes
-from utils.sweep import LATENT_SIZES, ship_scores, sweep_runs
-from utils.train import train
+from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, Folders, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE
+from utils.training.config import TrainConfig, config_for
+from utils.training.loop import train
+from utils.training.runs import StaleRuns, config_differences, move_aside
+from utils.training.shipped import SHIPMENTS, SHIPPED_BUDGET_MB, ship, shipped_megabytes
 
 __all__ = ["NOTEBOOKS", "KERNEL", "FULL_SIZE", "Job", "JOBS", "StaleRuns", "stale_runs", "redo_command",
            "check_or_move_aside", "train_plan", "execute_notebooks",
@@ -84,7 +84,7 @@ JOBS = {
 
 def stale_runs(plan: Mapping[Path, TrainConfig]) -> dict[Path, list[str]]:
     """The runs of ``plan`` (run folder -> the config it should hold) made with other settings, each with what
-    differs (:func:`utils.runs.config_differences`; runtime fields ignored); {} when none."""
+    differs (:func:`utils.training.runs.config_differences`; runtime fields ignored); {} when none."""
     return {Path(run): diffs for run, cfg in plan.items() if (diffs := config_differences(run, cfg))}
 
 
@@ -192,7 +192,7 @@ def run_figures(variant: Variant, *, force: bool = False, only: list[str] | None
 
 def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
               parameters: Mapping[str, object] | None = None) -> Path:
-    """`make sweep`: every run of notebook 05's latent-size sweep (:func:`utils.sweep.sweep_runs`), then the notebook
+    """`make sweep`: every run of notebook 05's latent-size sweep (:func:`utils.evaluation.sweep.sweep_runs`), then the notebook
     (``parameters``: its extra papermill parameters); return the folder of its executed copy."""
     folders = Folders.of(profile, DEFAULT_LINES, root=root)
     runs = sweep_runs(profile, folders.runs)
@@ -230,9 +230,9 @@ def micro_notebook_parameters(profile: str, folders: Folders,
 # ----------------------------------------------------------------------------- make ship
 
 def run_ship(root: Path = REPO) -> list[str]:
-    """`make ship`: copy every finished run of :data:`utils.shipped.SHIPMENTS` (and the sweep's scores) from
+    """`make ship`: copy every finished run of :data:`utils.training.shipped.SHIPMENTS` (and the sweep's scores) from
     ``root/runs`` into ``trained_models/``; return one line per model.  Raises SystemExit when the shipped
-    models would weigh more than :data:`utils.shipped.SHIPPED_BUDGET_MB`."""
+    models would weigh more than :data:`utils.training.shipped.SHIPPED_BUDGET_MB`."""
     done = [ship(shipment, root / "runs") for shipment in SHIPMENTS]
     folders = Folders.of(SWEEP_PROFILE, root=root)
     done.append(ship_scores(SWEEP_PROFILE, folders.runs, folders.data))

@@ -1,7 +1,7 @@
 """The project's names, defaults and folders: one definition each, imported everywhere.
 
 * **The two models.**  Each is named by the reconstruction loss it is trained with (``LOSSES``:
-  the ``loss`` of :class:`utils.config.TrainConfig` and the name of its run folder); ``MODEL_KEYS``
+  the ``loss`` of :class:`utils.training.config.TrainConfig` and the name of its run folder); ``MODEL_KEYS``
   are their keys in ``results.json`` and ``MODEL_LABELS`` what figures and tables call them.
   The micro profiles train a third model, ``STATISTICS_VAE``, whose decoder draws statistics windows.
   ``INFERENCE`` names the three ways notebook 04 reconstructs a test image from its statistics.

@@ -6,9 +6,9 @@ The target is a 64-px crop of the shipped ceramics micrograph: its volume fracti
 non-periodic statistics.  Side by side in one run, on the micro profile's VAE (untrained weights:
 the cost does not depend on them):
 
-* ``latent design``: :func:`utils.design.design_in_latent_space`, ``DESIGN_RESTARTS`` = 16 starts
+* ``latent design``: :func:`utils.inverse.design.design_in_latent_space`, ``DESIGN_RESTARTS`` = 16 starts
   of ``DESIGN_STEPS`` = 150 Adam steps on the 9 numbers of z, batched (notebook 08's defaults);
-* ``from statistics``: :func:`utils.inversion.reconstruct_from_statistics`, one start of
+* ``from statistics``: :func:`utils.inverse.inversion.reconstruct_from_statistics`, one start of
   ``NONPERIODIC_STEPS`` Adam steps on the 4,096 pixels (notebooks 07 and 08).
 
 Prints the seconds of each (median of ``--rounds``) and their ratio.  Not collected by pytest; the
@@ -23,12 +23,12 @@ import time
 import numpy as np
 import torch
 
-from utils.config import config_for
-from utils.design import DesignTarget, design_in_latent_space, properties, soft_properties
-from utils.inversion import reconstruct_from_statistics
-from utils.objective import Objective
-from utils.micrographs import as_vae_images, load_micrograph
-from utils.models import build_vae
+from utils.data.micrographs import as_vae_images, load_micrograph
+from utils.inverse.design import DesignTarget, design_in_latent_space, properties, soft_properties
+from utils.inverse.inversion import reconstruct_from_statistics
+from utils.statistics.objective import Objective
+from utils.training.config import config_for
+from utils.training.models import build_vae
 
 
 def main() -> None:

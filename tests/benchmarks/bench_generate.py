@@ -1,4 +1,4 @@
-"""Benchmark: utils.lines.generate_lines (+ optional PNG writing) vs a paper-style PIL generator.
+"""Benchmark: utils.data.lines.generate_lines (+ optional PNG writing) vs a paper-style PIL generator.
 
 Run (from the repository root):  .venv/bin/python tests/benchmarks/bench_generate.py [--n 2000] [--size 224]
 
@@ -21,8 +21,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from utils.data import save_dataset
-from utils.lines import generate_lines
+from utils.data.lines import generate_lines
+from utils.data.store import save_dataset
 
 PAPER_MS_PER_IMAGE = 0.7  # REFERENCE.md: PIL drawing + PNG write of one 224^2 lines image
 

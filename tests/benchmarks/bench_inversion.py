@@ -6,10 +6,10 @@ On the same batch of cpu-profile images (64², 1-5 lines), side by side in one r
 
 * ``z = mu``: the plain forward pass of the cpu profile's VAE (untrained weights: the cost does not
   depend on them), the paper's protocol;
-* ``refined``: :func:`utils.inversion.refine_latent`, 200 Adam steps on z with the decoder frozen;
-* ``limit``: :func:`utils.inversion.reconstruct_from_statistics`, 1500 Adam steps on the pixels.
+* ``refined``: :func:`utils.inverse.inversion.refine_latent`, 200 Adam steps on z with the decoder frozen;
+* ``limit``: :func:`utils.inverse.inversion.reconstruct_from_statistics`, 1500 Adam steps on the pixels.
 
-Step counts and rates are utils.inversion's (``REFINE_STEPS``, ``LIMIT_STEPS``, notebook 04's
+Step counts and rates are utils.inverse.inversion's (``REFINE_STEPS``, ``LIMIT_STEPS``, notebook 04's
 defaults; the limit there also restarts ``LIMIT_RESTARTS`` = 4 times, which multiplies its cost by 4).  Prints milliseconds per image and each one's ratio to
 the forward pass (median of ``--rounds``).  Not collected by pytest; the README quotes it.
 """
@@ -21,10 +21,10 @@ import time
 
 import torch
 
-from utils.config import config_for
-from utils.inversion import LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
-from utils.lines import generate_lines
-from utils.models import build_vae
+from utils.data.lines import generate_lines
+from utils.inverse.inversion import LIMIT_STEPS, REFINE_STEPS, reconstruct_from_statistics, refine_latent
+from utils.training.config import config_for
+from utils.training.models import build_vae
 
 
 def seconds(fn) -> float:

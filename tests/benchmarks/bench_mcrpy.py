@@ -9,7 +9,7 @@ batched; MCRpy 0.2.0 with ``Correlations`` + ``VolumeFractions``, ``limit_to=16`
 L-BFGS-B, ``--max-iter`` iterations, one crop at a time.  MCRpy lives in a separate environment,
 ``.venv-mcrpy`` (git-ignored), which this script creates (a venv of the interpreter running it, then
 pip) on first use: it brings TensorFlow and NumPy 2, which the project does not pin.  Both are scored
-by descriptors of the binarised images (utils.descriptors: the chords and clusters neither optimised,
+by descriptors of the binarised images (utils.statistics.descriptors: the chords and clusters neither optimised,
 and the interface density) and by the normalised autocovariance error over |r| <= 16, and timed on
 this machine; the script prints the table and the ratio of seconds per crop.
 """
@@ -25,12 +25,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from utils.descriptors import describe, descriptor_ratios
-from utils.inversion import reconstruct_from_statistics
-from utils.objective import Objective
-from utils.micro import crop_statistics, first_per_material, score
-from utils.micrographs import MATERIALS, MicrographSpec
+from utils.data.micrographs import MATERIALS, MicrographSpec
+from utils.evaluation.micro import first_per_material, score
+from utils.inverse.inversion import reconstruct_from_statistics
 from utils.project import REPO
+from utils.statistics.crops import crop_statistics
+from utils.statistics.descriptors import describe, descriptor_ratios
+from utils.statistics.objective import Objective
 
 ENV = REPO / ".venv-mcrpy"
 WORKER = Path(__file__).with_name("mcrpy_worker.py")

@@ -11,7 +11,7 @@ Side by side, in one process, with the default number of torch threads:
           autocorrelation is recomputed (one complex128 ``fft2``/``ifft2`` per pair, as its code
           did; the query's is computed once per query, which flatters the loop a little), then
           the MSE of the two.  Timed on ``loop-queries x loop-db`` pairs.
-* ours  - ``utils.search.nearest_neighbors(queries, database, k=5, space="spatial_stats")``:
+* ours  - ``utils.evaluation.search.nearest_neighbors(queries, database, k=5, space="spatial_stats")``:
           float64 power spectra of each training image once, one float64 matrix product per
           batch, exact re-check of the candidates.  Timed on ``queries x n-db`` pairs.
 
@@ -35,8 +35,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from utils.lines import generate_lines  # noqa: E402
-from utils.search import nearest_neighbors  # noqa: E402
+from utils.data.lines import generate_lines
+from utils.evaluation.search import nearest_neighbors
 
 EPS, PHASE = 0.25, 0.0
 FULL_SIZE = 70_000  # the paper's training set: 70 % of 100,000 images

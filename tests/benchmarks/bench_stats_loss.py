@@ -9,7 +9,7 @@ Measures side by side (interleaved rounds in random order, each timed call after
 the same step), in one process, with the default number of torch threads
 (or ``--threads``):
 
-* ours   - the loss as training calls it: ``utils.losses.spatial_stats_loss(recon,
+* ours   - the loss as training calls it: ``utils.training.losses.spatial_stats_loss(recon,
            target_spectrum=...)`` + backward through recon, the targets' power spectra computed
            once beforehand (training reads them from its spectra cache).  By Parseval it sums
            (P_recon - P_target)² over the half spectrum: one rfft2 forward, one irfft2 backward;
@@ -44,9 +44,9 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from utils.losses import spatial_stats_loss  # noqa: E402
-from utils.spectral import power_spectrum  # noqa: E402
-from utils.stats import spatial_statistics  # noqa: E402
+from utils.training.losses import spatial_stats_loss
+from utils.statistics.spectral import power_spectrum
+from utils.statistics.two_point import spatial_statistics
 
 EPS = 0.25  # width of the soft indicator, as in the paper
 PHASE = 0.0  # the black line phase

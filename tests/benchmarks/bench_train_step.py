@@ -7,7 +7,7 @@ lines images, with each loss, timed side by side (interleaved rounds, median per
 loss is the one the ``cpu`` profile trains with: the targets' power spectra are precomputed, as
 in training, and the statistics term has its sharp companion (``sharp_eps``), so the extra cost
 is one rfft2 of the reconstruction's two indicators forward and one irfft2 backward.  The model
-runs in the profile's precision (``--amp``, as ``utils.train``: bfloat16 autocast and channels-last
+runs in the profile's precision (``--amp``, as ``utils.training.loop``: bfloat16 autocast and channels-last
 weights where the CPU has native bfloat16; the losses stay float32).  Target: <= 15 % overhead.
 Also prints the loss alone (forward + backward on a fixed reconstruction) and the estimated wall
 time of one epoch of the ``cpu`` profile.  Not collected by pytest.
@@ -22,13 +22,13 @@ import time
 import numpy as np
 import torch
 
-from utils.data import compute_spectra_cache
-from utils.lines import generate_lines
-from utils.losses import data_loss, spatial_stats_loss, vae_loss
-from utils.models import ModelConfig, build_vae
-from utils.config import config_for
-from utils.device import autocast_dtype
-from utils.runs import dataset_split
+from utils.data.lines import generate_lines
+from utils.data.spectra import compute_spectra_cache
+from utils.training.config import config_for
+from utils.training.device import autocast_dtype
+from utils.training.losses import data_loss, spatial_stats_loss, vae_loss
+from utils.training.models import ModelConfig, build_vae
+from utils.training.runs import dataset_split
 
 OBJECTIVE = config_for("cpu", "spatial_stats").objective()   # the cpu profile's reconstruction term
 
