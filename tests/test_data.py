@@ -14,7 +14,6 @@ from scipy import ndimage
 from utils.data import lines as data
 from utils.data.lines import DatasetSpec, generate_lines, line_gap, line_thickness_range
 from utils.data.spectra import compute_spectra_cache
-import utils.data.store
 from utils.data.store import (dataset_summary, ensure_dataset, is_complete_dataset, load_dataset, save_dataset,
                               split_indices)
 from utils.statistics.spectral import power_spectrum, statistics_from_spectrum

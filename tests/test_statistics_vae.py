@@ -10,7 +10,8 @@ import torch
 
 from utils.data.micrographs import as_vae_images, load_micrograph, random_crops
 from utils.inverse.drawing import draw_images
-from utils.statistics.crops import crop_statistics
+from utils.inverse.inversion import refine_latent
+from utils.inverse.latent import decode
 from utils.statistics.maps import cutoff_window
 from utils.statistics.objective import Objective
 from utils.statistics.two_point import normalised_autocovariance, spatial_statistics
@@ -102,5 +103,8 @@ def test_bad_settings_and_inputs_are_refused(cfg):
     model = build_vae(cfg.model)
     with pytest.raises(ValueError, match=r"expected a batch of shape \(B, 1, 16, 16\)"):
         model.encode(torch.zeros(2, 1, 32, 32))
+    assert decode(model, np.zeros((2, 9), np.float32)).shape == (2, 7, 7)       # the decoded windows, whole
+    with pytest.raises(ValueError, match="a statistics VAE decodes statistics"):
+        refine_latent(model, np.zeros((1, 16, 16), np.float32), steps=1, progress=False)
     with pytest.raises(ValueError, match="needs a statistics VAE"):
         draw_images(build_vae(ModelConfig(image_size=16, base_channels=4)), np.zeros((1, 9), np.float32))

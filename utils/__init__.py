@@ -50,7 +50,7 @@ _EXPORTS = {
     "training.models": ["ModelConfig", "VAE", "build_vae"],
     "training.losses": ["data_loss", "kl_divergence", "vae_loss"],
     "training.config": ["TrainConfig", "PROFILES", "config_for"],
-    # the training function itself is utils.training.loop.train (the name `train` is the module)
+    "training.loop": ["train"],
     "training.runs": ["load_run", "read_history", "is_finished", "dataset_split"],
     "inverse.inversion": ["reconstruct_from_statistics", "refine_latent"],
     "inverse.targets": ["Spectra", "Windows"],

@@ -1,4 +1,5 @@
-"""The one job runner behind `make figures`, `make sweep` and `make micro`: train what is missing, then run notebooks.
+"""The one job runner behind `make figures`, `make sweep`, `make micro` and `make ship`: train what is missing,
+then run notebooks; ship finished runs.
 
     python -m utils.jobs figures                         # make figures: notebooks 01-04 (cpu profile, 1-5 lines)
     python -m utils.jobs figures --lines 3-7             # the paper's harder variant
@@ -31,12 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import numpy as np
 import papermill as pm
 
-from utils.data.store import load_dataset
 from utils.evaluation.micro import micro_runs
-from utils.evaluation.sweep import LATENT_SIZES, ship_scores, sweep_runs
+from utils.evaluation.sweep import ship_scores, sweep_runs
 from utils.inverse.inversion import NONPERIODIC_STEPS
 from utils.progress import ENV_VAR as PROGRESS_ENV
 from utils.project import DEFAULT_LINES, DEFAULT_PROFILE, Folders, LOSSES, MICRO_PROFILE, REPO, SWEEP_PROFILE

@@ -8,7 +8,7 @@
 * **Defaults.**  ``DEFAULT_PROFILE`` is what ``make figures`` and every notebook use unless told
   otherwise; ``DEFAULT_LINES`` the paper's 1-5 lines per image.
 * **Folders** (all under the repository, all git-ignored except ``figures/``):
-  ``data/<dataset name>/``, ``runs/[lines<a>-<b>/]<profile>/<loss>/`` and
+  ``data/<dataset name>/``, ``runs/[lines<a>-<b>/]<profile>/<name>/`` and
   ``figures/[<profile>/][lines<a>-<b>/]``.  Only the profiles whose figures are committed write to
   ``figures/`` itself, so a ``smoke`` run never overwrites them (:func:`figures_dir`); and only the jobs behind
   ``make`` do: a notebook run by hand writes to ``runs/figures/<profile>/`` (:meth:`Folders.in_notebook`).  What the project writes into committed files names folders relative
@@ -75,7 +75,7 @@ def data_dir(root: Path = REPO) -> Path:
 
 
 def runs_dir(lines: Sequence[int] = DEFAULT_LINES, root: Path = REPO) -> Path:
-    """``runs/`` (default line range) or ``runs/lines<a>-<b>/``; each holds ``<profile>/<loss>/``."""
+    """``runs/`` (default line range) or ``runs/lines<a>-<b>/``; each holds ``<profile>/<name>/``."""
     return Path(root) / "runs" / lines_tag(lines)
 
 

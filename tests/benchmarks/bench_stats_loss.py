@@ -9,8 +9,8 @@ Measures side by side (interleaved rounds in random order, each timed call after
 the same step), in one process, with the default number of torch threads
 (or ``--threads``):
 
-* ours   - the loss as training calls it: ``utils.training.losses.spatial_stats_loss(recon,
-           target_spectrum=...)`` + backward through recon, the targets' power spectra computed
+* ours   - the loss as training calls it: ``Objective().per_image(recon, (target_spectra,))``
+           (:class:`utils.statistics.objective.Objective`) + backward through recon, the targets' power spectra computed
            once beforehand (training reads them from its spectra cache).  By Parseval it sums
            (P_recon - P_target)² over the half spectrum: one rfft2 forward, one irfft2 backward;
 * ours+t - the same, but computing the targets' spectra inside the timed step too;
@@ -44,7 +44,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from utils.training.losses import spatial_stats_loss
+from utils.statistics.objective import Objective
 from utils.statistics.spectral import power_spectrum
 from utils.statistics.two_point import spatial_statistics
 
@@ -72,7 +72,7 @@ def loop_loss(recon: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 def our_loss(recon: torch.Tensor, target_spectra: torch.Tensor) -> torch.Tensor:
     """The training loss: batched float32, against the targets' power spectra (mean over the batch
     of the per-image sum over offsets, so times B it is the loop's summed loss)."""
-    return spatial_stats_loss(recon, target_spectrum=target_spectra, phase=PHASE, eps=EPS)
+    return Objective(phase=PHASE, eps=EPS).per_image(recon, (target_spectra,)).mean()
 
 
 def real_space_loss(recon: torch.Tensor, target_stats: torch.Tensor) -> torch.Tensor:

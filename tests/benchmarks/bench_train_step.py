@@ -24,9 +24,10 @@ import torch
 
 from utils.data.lines import generate_lines
 from utils.data.spectra import compute_spectra_cache
+from utils.statistics.objective import Objective
 from utils.training.config import config_for
 from utils.training.device import autocast_dtype
-from utils.training.losses import data_loss, spatial_stats_loss, vae_loss
+from utils.training.losses import data_loss, vae_loss
 from utils.training.models import ModelConfig, build_vae
 from utils.training.runs import dataset_split
 
@@ -48,7 +49,7 @@ def step_timer(model, optimizer, x, target, loss, dtype):
 def loss_timer(recon0, x, target, loss):
     def step() -> None:
         recon = recon0.clone().requires_grad_(True)
-        value = (spatial_stats_loss(recon, target_spectrum=target) if loss == "spatial_stats"
+        value = (OBJECTIVE.per_image(recon, (target,)).mean() if loss == "spatial_stats"
                  else data_loss(recon, x))
         value.backward()
     return step

@@ -1,4 +1,4 @@
-"""A dataset on disk, its train / validation / test split, its torch view and its cached spectra.
+"""A dataset on disk and its train / validation / test split.
 
 On disk
 -------
@@ -9,12 +9,8 @@ array of 0 = the phase of interest, 1 = the rest, read back memory-mapped) and, 
 ``<folder>.tmp-<pid>`` next to it and renamed at the end, so a folder holding ``labels.csv``
 and ``images.npy`` with the same number of images is always complete.
 
-The cached spectra
-------------------
-Training compares the statistics of each reconstruction with those of its input.  The inputs'
-statistics never change, so they are computed once per dataset, as power spectra
-(:func:`compute_spectra_cache`, cached next to the images by :func:`spectra_cache`), from which
-the loss gets the distance between statistics by Parseval (:mod:`utils.statistics.spectral`).
+Beside it: the spectra cache a periodic training reads (:mod:`utils.data.spectra`) and the torch view of a
+run's images (:class:`utils.training.batches.LinesDataset`).
 """
 from __future__ import annotations
 
@@ -158,7 +154,7 @@ def ensure_dataset(spec: DatasetSpec | MicrographSpec, root: str | os.PathLike =
     return save_dataset(folder, images, labels, write_png=write_png, overwrite=True, progress=progress)
 
 
-# ----------------------------------------------------------------------------- splits and torch
+# ----------------------------------------------------------------------------- splits
 
 def split_indices(n: int, *, val_fraction: float = 0.2, test_fraction: float = 0.1,
                   seed: int = 0) -> dict[str, np.ndarray]:

@@ -19,7 +19,7 @@ reconstruction first) with :func:`_line_components`:
    8-connectivity (so the staircase of a ragged edge stays one piece).
 2. **Drop specks**: a component with fewer pixels than ``min_area_fraction`` (default 1/4) of
    the smallest line the generator can draw at this image size, ``(size // 2) * t_min`` with
-   ``t_min`` from :func:`utils.data.store.line_thickness_range` (5 px at 224, 1 px at 64: i.e. fewer
+   ``t_min`` from :func:`utils.data.lines.line_thickness_range` (5 px at 224, 1 px at 64: i.e. fewer
    than 140 px at 224, 8 px at 64), is noise, not a line.  ``size`` is ``min(H, W)``.
 3. **Orientation** of the image, from the aggregate extent of the kept components:
    ``"vertical"`` when the sum of their bounding-box heights exceeds the sum of their widths,

@@ -52,7 +52,6 @@ from utils.statistics.maps import correlation_length, cutoff_window, directional
 from utils.statistics.objective import Objective
 from utils.statistics.pca import StatisticsPCA
 from utils.statistics.two_point import autocorrelation, normalised_autocovariance
-from utils.training.config import TrainConfig
 
 __all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design", "correlation_lengths",
            "soft_properties", "window_properties", "properties", "decoded_images",
@@ -312,7 +311,7 @@ def compare_design_methods(model: torch.nn.Module, objective: Objective, crops: 
     volume fraction, anisotropy and statistics, in the model's statistics ``objective``) met by
     :func:`design_in_latent_space` (from ``codes``, ``restarts`` starts of ``steps`` steps; a statistics VAE's best
     design drawn in ``limit_steps`` pixel steps), by the reconstruction from its statistics (the limit,
-    ``limit_steps``) and in the space of ``pca`` (:class:`utils.evaluation.micro.StatisticsPCA` of the crop statistics in the
+    ``limit_steps``) and in the space of ``pca`` (:class:`utils.statistics.pca.StatisticsPCA` of the crop statistics in the
     scoring window, offsets |r_y|, |r_x| <= ``window``): the crop's statistics projected on its components, then
     drawn by the reconstruction from those statistics (over the window only, while the limit sees every offset of
     the crop's statistics, so the two pixel routes are not like for like).

@@ -20,6 +20,8 @@ torch.Size([2, 17, 17])
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -31,18 +33,22 @@ from utils.training.models import VAE
 __all__ = ["draw_images"]
 
 
-def draw_images(model: VAE, z: np.ndarray | torch.Tensor, *, seed: int = 0, steps: int | None = None,
-                progress: bool = False) -> Inversion:
+def draw_images(model: VAE, z: np.ndarray | torch.Tensor, *, objective: Objective | None = None, seed: int = 0,
+                steps: int | None = None, progress: bool = False) -> Inversion:
     """Images (n, S, S) of 0 / 1 drawn from the statistics a statistics VAE decodes from codes ``z`` (n, latent_dim):
     reconstruction from statistics with its non-periodic defaults over the decoder's window (``steps``: its pixel
-    steps, None: the default); ``seed`` is the random field's (a fixed one for reconstructions, a fresh one to
-    draw the same texture elsewhere)."""
+    steps, None: the default); ``objective``: the statistics the windows are (the model's training
+    ``cfg.objective()``, whose autocovariance term the drawing leaves out: it matches the windows themselves; default:
+    phase 0 at eps 0.25 over the decoder's window, what the profiles train); ``seed`` is
+    the random field's (a fixed one for reconstructions, a fresh one to draw the same texture elsewhere)."""
     if not model.decodes_statistics:
         raise ValueError("draw_images needs a statistics VAE (decoder='statistics'); an image VAE's decode(z) is "
                          "already an image")
     cfg = model.config
+    objective = Objective(periodic=False, cutoff=cfg.window) if objective is None else objective
+    device = next(model.parameters()).device
     with torch.no_grad():
-        windows = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32)))
+        windows = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32), device=device)).float().cpu()
     return reconstruct_from_statistics(Windows(windows.numpy(), (cfg.image_size, cfg.image_size)),
-                                       objective=Objective(periodic=False, cutoff=cfg.window), seed=seed, steps=steps,
+                                       objective=replace(objective, autocovariance_weight=0.0), seed=seed, steps=steps,
                                        progress=progress)

@@ -256,6 +256,9 @@ def refine_latent(model: torch.nn.Module, target: ArrayLike | Spectra, *, object
     mode and its weights get no gradient.  Deterministic.  Returns an :class:`Inversion` with the
     decoded images and the refined ``z``.
     """
+    if getattr(model, "decodes_statistics", False):
+        raise ValueError("refine_latent optimises the codes of an image VAE; a statistics VAE decodes statistics: design "
+                         "in its latent space (utils.inverse.design) or draw its images (utils.inverse.drawing)")
     objective = Objective() if objective is None else objective
     if not objective.periodic or isinstance(target, Windows):
         raise ValueError("refine_latent compares periodic statistics (power spectra); pass a periodic objective and "

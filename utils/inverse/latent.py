@@ -45,15 +45,17 @@ def encode_means(model: torch.nn.Module, images: ArrayLike, *, batch_size: int =
 
 
 def decode(model: torch.nn.Module, z: ArrayLike, *, batch_size: int = 256) -> np.ndarray:
-    """(n, H, W) float32: the decoded images of codes ``z`` (n, latent_dim)."""
+    """(n, H, W) float32: the decoded images of codes ``z`` (n, latent_dim); a statistics VAE's decoded windows
+    (n, 2c + 1, 2c + 1) (:func:`utils.inverse.drawing.draw_images` draws images from them)."""
     z = torch.as_tensor(np.asarray(z, dtype=np.float32))
     if z.dim() != 2:
         raise ValueError(f"z must have shape (n, latent_dim), got {tuple(z.shape)}")
     model.eval()
     device = next(model.parameters()).device
     with torch.no_grad():
-        return torch.cat([model.decode(z[s:s + batch_size].to(device))[:, 0].float().cpu()
-                          for s in range(0, len(z), batch_size)]).numpy()
+        decoded = [model.decode(z[s:s + batch_size].to(device)).float().cpu() for s in range(0, len(z), batch_size)]
+    out = torch.cat(decoded)
+    return (out if getattr(model, "decodes_statistics", False) else out[:, 0]).numpy()
 
 
 def path_codes(z_from: np.ndarray, z_to: np.ndarray, steps: int) -> np.ndarray:

@@ -194,7 +194,7 @@ def conclusion_06(summary: Summary, crop: int, n_disc_images: int) -> str:
 def conclusion_07(summary: Summary, latent_dim: int) -> str:
     """Notebook 07: which VAE keeps the texture of the held-out crops, the phase fraction, the interfaces and
     the classifier (``latent_dim``: the models' latent size, for the PCA's name)."""
-    names = {**MODEL_LABELS, "statistics_vae": "statistics VAE", "from_statistics": "from statistics (limit)",
+    names = {**MODEL_LABELS, "from_statistics": "from statistics (limit)",
              "pca": f"PCA of the statistics, {latent_dim} components"}
     codes = {**names, "pca": f"PCA, {latent_dim} coefficients"}
     scores, accuracy = summary["scores"], summary["classifier_accuracy"]

@@ -90,7 +90,7 @@ def pca_errors(pca, features: np.ndarray, ks: Sequence[int]) -> np.ndarray:
 @dataclass
 class StatisticsPCA:
     """The classical k-number representation: principal components of the training crops' statistics
-    (:func:`utils.inverse.latent.fit_statistics_pca`), of the raw f (whose centre f(0) gives the volume fraction)
+    (:func:`fit_statistics_pca`), of the raw f (whose centre f(0) gives the volume fraction)
     and of the normalised autocovariance (the shape); the k coefficients of f are the code.  Fitted
     separately because a ratio of a projection is not a projection: the autocovariance recomputed
     from a projected f divides its errors by phi (1 - phi), tiny for the PMMA's 3 % phase."""

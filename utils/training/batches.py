@@ -28,7 +28,7 @@ class TrainingData:
     """What a run trains on, opened once: the images, their cached target spectra, the split, the statistics scale."""
 
     images: np.ndarray               # (N, H, W) uint8, memory map
-    spectra: np.ndarray | None       # (N, H, W//2 + 1) float32 memory map of target spectra, spatial_stats loss only
+    spectra: np.ndarray | None       # (N, H, W//2 + 1) float32 memory map of target spectra, periodic spatial_stats only
     split: dict[str, np.ndarray]     # "train", "val", "test" indices
     stats_scale: float               # divide statistics by it (1.0 unless normalize_stats)
 

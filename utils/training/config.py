@@ -1,4 +1,4 @@
-"""The configuration of a training run, and the profiles: one explicit setting per profile and loss.
+"""The configuration of a training run, and the profiles: one explicit setting per profile and model.
 
 ``config_for("cpu", "spatial_stats")`` is what ``make figures`` trains as our VAE; its entry in
 :data:`PROFILES` below lists every setting in which it differs from the paper's configuration
@@ -27,7 +27,6 @@ import argparse
 import math
 import typing
 from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
 from typing import Any, Sequence
 
 from utils.data.lines import DatasetSpec
@@ -81,7 +80,8 @@ class TrainConfig:
     latent_dim: int = _f(9, "size of the latent code z (the paper: 9)")
     pretrained: bool = _f(True, "resnet152: start from the ImageNet weights (torch hub cache)")
     base_channels: int = _f(32, "conv: channels of the first conv, doubled at each of the 4 stages")
-    hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder")
+    hidden_dim: int = _f(1024, "resnet152: width of the encoder head and of the paper's decoder; statistics decoder: "
+                               "width of its two hidden layers")
     decoder: str = _f("auto", "decoder: auto (paper for resnet152, conv otherwise), conv (mirror of the conv "
                               "encoder), paper (32x32 transposed convs, bilinear resize, 1x1 conv) or statistics "
                               "(an MLP of hidden_dim to the statistics window of cutoff: the statistics VAE)")
@@ -132,11 +132,11 @@ class TrainConfig:
         if self.cutoff and (self.periodic or not 0 < self.cutoff <= (self.image_size - 1) // 2):
             raise ValueError(f"cutoff={self.cutoff} needs periodic=false and 0 < cutoff <= {(self.image_size - 1) // 2} "
                              f"(offsets of a {self.image_size}-px image); cutoff=0 compares every offset")
-        _ = self.dataset, self.model, self.objective()   # validate them (ValueError naming the problem)
         if self.decoder == "statistics" and (self.loss != "spatial_stats" or self.periodic or not self.cutoff
                                              or self.sharp_eps):
             raise ValueError("the statistics decoder draws one non-periodic statistics window: it needs "
                              "loss=spatial_stats, periodic=false, cutoff >= 1 and sharp_eps=0")
+        _ = self.dataset, self.model, self.objective()   # validate them (ValueError naming the problem)
         checks = [("epochs", self.epochs >= 1, ">= 1"), ("batch_size", self.batch_size >= 2, ">= 2 (BatchNorm)"),
                   ("lr", self.lr > 0, "> 0"), ("lr_decay_fraction", 0 <= self.lr_decay_fraction <= 1, "in [0, 1]"),
                   ("lr_decay_factor", self.lr_decay_factor > 0, "> 0"),
@@ -210,7 +210,8 @@ _MICRO = dict(profile="micro", data_kind="micrographs",
               test_fraction=0.25,  # the right-most 64 px of each 256-px micrograph are held out
               periodic=False)      # a crop is a window of a larger piece of material: its statistics do not wrap
 # 140 steps an epoch (~15 s for ours, which computes its statistics in real space; ~11 s vanilla):
-# both models train in about 12 min on 2 cores (bfloat16 on AVX-512; about 22 min in float32)
+# both image VAEs train in about 12 min on 2 cores (bfloat16 on AVX-512; about 22 min in float32), the statistics VAE
+# in about 4 min more
 _MICRO_OURS = replace(_CPU_OURS, **_MICRO, epochs=60)
 _MICRO_VANILLA = replace(_CPU_VANILLA, **_MICRO, epochs=40)
 _MICRO_STATISTICS = replace(   # the statistics VAE: its decoder draws the statistics window (docs/design.md)
@@ -223,7 +224,7 @@ _MICRO_STATISTICS = replace(   # the statistics VAE: its decoder draws the stati
                                # (PMMA at phi 0.97) were left undrawn (decoded error 0.024 -> 0.008 at 40 epochs)
     sharp_eps=0.0,             # one window, one indicator width
     epochs=80,                 # 40: decoded interface density 0.68-1.59 x the crops', 80: 0.83-1.15 (docs/experiments.md)
-    batch_size=64, seed=0, sample_every=0)
+    batch_size=64, seed=0, sample_every=0)   # amp "auto" and the halved lr of the last tenth: as the image VAEs
 
 
 def _both(*configs: TrainConfig, **changes: Any) -> dict[str, TrainConfig]:

@@ -12,8 +12,8 @@ Command line (every option of :class:`TrainConfig` is also a ``--key=value`` fla
 
 or in Python: ``train(config_for("cpu", "data"), "runs/cpu/data", resume=True)``.
 
-The settings of a run are a :class:`utils.training.config.TrainConfig` (profiles ``smoke``, ``cpu``,
-``paper``: :data:`utils.training.config.PROFILES`); each names its dataset, which is generated first when
+The settings of a run are a :class:`utils.training.config.TrainConfig` (one per profile and model:
+:data:`utils.training.config.PROFILES`); each names its dataset, which is generated first when
 it is missing.  What a run writes, and how to read it back: :mod:`utils.training.runs`.  Where it runs
 (device, torchrun, bfloat16): :mod:`utils.training.device`.  This file is the loop and its command line.
 

@@ -1,4 +1,4 @@
-"""The variational autoencoders: the paper's ResNet-152 VAE and a small all-convolutional one.
+"""The variational autoencoders: the paper's ResNet-152 VAE, a small all-convolutional one, and the statistics VAE.
 
 Conventions
 -----------
@@ -7,13 +7,13 @@ Conventions
 * The encoder returns ``(mu, logvar)``, each ``(B, latent_dim)``: the mean and the log variance
   log sigma^2 of the diagonal Gaussian q(z | x).
 * The decoder maps ``z`` of shape ``(B, latent_dim)`` to a reconstruction ``(B, 1, H, W)`` in
-  (0, 1) (it ends in a sigmoid).
+  (0, 1) (it ends in a sigmoid); the statistics decoder to windows ``(B, 2c + 1, 2c + 1)`` of statistics.
 * ``forward`` samples ``z = mu + sigma * eps`` (the reparameterisation trick, ``eps`` drawn from an
   optional ``torch.Generator`` so that training can be replayed exactly); ``reconstruct`` uses
   ``z = mu``, as the paper does at evaluation.
 
-The two encoders
-----------------
+The encoders and decoders
+-------------------------
 ``"resnet152"`` (the paper): a 1x1 conv lifts the grey image to 3 channels, ImageNet mean/std
 normalisation, a torchvision ResNet-152 without its classifier (ImageNet weights, frozen **and
 kept in eval mode**, so its BatchNorm statistics never move -- the paper's code left them in

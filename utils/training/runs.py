@@ -107,7 +107,7 @@ def load_state(target: nn.Module | torch.optim.Optimizer, state: dict[str, Any],
         what = "model" if isinstance(target, nn.Module) else "optimiser"
         raise ValueError(f"checkpoint {path} does not match the {what} built from the config "
                          f"({_first_line(err)}); load it with the config.json of the run it came from "
-                         f"(utils.training.loop.load_run(run_dir)), or retrain in a new folder") from None
+                         f"(utils.training.runs.load_run(run_dir)), or retrain in a new folder") from None
 
 
 def read_config(run_dir: str | os.PathLike) -> TrainConfig:

@@ -32,7 +32,6 @@ did not change are left as they are, so a model is recommitted only when the cod
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
