@@ -1,4 +1,4 @@
-"""The four notebooks as the pipeline runs them (papermill, smoke profile, once per test session): the
+"""The four notebooks as the pipeline runs them (papermill, smoke profile, once per test run): the
 scalars each writes, pinned to their seeded values, and figures that render as images.
 
 The pinned numbers come from the smoke run on this project's 2-core CPU (float32; the smoke
