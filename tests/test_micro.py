@@ -169,6 +169,20 @@ def test_the_pca_is_exact_with_enough_components_and_codes_classify():
     assert accuracy == 1.0 and int(np.trace(table.to_numpy())) == 20
 
 
+def test_the_pca_windows_of_the_codes_are_the_projection_up_to_the_clipping():
+    rng = np.random.default_rng(1)
+    images = (rng.random((40, 12, 12)) < np.repeat([0.2, 0.6], 20)[:, None, None]).astype(np.uint8)
+    stats = crop_statistics(images, cutoff=3)
+    pca = StatisticsPCA.fit(stats, 4)
+    windows = pca.windows(pca.codes(stats))
+    assert windows.shape == (40, 7, 7)
+    assert np.allclose(windows, np.clip(pca.project(stats).raw, 0, 1).reshape(40, 7, 7), atol=1e-12)
+    far = pca.windows(50.0 * pca.codes(stats))                # far outside the fitted codes: clipped
+    assert far.min() == 0.0 and far.max() == 1.0
+    with pytest.raises(ValueError, match=r"codes must be \(n, 4\)"):
+        pca.windows(pca.codes(stats)[:, :3])
+
+
 def test_the_limit_refuses_single_phase_crops_nan_and_crops_smaller_than_the_cutoff():
     crop = as_vae_images(load_micrograph("ceramics")[:16, :16])[None].astype(np.float32)
     with pytest.raises(ValueError, match="target image 1 is a single phase"):
