@@ -9,7 +9,7 @@ profile's dataset) from their own non-periodic statistics and prints, per materi
 autocovariance error over |r| <= 16, and the interface density and the clusters of phase 0 of the
 reconstruction over the original's (utils.statistics.descriptors; the short range that a grey optimum can miss, and the
 connectivity no two-point statistic fixes), with the seconds per crop.  The last setting sees only the window
-|r| <= 16 that the statistics VAE decodes (utils.inverse.drawing), so it tells the window's share of what that
+|r| <= 16 that the statistics VAE's first design decoded (it now decodes |r| <= 31) (utils.inverse.drawing), so it tells the window's share of what that
 model's drawings miss from the decoder's.
 With ``--lines N``: the first N test images of the cpu profile's lines (generated in data/ if missing)
 reconstructed as notebook 04 does (periodic, the paper's loss, LIMIT_STEPS at LIMIT_LR, LIMIT_RESTARTS

@@ -1,7 +1,7 @@
 """The statistics VAE (``config_for("micro", "statistics_vae")``) of other settings, scored as notebook 07 scores it.
 
     .venv/bin/python scripts/statistics_decoder.py                  # train (or reuse) and score all 700 held-out crops
-    .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 40 --seed 1 --autocovariance-weight 0
+    .venv/bin/python scripts/statistics_decoder.py --per-material 7 --epochs 80 --seed 1 --hidden 512
 
 Trains through :func:`utils.training.loop.train` on the micro profile's crops (its best checkpoint by the validation crops)
 into ``runs/statistics_vae/seed<S>-e<E>-.../`` (resumed or reused when there), encodes the held-out crops
@@ -27,6 +27,7 @@ from utils.inverse.fields import first_offsets
 from utils.notebook.plots import image_panel, new_figure, save_figure
 from utils.project import Folders, runs_dir
 from utils.statistics.crops import CropStatistics, crop_statistics
+from utils.statistics.maps import cutoff_window
 from utils.statistics.descriptors import describe, descriptor_ratios
 from utils.training.config import config_for
 from utils.training.loop import train
@@ -47,21 +48,21 @@ def main() -> None:
     parser.add_argument("--per-material", type=int, default=100, help="held-out crops of each material drawn")
     parser.add_argument("--epochs", type=int, default=DEFAULT.epochs)
     parser.add_argument("--seed", type=int, default=DEFAULT.seed)
-    parser.add_argument("--autocovariance-weight", type=float, default=DEFAULT.autocovariance_weight)
     parser.add_argument("--beta", type=float, default=DEFAULT.beta)
     parser.add_argument("--hidden", type=int, default=DEFAULT.hidden_dim)
+    parser.add_argument("--lr", type=float, default=DEFAULT.lr)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     cfg = config_for("micro", "statistics_vae", epochs=args.epochs, seed=args.seed, beta=args.beta,
-                     autocovariance_weight=args.autocovariance_weight, hidden_dim=args.hidden,
+                     hidden_dim=args.hidden, lr=args.lr,
                      data_dir=str(Folders.of("micro").data))
     images, labels = load_dataset(ensure_dataset(cfg.dataset, cfg.data_dir))
     materials = labels["material"].to_numpy()
     parts = dataset_split(cfg)
     train_rows, test = parts["train"], parts["test"]
-    folder = runs_dir() / "statistics_vae" / (f"seed{cfg.seed}-e{cfg.epochs}-w{cfg.autocovariance_weight:g}"
-                                              f"-b{cfg.beta:g}-h{cfg.hidden_dim}")
+    folder = runs_dir() / "statistics_vae" / (f"seed{cfg.seed}-e{cfg.epochs}"
+                                              f"-b{cfg.beta:g}-h{cfg.hidden_dim}-lr{cfg.lr:g}")
     start = time.perf_counter()
     model = load_run(train(cfg, folder, resume=True))[0]
     print(f"model ready in {time.perf_counter() - start:.0f} s ({folder})")
@@ -70,10 +71,11 @@ def main() -> None:
             return model.encode(torch.as_tensor(images[rows], dtype=torch.float32)[:, None])[0].numpy()
         mu_train, mu_test = mu_of(train_rows), mu_of(test)
     accuracy, _ = classify(mu_train, list(materials[train_rows]), mu_test, list(materials[test]))
-    truth = crop_statistics(images[test].astype(np.float32), cutoff=cfg.cutoff)
+    window = cfg.image_size // 4            # notebook 07's scoring window
+    truth = crop_statistics(images[test].astype(np.float32), cutoff=window)
     with torch.no_grad():
-        windows = model.decode(torch.as_tensor(mu_test)).numpy().astype(np.float64)
-    decoded = score(truth, CropStatistics.from_raw(windows.reshape(len(windows), -1), cfg.cutoff), list(materials[test]), "decoded")
+        windows = cutoff_window(model.decode(torch.as_tensor(mu_test)), window).numpy().astype(np.float64)
+    decoded = score(truth, CropStatistics.from_raw(windows.reshape(len(windows), -1), window), list(materials[test]), "decoded")
     implied = pd.DataFrame({"material": materials[test], "decoded": implied_interfaces(windows),
                             "crop": implied_interfaces(truth.maps("raw"))}).groupby("material").mean()
     chosen = first_per_material(test, list(materials[test]), args.per_material)
@@ -81,7 +83,7 @@ def main() -> None:
     drawn = draw_images(model, mu_test[chosen]).images
     seconds = (time.perf_counter() - start) / len(chosen)
     names = list(materials[test][chosen])
-    rows = score(truth.rows(chosen), crop_statistics(drawn, cutoff=cfg.cutoff), names, "drawn")
+    rows = score(truth.rows(chosen), crop_statistics(drawn, cutoff=window), names, "drawn")
     ratios = descriptor_ratios(describe(drawn), describe(images[test][chosen]), names)
     print(f"classifier on mu: {100 * accuracy:.1f} % of {len(test)} held-out crops")
     print(f"decoded statistics ({len(test)}): autocovariance error {decoded['autocovariance_mse'].mean():.4f}, "

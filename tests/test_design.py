@@ -174,7 +174,7 @@ def test_a_statistics_vae_designs_through_its_decoded_statistics_and_draws_binar
     target = float(np.quantile(start_vf, 0.9))          # reachable, and far from most starts
     design = design_in_latent_space(model, cfg.objective(), DesignTarget(volume_fraction=target), codes=codes,
                                     reachable=reach, restarts=4, steps=60, drawn=3, draw_steps=300)
-    with pytest.raises(ValueError, match="decodes non-periodic statistics in the window of cutoff=8"):
+    with pytest.raises(ValueError, match="decodes non-periodic statistics in the window of cutoff=15"):
         design_in_latent_space(model, CROPS, DesignTarget(volume_fraction=target), codes=codes, reachable=reach,
                                restarts=2, steps=1)
     with torch.no_grad():

@@ -120,7 +120,13 @@ def test_conclusion_05_gives_the_errors_and_counts_of_the_sweep():
     text = endings.conclusion_05(s, decode_k=9)
     assert f"to {min(s['stats_mse_by_latent_dim'].values()):.2g}" in text
     assert f"count {s['pca_decoded_line_count_pct']:.0f} % of the lines right" in text
+    assert f"score {s['pca_decoded_stats_mse']:.2g}" in text           # the PCA on images too, not only on statistics
     assert f"{s['robustness_line_count_pct']['0.3']:.0f} %" in text
+    # it says which code wins, whichever way the counts go
+    ahead = {**s, "line_count_pct_by_latent_dim": {**s["line_count_pct_by_latent_dim"], "9": 99.0}}
+    behind = s["line_count_pct_by_latent_dim"]["9"] <= s["pca_decoded_line_count_pct"]
+    assert ("does not beat" in text) == behind
+    assert "counts more lines right" in endings.conclusion_05(ahead, decode_k=9)
 
 
 def test_conclusion_06_gives_the_border_effect_and_the_closed_form_check():
@@ -137,6 +143,16 @@ def test_conclusion_07_gives_the_scores_and_the_classifier():
     assert f"On {s['n_test_crops']} held-out crops the " in text
     assert f"{s['scores']['from_statistics']['autocovariance_mse']:.4f}" in text
     assert f"statistics VAE {100 * s['classifier_accuracy']['statistics_vae']:.1f} %" in text
+    # both yardsticks, and which code wins whichever way it goes
+    ours, pca = s["statistics_scores"]["statistics_vae"], s["statistics_scores"]["pca"]
+    assert f"({ours:.4f} against {pca:.4f}" in text
+    assert f"{s['scores']['pca']['autocovariance_mse']:.4f}" in text
+    swapped = {**s, "statistics_scores": {**s["statistics_scores"], "statistics_vae": pca, "pca": ours}}
+    assert ("do not beat" in text) == (ours >= pca)
+    assert ("do not beat" in text) != ("do not beat" in endings.conclusion_07(swapped, latent_dim=9))
+    # the samples: how often the two-sample test tells them apart, per method
+    prior = s["samples"]["statistics_vae/prior"]["two_sample_accuracy"]
+    assert f"(prior {100 * prior:.0f} %)" in text and f"({s['n_samples']} per material" in text
 
 
 def test_conclusion_08_gives_the_first_design_the_routes_and_the_path():

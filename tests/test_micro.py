@@ -11,7 +11,9 @@ from hypothesis.extra.numpy import arrays
 
 from utils.data.micrographs import MATERIALS, MicrographSpec, as_vae_images, load_micrograph
 from utils.data.store import ensure_dataset, load_dataset, save_dataset, split_from_labels
-from utils.evaluation.micro import classify, score
+from utils.evaluation.micro import classify, pca_start, score
+from utils.inverse.latent import encode_means
+from utils.training.models import ModelConfig, build_vae
 from utils.inverse.inversion import reconstruct_from_statistics
 from utils.inverse.targets import Spectra
 from utils.statistics.crops import crop_statistics
@@ -169,18 +171,21 @@ def test_the_pca_is_exact_with_enough_components_and_codes_classify():
     assert accuracy == 1.0 and int(np.trace(table.to_numpy())) == 20
 
 
-def test_the_pca_windows_of_the_codes_are_the_projection_up_to_the_clipping():
+def test_the_pca_start_is_the_statistics_vae_before_training_with_whitened_codes():
+    """pca_start: the statistics VAE's architecture whose codes are the whitened PCA coefficients of the training
+    crops' features (unit spread, zero mean over them), the same bytes every call; an image VAE is refused."""
     rng = np.random.default_rng(1)
-    images = (rng.random((40, 12, 12)) < np.repeat([0.2, 0.6], 20)[:, None, None]).astype(np.uint8)
-    stats = crop_statistics(images, cutoff=3)
-    pca = StatisticsPCA.fit(stats, 4)
-    windows = pca.windows(pca.codes(stats))
-    assert windows.shape == (40, 7, 7)
-    assert np.allclose(windows, np.clip(pca.project(stats).raw, 0, 1).reshape(40, 7, 7), atol=1e-12)
-    far = pca.windows(50.0 * pca.codes(stats))                # far outside the fitted codes: clipped
-    assert far.min() == 0.0 and far.max() == 1.0
-    with pytest.raises(ValueError, match=r"codes must be \(n, 4\)"):
-        pca.windows(pca.codes(stats)[:, :3])
+    crops = (rng.random((40, 16, 16)) < np.repeat([0.3, 0.6], 20)[:, None, None]).astype(np.float32)
+    model = build_vae(ModelConfig(encoder="statistics", decoder="statistics", image_size=16, window=3,
+                                  latent_dim=4, hidden_dim=8))
+    start = pca_start(model, crops)
+    codes = encode_means(start, crops)
+    np.testing.assert_allclose(codes.std(axis=0), 1.0, atol=1e-3)
+    np.testing.assert_allclose(codes.mean(axis=0), 0.0, atol=1e-3)
+    assert encode_means(pca_start(model, crops), crops).tobytes() == codes.tobytes()
+    assert not start.training and start.decode(torch.as_tensor(codes)).shape == (40, 7, 7)
+    with pytest.raises(ValueError, match="needs a statistics VAE"):
+        pca_start(build_vae(ModelConfig(image_size=16, base_channels=4)), crops)
 
 
 def test_the_limit_refuses_single_phase_crops_nan_and_crops_smaller_than_the_cutoff():

@@ -196,7 +196,8 @@ def test_the_shipped_sweep_scores_are_the_committed_notebook_05_numbers():
 
 
 def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path):
-    """The two image VAEs' scores on the 700 held-out crops and every code's classifier accuracy, as committed."""
+    """The two image VAEs' scores on the 700 held-out crops, the statistics VAE's and the PCA's statistics and every
+    code's classifier accuracy, as committed."""
     from utils.evaluation.micro import evaluate_micro, load_micro
     from utils.project import Folders
 
@@ -206,8 +207,12 @@ def test_the_shipped_micro_models_give_the_committed_notebook_07_scores(tmp_path
     evaluation = evaluate_micro(models, crops, labels, split, window=crops.shape[1] // 4,
                                 latent_dim=configs["spatial_stats"].latent_dim, n_limit=1, limit_steps=1, progress=False)
     means = evaluation.scores.groupby("method")["autocovariance_mse"].mean()
-    for method in ("spatial_stats", "data", "pca"):      # the statistics VAE's drawings take 1 step here: not scored
+    for method in ("spatial_stats", "data"):      # the drawings from statistics take 1 step here: not scored
         assert means[method] == seeded(None, committed["scores"][method]["autocovariance_mse"], rel=1e-5), method
+    statistics = evaluation.statistics_scores.groupby("method")["autocovariance_mse"].mean()
+    for method in ("statistics_vae", "pca"):      # their statistics, before any image is drawn
+        assert statistics[method] == seeded(None, committed["statistics_scores"][method], rel=1e-5), method
+    for method in ("spatial_stats", "data", "pca"):
         assert evaluation.accuracy[method] == seeded(None, committed["classifier_accuracy"][method], abs=1e-9,
                                                      unmeasured_abs=0.02), method
     assert evaluation.accuracy["statistics_vae"] == seeded(None, committed["classifier_accuracy"]["statistics_vae"],

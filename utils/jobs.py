@@ -56,11 +56,12 @@ SMOKE_EVALUATION = {"N_INFERENCE": 8, "REFINE_STEPS": 10, "LIMIT_STEPS": 100, "L
 # The committed figures' sizes, where a notebook's default is smaller so that "Run All" by hand takes minutes:
 # make passes these, a notebook run by hand uses its parameters cell (and writes to runs/figures/, not figures/)
 FULL_SIZE = {"04_evaluation": {"N_INFERENCE": 500},
-             "07_microstructure_vaes": {"LIMIT_STEPS": NONPERIODIC_STEPS},
+             "07_microstructure_vaes": {"LIMIT_STEPS": NONPERIODIC_STEPS, "N_SAMPLES": 100},
              "08_latent_design": {"LIMIT_STEPS": NONPERIODIC_STEPS}}
 # ... and so is micro-smoke: few disc images, one crop per material for the limit, few designs and limit steps
 MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
-                         "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300},
+                         "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300, "N_SAMPLES": 6,
+                                                    "SAMPLE_STEPS": 30},
                          "08_latent_design": {"RESTARTS": 4, "STEPS": 20, "N_CODES": 40, "LIMIT_STEPS": 30}}
 
 

@@ -1,8 +1,8 @@
 """Scores: the paper's evaluation and what the notebooks measure beyond it.
 
 metrics: line counts, volume fraction, MSEs; search: nearest neighbours; evaluate and report:
-notebook 04; sweep and latent_space: notebook 05; crop_size: notebook 06; micro: notebook 07; realism: whether
-drawn images look real (a classifier two-sample test on their descriptors).
+notebook 04; sweep and latent_space: notebook 05; crop_size: notebook 06; micro: notebook 07; realism and samples:
+whether images drawn from sampled codes look real (a classifier two-sample test on their descriptors).
 
 Every public name of these modules is also a name of ``utils.evaluation`` (loaded on first use), so a notebook writes
 ``from utils.evaluation import <name>``.
@@ -19,10 +19,11 @@ _EXPORTS = {
     "metrics": ["threshold_image", "volume_fraction_difference", "volume_fraction_differences", "count_lines",
                 "line_orientation", "lines_summary", "min_line_area", "data_mse", "spatial_stats_mse",
                 "data_mse_batch", "spatial_stats_mse_batch"],
-    "micro": ["score", "summarise_scores", "first_per_material", "classify", "MicroEvaluation", "evaluate_micro",
+    "micro": ["score", "summarise_scores", "first_per_material", "classify", "MicroEvaluation", "pca_start", "evaluate_micro", "two_yardsticks",
               "load_micro", "chosen_micro_runs", "micro_runs"],
     "realism": ["REALISM_DESCRIPTORS", "quadratic_classifier", "two_sample_accuracy", "realism_table",
                 "material_gaussians", "sample_codes", "prior_codes"],
+    "samples": ["PRIOR", "Sampler", "Samples", "statistics_samplers", "sample_and_judge"],
     "report": ["summarise", "whole_split_scores", "build_results", "results_markdown", "write_results",
                "comparison_table"],
     "search": ["NeighborResult", "nearest_neighbors", "SPACES"],

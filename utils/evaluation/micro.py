@@ -19,10 +19,12 @@ where a pixel is below it; the statistics are those of the hard indicator of pha
   flatters it on short-range textures: read the error beside the collapsed share).
 
 Candidates: our VAE and the vanilla VAE at z = mu, the image the statistics VAE draws from its statistics at
-z = mu, the reconstruction from statistics (the limit:
-no VAE) and the projection of the crop's statistics on the first k principal components of the
-training crops' statistics (:class:`utils.statistics.pca.StatisticsPCA`, the classical representation; it yields
-statistics, not an image).  The crops' statistics: :mod:`utils.statistics.crops`.
+z = mu, the reconstruction from statistics (the limit: no VAE) and the PCA of the statistics, the classical
+representation.  The methods that yield statistics are scored twice (:func:`two_yardsticks`): on the statistics before
+any image is drawn (the statistics VAE's decoded window; the crop's statistics projected on the first k principal
+components of the training crops', :class:`utils.statistics.pca.StatisticsPCA`) and on the images drawn from them (the
+PCA's drawn by the statistics VAE's architecture before training, :func:`pca_start`, whose codes are the PCA's).
+The crops' statistics: :mod:`utils.statistics.crops`.
 How well codes tell the materials apart: :func:`classify` (a logistic classifier on the codes of
 the training crops, its accuracy on the held-out crops).
 """
@@ -34,26 +36,30 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from utils.data.store import ensure_dataset, load_dataset
 from utils.evaluation.evaluate import reconstruct
+from utils.evaluation.realism import two_sample_accuracy
 from utils.inverse.drawing import draw_images
 from utils.inverse.inversion import reconstruct_from_statistics
 from utils.inverse.latent import encode_means
 from utils.project import Folders, MICRO_THRESHOLD, run_folder
 from utils.statistics.crops import CropStatistics, crop_statistics
 from utils.statistics.descriptors import describe, descriptor_ratios
+from utils.statistics.maps import cutoff_window
 from utils.statistics.objective import Objective
 from utils.statistics.pca import StatisticsPCA
 from utils.training.config import PROFILES, TrainConfig
-from utils.training.models import VAE
+from utils.training.models import VAE, build_vae
 from utils.training.runs import dataset_split, load_run
 from utils.training.shipped import choose_run
+from utils.training.statistics_vae import initialise_from_pca
 
-__all__ = ["score", "summarise_scores", "first_per_material", "classify", "MicroEvaluation", "evaluate_micro",
+__all__ = ["score", "summarise_scores", "first_per_material", "classify", "MicroEvaluation", "pca_start", "evaluate_micro", "two_yardsticks",
            "load_micro", "chosen_micro_runs", "micro_runs"]
 
 
@@ -121,6 +127,43 @@ class MicroEvaluation:
     # method -> material x descriptor: mean descriptor of its binarised reconstructions ÷ the originals'
     # (utils.statistics.descriptors.descriptor_ratios; chords and clusters no loss computes); the limit's over its own crops
     descriptors: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # the statistics themselves, before any image is drawn, scored as ``scores`` scores images: the statistics VAE's
+    # decoded ones and the PCA's projection (the methods that yield statistics)
+    statistics_scores: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # material x method: the two-sample accuracy of its reconstructions against the crops they stand for
+    # (utils.evaluation.realism; 0.5: their descriptors cannot tell them apart)
+    reconstruction_realism: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _decoded_statistics(model: VAE, codes: np.ndarray, window: int) -> CropStatistics:
+    """The statistics a statistics VAE decodes from ``codes``, cut to the scoring window."""
+    with torch.no_grad():
+        windows = model.decode(torch.as_tensor(np.asarray(codes, dtype=np.float32)))
+    windows = cutoff_window(windows.float(), window).double().numpy()
+    return CropStatistics.from_raw(windows.reshape(len(windows), -1), window)
+
+
+def pca_start(model: VAE, train_crops: np.ndarray) -> VAE:
+    """The PCA of the statistics as a statistics VAE: ``model``'s architecture before its first step, both linear maps
+    the whitened PCA of the training crops' features (:func:`utils.training.statistics_vae.initialise_from_pca`), the
+    MLPs adding nothing.  Its codes are the PCA's coefficients, its decoded windows their projection, and its images are
+    drawn as ``model``'s are: the PCA of the same statistics, with the same drawing."""
+    if not model.decodes_statistics:
+        raise ValueError("pca_start needs a statistics VAE (decoder='statistics')")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        start = build_vae(model.config)
+    crops = torch.as_tensor(np.asarray(train_crops, dtype=np.float32)[:, None])
+    initialise_from_pca(start.encoder, start.decoder, crops)
+    return start.eval()
+
+
+def _two_sample(images: np.ndarray, originals: pd.DataFrame, materials: Sequence[str]) -> dict[str, float]:
+    """material -> the two-sample accuracy of ``images`` against the crops they stand for (their descriptors)."""
+    described, materials = describe(images), np.asarray(materials)
+    return {m: two_sample_accuracy(originals[materials == m], described[materials == m],
+                                   folds=max(2, min(5, int((materials == m).sum()))))
+            for m in sorted(set(materials.tolist()))}
 
 
 def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.DataFrame,
@@ -133,27 +176,38 @@ def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.Dat
     the first ``n_limit`` held-out crops of each material that hold both phases, ``limit_restarts`` starts each,
     ``limit_steps`` pixel steps: None, the default ``NONPERIODIC_STEPS``) on the held-out crops, each by :func:`score`
     of its crop statistics over the scoring window |r_y|, |r_x| <= ``window``; classify the materials from each kind
-    of code."""
+    of code.
+
+    Two yardsticks for the methods that yield statistics before an image (``scores`` and ``statistics_scores``):
+    the images drawn from them (the PCA's by :func:`pca_start`, the PCA of the statistics VAE's own features, drawn as
+    its images are; none without a statistics VAE) and the statistics themselves (the statistics VAE's decoded ones;
+    for the PCA, the classical one: the projection of the normalised autocovariance over ``window``, whose codes of
+    the raw f also feed the classifier)."""
     test, train = split["test"], split["train"]
     originals = np.asarray(images[test])
     materials = labels["material"].to_numpy()
     test_materials, train_materials = list(materials[test]), list(materials[train])
     truth = crop_statistics(originals, cutoff=window)
     train_stats = crop_statistics(np.asarray(images[train]), cutoff=window)
-    rows, accuracy, confusion, codes, described = [], {}, {}, {}, {}
+    rows, statistics_rows, accuracy, confusion, codes, described = [], [], {}, {}, {}, {}
     recons = {}
     seen = describe(originals)
+    drawing = [m for m in models.values() if m.decodes_statistics]
+    models = {**models, **({"pca": pca_start(drawing[0], np.asarray(images[train]))} if drawing else {})}
     for name, model in models.items():
         codes[name] = encode_means(model, originals)
-        recons[name] = (draw_images(model, codes[name], seed=seed, steps=limit_steps, progress=progress).images
-                        if model.decodes_statistics else
-                        reconstruct(model, originals, progress=progress, desc=f"reconstructing ({name})"))
+        if model.decodes_statistics:
+            if name != "pca":    # the PCA's statistics are scored by the classical PCA below
+                statistics_rows.append(score(truth, _decoded_statistics(model, codes[name], window), test_materials, name))
+            recons[name] = draw_images(model, codes[name], seed=seed, steps=limit_steps, progress=progress).images
+        else:
+            recons[name] = reconstruct(model, originals, progress=progress, desc=f"reconstructing ({name})")
         rows.append(score(truth, crop_statistics(recons[name], cutoff=window), test_materials, name))
         described[name] = descriptor_ratios(describe(recons[name]), seen, test_materials)
         accuracy[name], confusion[name] = classify(encode_means(model, np.asarray(images[train])), train_materials,
                                                    codes[name], test_materials)
-    pca = StatisticsPCA.fit(train_stats, latent_dim, seed=seed)
-    rows.append(score(truth, pca.project(truth), test_materials, "pca"))
+    pca = StatisticsPCA.fit(train_stats, latent_dim, seed=seed)       # the classical one, over the scoring window
+    statistics_rows.append(score(truth, pca.project(truth), test_materials, "pca"))
     codes["pca"] = pca.codes(truth)
     accuracy["pca"], confusion["pca"] = classify(pca.codes(train_stats), train_materials, codes["pca"], test_materials)
     two = np.flatnonzero((truth.fraction > 0) & (truth.fraction < 1))   # a single-phase crop has no texture to draw
@@ -168,8 +222,19 @@ def evaluate_micro(models: Mapping[str, VAE], images: np.ndarray, labels: pd.Dat
     for j, i in enumerate(first):                  # the first held-out crop of each material, binarised
         shown = {"original": originals[i], **{loss: r[i] for loss, r in recons.items()}, "from_statistics": limit.images[j]}
         examples.setdefault(test_materials[i], {k: (v >= MICRO_THRESHOLD).astype(np.uint8) for k, v in shown.items()})
+    realism = pd.DataFrame({name: _two_sample(r, seen, test_materials) for name, r in recons.items()})
     return MicroEvaluation(pd.concat(rows, ignore_index=True), accuracy, confusion, examples, codes, test_materials,
-                           described)
+                           described, pd.concat(statistics_rows, ignore_index=True), realism)
+
+
+def two_yardsticks(evaluation: MicroEvaluation, order: Sequence[str]) -> pd.DataFrame:
+    """Per method (rows in ``order``): the mean autocovariance error of its statistics before any image is drawn
+    (``statistics``: the statistics VAE's decoded, the PCA's projected, the limit's target, the crop's own: 0; NaN for
+    an image VAE, which yields no statistics) and of the images (``images``: reconstructed or drawn)."""
+    statistics = evaluation.statistics_scores.groupby("method")["autocovariance_mse"].mean()
+    statistics["from_statistics"] = 0.0
+    images = evaluation.scores.groupby("method")["autocovariance_mse"].mean()
+    return pd.DataFrame({"statistics": statistics, "images": images}).reindex(list(order))
 
 
 def load_micro(profile: str, folders: Folders) -> tuple[dict[str, VAE], dict[str, TrainConfig], np.ndarray,

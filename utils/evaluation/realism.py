@@ -16,7 +16,7 @@ by the one number the test does not mean to judge) or the other (one that copies
 
 The codes of a method that has no prior of its own are drawn from per-material Gaussians fitted to its codes
 (:func:`material_gaussians`, :func:`sample_codes`): the same procedure serves the statistics VAE's mu codes and
-the PCA's coefficients (the PCA sampled as a Gaussian, :meth:`utils.statistics.pca.StatisticsPCA.windows`), so
+the PCA's coefficients (the PCA sampled as a Gaussian, :func:`utils.evaluation.micro.pca_start`), so
 neither gets a better sampler than the other; :func:`prior_codes` draws from the VAE prior N(0, I).
 
 Conventions: one row per image in every table, the descriptor columns of ``describe``; codes (n, k), one row per

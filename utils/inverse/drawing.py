@@ -3,11 +3,10 @@
 The statistics loss never sees where a structure is, yet an image decoder must put every pixel
 somewhere: on micrograph crops ours drew blobs with a regular grid of dots (notebook 07).  The
 statistics VAE (``config_for("micro", "statistics_vae")``: a :class:`utils.training.models.VAE` with
-``decoder="statistics"``, trained by :mod:`utils.training.loop` like every model) decodes instead the crop's
-statistics themselves, the window |r_y|, |r_x| <= c of the non-periodic two-point function f of phase 0
-(r = 0 in the middle, r_y down, r_x right), and its loss is the training objective
-(:class:`utils.statistics.objective.Objective`) on them, with a term of the normalised autocovariances so that
-a crop counts whatever its phase fraction.  An image is drawn from decoded statistics by reconstruction
+``decoder="statistics"``, :mod:`utils.training.statistics_vae`, trained by :mod:`utils.training.loop` like every
+model) decodes instead the crop's statistics themselves: the window |r_y|, |r_x| <= c of the non-periodic two-point
+function f of phase 0 (r = 0 in the middle, r_y down, r_x right), built from a decoded normalised autocovariance and
+phase fraction.  An image is drawn from decoded statistics by reconstruction
 from statistics (:func:`utils.inverse.inversion.reconstruct_from_statistics`), which starts from a thresholded
 Gaussian random field: its seed places the structures (fixed at evaluation, fresh when sampling), z
 decides what they are.
@@ -15,12 +14,11 @@ decides what they are.
 >>> from utils.training.config import config_for
 >>> from utils.training.models import build_vae
 >>> model = build_vae(config_for("micro-smoke", "statistics_vae").model)
->>> model.decode(torch.zeros(2, 9)).shape                              # 2 windows of cutoff 8
-torch.Size([2, 17, 17])
+>>> model.decode(torch.zeros(2, 9)).shape                              # 2 windows of cutoff 15
+torch.Size([2, 31, 31])
 """
 from __future__ import annotations
 
-from dataclasses import replace
 
 import numpy as np
 import torch
@@ -38,7 +36,7 @@ def draw_images(model: VAE, z: np.ndarray | torch.Tensor, *, objective: Objectiv
     """Images (n, S, S) of 0 / 1 drawn from the statistics a statistics VAE decodes from codes ``z`` (n, latent_dim):
     reconstruction from statistics with its non-periodic defaults over the decoder's window (``steps``: its pixel
     steps, None: the default); ``objective``: the statistics the windows are (the model's training
-    ``cfg.objective()``, whose autocovariance term the drawing leaves out: it matches the windows themselves; default:
+    ``cfg.objective()``; default:
     phase 0 at eps 0.25 over the decoder's window, what the profiles train); ``seed`` is
     the random field's (a fixed one for reconstructions, a fresh one to draw the same texture elsewhere)."""
     if not model.decodes_statistics:
@@ -50,5 +48,5 @@ def draw_images(model: VAE, z: np.ndarray | torch.Tensor, *, objective: Objectiv
     with torch.no_grad():
         windows = model.decode(torch.as_tensor(np.asarray(z, dtype=np.float32), device=device)).float().cpu()
     return reconstruct_from_statistics(Windows(windows.numpy(), (cfg.image_size, cfg.image_size)),
-                                       objective=replace(objective, autocovariance_weight=0.0), seed=seed, steps=steps,
+                                       objective=objective, seed=seed, steps=steps,
                                        progress=progress)

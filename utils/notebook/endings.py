@@ -159,10 +159,13 @@ def conclusion_05(summary: Summary, decode_k: int) -> str:
     return _bullets(
         f"**How few numbers are enough**: our VAE's statistics error falls from {mse[fewest]:.2g} with {fewest} "
         f"latent number(s) to {best:.2g}; {enough} numbers come within 5 % of the best.",
-        f"**Against PCA**: {largest} principal components of the statistics reconstruct them to {pca:.2g} (our VAE "
-        f"with {largest} numbers: {mse[largest]:.2g}); {decode_k} components drawn back into images count "
+        f"**Against PCA**, on the statistics: {largest} principal components reconstruct them to {pca:.2g}; our VAE "
+        f"with {largest} numbers, whose statistics exist only in its image, {mse[largest]:.2g}. On images: "
+        f"{decode_k} components drawn back into images score {summary['pca_decoded_stats_mse']:.2g} and count "
         f"{summary['pca_decoded_line_count_pct']:.0f} % of the lines right, our VAE with {largest} numbers "
-        f"{counts[largest]:.0f} %.",
+        f"{counts[largest]:.0f} %. " + ("The learned code does not beat the linear one on these lines."
+                                        if counts[largest] <= summary["pca_decoded_line_count_pct"] else
+                                        "The learned code counts more lines right."),
         f"**Robustness**: noise of sigma = {sigma} in the code moves the line count from "
         f"{noise[min(noise, key=float)]:.0f} % to {noise[sigma]:.0f} %.",
         f"**Read with care**: across latent sizes the line count ranges over {min(counts.values()):.0f}-"
@@ -209,11 +212,42 @@ def conclusion_07(summary: Summary, latent_dim: int) -> str:
     return _bullets(
         f"**Texture.** On {summary['n_test_crops']} held-out crops the {names[best]} keeps the texture best of the "
         f"three VAEs: autocovariance error {error[best]:.4f} ({others}; the limit {error['from_statistics']:.4f}, "
-        f"the PCA's statistics {error['pca']:.4f}).",
+        f"images drawn from the PCA's statistics {error['pca']:.4f}).",
+        _yardsticks_07(summary),
         f"**Phase fraction**, points off: {points}.",
         f"**Interfaces** over the originals' (1: equal), per material: {spread}.",
         f"**The material named from the codes** of the held-out crops: {named}. The crops are unseen regions of "
-        "the same seven specimens, not new specimens.")
+        "the same seven specimens, not new specimens.",
+        _samples_07(summary))
+
+
+def _yardsticks_07(summary: Summary) -> str:
+    """Notebook 07: the statistics VAE against the PCA, on the statistics and on the images drawn from them."""
+    statistics, images = summary["statistics_scores"], summary["scores"]
+    ours, pca = statistics["statistics_vae"], statistics["pca"]
+    verdict = "beat" if ours < pca else "do not beat"
+    return (f"**Learned against linear.** The statistics VAE's numbers {verdict} the PCA's on the statistics "
+            f"themselves ({ours:.4f} against {pca:.4f}, {ours / pca:.2f}x), and the images drawn from them score "
+            f"{images['statistics_vae']['autocovariance_mse']:.4f} against {images['pca']['autocovariance_mse']:.4f}.")
+
+
+def _samples_07(summary: Summary) -> str:
+    """Notebook 07: how often the two-sample test tells the sampled images from held-out crops."""
+    rows = summary["samples"]
+    parts = []
+    for method, name in (("statistics_vae", "statistics VAE"), ("pca", "PCA as a Gaussian")):
+        own = {k.split("/")[1]: v for k, v in rows.items() if k.startswith(method + "/")}
+        materials = [m for m in own if m != "prior"]
+        told = [100 * own[m]["two_sample_accuracy"] for m in materials]
+        named = [100 * own[m]["recognised"] for m in materials]
+        parts.append(f"{name}: told apart {min(told):.0f}-{max(told):.0f} % per material (prior "
+                     f"{100 * own['prior']['two_sample_accuracy']:.0f} %), {sum(named) / len(named):.0f} % recognised "
+                     "as their material")
+    told = {k.split("/")[1]: 100 * v for k, v in summary["reconstruction_two_sample"].items()
+            if k.startswith("statistics_vae/")}
+    return (f"**Samples** ({summary['n_samples']} per material; 50 % told apart: indistinguishable by interfaces, "
+            f"chords and clusters): " + "; ".join(parts) + ". The statistics VAE's reconstructions of the held-out "
+            f"crops are told from them {min(told.values()):.0f}-{max(told.values()):.0f} % of the time.")
 
 
 def conclusion_08(summary: Summary, path: tuple[str, str]) -> str:

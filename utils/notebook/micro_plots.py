@@ -18,7 +18,7 @@ from utils.notebook.plots import (NotebookFigure, image_and_statistics, image_pa
 
 __all__ = ["materials_and_statistics", "profiles_by_material", "autocovariance_by_material",
            "correlation_matrix", "closed_form_check", "held_out_regions", "reconstructions_by_material",
-           "scores_by_material", "descriptor_ratios_by_material", "confusion_table", "codes_map"]
+           "scores_by_material", "descriptor_ratios_by_material", "confusion_table", "codes_map", "samples_by_material"]
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -220,5 +220,35 @@ def codes_map(codes: np.ndarray, materials: list[str], *, title: str = "") -> No
         ax.scatter(xy[pick, 0], xy[pick, -1], s=8, label=name)
     ax.set(xlabel="first principal axis of the codes", ylabel="second", title=title)
     ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return fig
+
+
+def samples_by_material(real: Mapping[str, np.ndarray], drawn: Mapping[str, Mapping[str, np.ndarray]],
+                        titles: Mapping[str, str], accuracy: Mapping[tuple[str, str], float], *,
+                        n_shown: int = 3) -> NotebookFigure:
+    """One row per material: ``n_shown`` held-out crops, then ``n_shown`` images drawn from sampled codes by each
+    method (``drawn``: method -> material -> images; ``titles``: method -> its name), each method's first image titled
+    with the two-sample accuracy of its samples of that material (``accuracy[(method, material)]``; 50 %: the
+    descriptors cannot tell them from the crops)."""
+    materials = list(real)
+    columns = 1 + len(drawn)
+    fig = new_figure((1.25 * n_shown * columns + 0.6, 1.3 * len(materials) + 0.5))
+    axes = fig.subplots(len(materials), n_shown * columns, squeeze=False)
+    for row, material in enumerate(materials):
+        groups = [("held-out crops", real[material], None)] + [
+            (titles[m], images[material], accuracy.get((m, material))) for m, images in drawn.items()]
+        for g, (name, images, score) in enumerate(groups):
+            for j in range(n_shown):
+                ax = axes[row, g * n_shown + j]
+                image_panel(ax, images[j])
+                if j == 0:
+                    label = name if row == 0 else ""
+                    if score is not None:
+                        label = f"{label}\n{100 * score:.0f} % told apart" if label else f"{100 * score:.0f} % told apart"
+                    ax.set_title(label, fontsize=7, loc="left")
+        axes[row, 0].set_ylabel(material, fontsize=9)
+        axes[row, 0].yaxis.set_visible(True)
+        axes[row, 0].set_yticks([])
     fig.tight_layout()
     return fig

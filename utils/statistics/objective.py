@@ -7,10 +7,7 @@ centre, r_y downwards, r_x to the right), the term of one image is
 
     Σ_{eps in widths} Σ_r ( f_eps(x')(r) - f_eps(x)(r) )² / scale²
 
-over widths = (eps,), or (eps, sharp_eps) when ``sharp_eps`` > 0, plus, when ``autocovariance_weight`` = w > 0
-(non-periodic only), w Σ_r (rho(x')(r) - rho(x)(r))² of the normalised autocovariances
-rho = (f - phi²) / (phi (1 - phi)), phi = f(0), of the main term's f (:func:`utils.statistics.two_point.normalised_autocovariance`):
-Σ (f' - f)² alone weighs an image by (phi (1 - phi))², so nearly single-phase images would count for little.  Periodic statistics (the lines)
+over widths = (eps,), or (eps, sharp_eps) when ``sharp_eps`` > 0.  Periodic statistics (the lines)
 are compared by Parseval from the target's power spectrum (:func:`utils.statistics.spectral.power_spectrum`),
 the narrow term's target derived exactly from the eps one for binary targets
 (:func:`utils.statistics.spectral.binary_spectrum_at_eps`); non-periodic ones (micrograph crops: zero-padded, each
@@ -18,9 +15,9 @@ offset divided by its number of pairs) in real space, over the offsets |r_y|, |r
 it is > 0 (:func:`utils.statistics.maps.cutoff_window`).
 
 :meth:`Objective.targets` turns target images into what :meth:`Objective.per_image` compares against
-(computed once: a training caches the power spectra); :meth:`Objective.terms` gives each term.  A model that decodes
-the statistics window itself (the statistics VAE) is scored by :meth:`Objective.window_terms`, the same distances
-without computing f from an image.
+(computed once: a training caches the power spectra); :meth:`Objective.terms` gives each term.  The statistics VAE,
+which decodes the statistics window itself, compares its features instead
+(:func:`utils.training.statistics_vae.feature_distance`).
 
 >>> import torch
 >>> x = (torch.rand(2, 16, 16, generator=torch.Generator().manual_seed(0)) > 0.6).double()
@@ -42,7 +39,7 @@ import torch
 
 from utils.statistics.maps import cutoff_window
 from utils.statistics.spectral import binary_spectrum_at_eps, power_spectrum, spatial_statistics_sq_distance
-from utils.statistics.two_point import normalised_autocovariance, spatial_statistics
+from utils.statistics.two_point import spatial_statistics
 
 __all__ = ["Objective"]
 
@@ -57,20 +54,14 @@ class Objective:
     periodic: bool = True     # statistics wrap around the border (lines); False: windows of a larger structure
     cutoff: int = 0           # non-periodic only: compare offsets |r_y|, |r_x| <= cutoff px (0: every offset)
     scale: float = 1.0        # divide both statistics by it (normalize_stats: the training set's largest one)
-    autocovariance_weight: float = 0.0   # non-periodic only: weight of the term of the normalised autocovariances
-                              # (0: off; the statistics VAE: 0.01, docs/experiments.md)
 
     def __post_init__(self) -> None:
-        if not self.eps > 0 or not self.sharp_eps >= 0 or not self.scale > 0 or not self.autocovariance_weight >= 0:
-            raise ValueError(f"eps and scale must be > 0, sharp_eps and autocovariance_weight >= 0, got eps={self.eps}, "
-                             f"sharp_eps={self.sharp_eps}, scale={self.scale}, "
-                             f"autocovariance_weight={self.autocovariance_weight}")
+        if not self.eps > 0 or not self.sharp_eps >= 0 or not self.scale > 0:
+            raise ValueError(f"eps and scale must be > 0 and sharp_eps >= 0, got eps={self.eps}, "
+                             f"sharp_eps={self.sharp_eps}, scale={self.scale}")
         if self.cutoff < 0 or (self.cutoff and self.periodic):
             raise ValueError(f"cutoff={self.cutoff} applies to the non-periodic statistics only: pass periodic=False "
                              "or cutoff=0")
-        if self.autocovariance_weight and self.periodic:
-            raise ValueError("autocovariance_weight applies to the non-periodic statistics only: pass periodic=False "
-                             "or autocovariance_weight=0")
 
     @property
     def widths(self) -> tuple[float, ...]:
@@ -91,8 +82,7 @@ class Objective:
                      for w in self.widths)
 
     def terms(self, x: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-        """One (n,) tensor per term of images x (n, H, W) or (n, 1, H, W): Σ_r (f(x)(r) - f_t(r))² / scale² per width,
-        then the weighted autocovariance term when ``autocovariance_weight`` > 0."""
+        """One (n,) tensor per term of images x (n, H, W) or (n, 1, H, W): Σ_r (f(x)(r) - f_t(r))² / scale² per width."""
         n = x.shape[0]
         if self.periodic:
             h, w = x.shape[-2:]
@@ -115,17 +105,8 @@ class Objective:
                       for width in self.widths]
         return self._distances(statistics, targets)
 
-    def window_terms(self, f: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-        """The terms of statistics given directly: ``f`` (n, 2c + 1, 2c + 1), the window of the main width's
-        non-periodic statistics (r = 0 at the centre), as a statistics decoder draws them, against
-        :meth:`targets` of the images they stand for.  Non-periodic, ``cutoff`` = c >= 1, no sharp term."""
-        if self.periodic or self.sharp_eps or not self.cutoff:
-            raise ValueError("window_terms compares one non-periodic statistics window: it needs periodic=False, "
-                             f"cutoff >= 1 and sharp_eps=0, got {self}")
-        return self._distances([f], targets)
-
     def _distances(self, statistics: list[torch.Tensor], targets: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
-        """Σ_r (f - f_t)² / scale² per width, and the weighted autocovariance term of the first (non-periodic)."""
+        """Σ_r (f - f_t)² / scale² per width (non-periodic)."""
         if len(targets) != len(self.widths):
             raise ValueError(f"{len(targets)} targets for {len(self.widths)} widths {self.widths} (Objective.targets)")
         n = statistics[0].shape[0]
@@ -135,11 +116,6 @@ class Objective:
                 raise ValueError(f"the statistics {tuple(f.shape)} and the targets {tuple(target.shape)} must hold the "
                                  "same number of items of the same size (Objective.targets of images of the same size)")
             out.append(((f - target.reshape(f.shape)) / self.scale).square().reshape(n, -1).sum(dim=1))
-        if self.autocovariance_weight:
-            f, target = statistics[0], targets[0].reshape(statistics[0].shape)
-            rho = normalised_autocovariance(f, uniform="zero")
-            rho_target = normalised_autocovariance(target, uniform="zero")
-            out.append(self.autocovariance_weight * (rho - rho_target).square().reshape(n, -1).sum(dim=1))
         return out
 
     def per_image(self, x: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> torch.Tensor:

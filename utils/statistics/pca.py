@@ -114,14 +114,3 @@ class StatisticsPCA:
         """(n, k): the coefficients of the raw f on its components (they carry the volume fraction too,
         which the autocovariance's do not: white noise of any volume fraction has the same one)."""
         return self.raw.transform(stats.raw)[:, :self.k]
-
-    def windows(self, codes: np.ndarray) -> np.ndarray:
-        """(n, 2c + 1, 2c + 1) float64: the windows of raw f that codes (n, k) on the raw components stand for,
-        mean + codes @ components[:k] (the inverse of :meth:`codes`; r = 0 at (c, c)), clipped to [0, 1]: a code
-        drawn from a Gaussian can leave the range of a two-point function."""
-        c = np.asarray(codes, dtype=np.float64)
-        if c.ndim != 2 or c.shape[1] != self.k:
-            raise ValueError(f"codes must be (n, {self.k}), got shape {c.shape}")
-        raw = self.raw.mean_ + c @ self.raw.components_[:self.k]
-        side = int(round(np.sqrt(raw.shape[1])))
-        return np.clip(raw, 0.0, 1.0).reshape(len(c), side, side)

@@ -1,6 +1,6 @@
 """Models and their training: one stack for every model the project trains.
 
-models: the VAEs (image decoders and the statistics decoder); losses: the objective of a step;
+models: the VAEs; statistics_vae: the statistics VAE's encoder and decoder (a PCA start); losses: the objective of a step;
 config: TrainConfig and the profiles; loop: train() and its command line
 (python -m utils.training); batches: a run's data and loaders; runs: the run folder; device:
 where it runs; shipped: the trained models in the repository.
@@ -20,10 +20,12 @@ _EXPORTS = {
     "loop": ["TrainingDiverged", "train", "main"],
     "losses": ["REDUCTIONS", "data_loss", "kl_divergence", "vae_loss"],
     "models": ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder",
-               "StatisticsDecoder", "resnet152_backbone", "ENCODERS", "DECODERS"],
+               "resnet152_backbone", "ENCODERS", "DECODERS"],
     "runs": ["RUN_FILES", "RUN_DIRS", "save_checkpoint", "write_history", "save_epoch", "load_checkpoint",
              "load_state", "read_config", "dataset_split", "read_history", "is_finished", "load_run",
              "config_differences", "inspect_run_dir", "clear_run_dir", "StaleRuns", "move_aside"],
+    "statistics_vae": ["feature_weights", "window_features", "statistics_features", "feature_distance",
+                       "windows_from_features", "StatisticsEncoder", "StatisticsDecoder", "initialise_from_pca"],
     "shipped": ["SHIPPED", "SHIPPED_BUDGET_MB", "Shipment", "SHIPMENTS", "shipped_run", "choose_run", "train_hint",
                 "ship", "shipped_megabytes", "current_commit"],
 }

@@ -48,6 +48,7 @@ from utils.training.batches import TrainingData, prepare_training_data, training
 from utils.training.config import TrainConfig, build_parser, config_for, lr_at
 from utils.training.device import Dist, autocast_dtype
 from utils.training.models import VAE, build_vae
+from utils.training.statistics_vae import initialise_from_pca
 from utils.training.runs import clear_run_dir, inspect_run_dir, load_checkpoint, load_state, save_epoch, write_history
 
 __all__ = ["TrainingDiverged", "train", "main"]
@@ -114,7 +115,8 @@ def _batch_row(loop: _Loop, model: nn.Module, batch: Any,
     finite = torch.isfinite(recon).all() & torch.isfinite(mu).all() & torch.isfinite(logvar).all()
     parts = losses.vae_loss(recon.nan_to_num(nan=0.5, posinf=1.0, neginf=0.0), x, mu, logvar, loss=cfg.loss,
                             objective=loop.objective, targets=None if target is None else (target,),
-                            alpha=cfg.alpha, beta=cfg.beta, decoded_statistics=loop.net.decodes_statistics)
+                            alpha=cfg.alpha, beta=cfg.beta,
+                            feature_weights=loop.net.decoder.weights if loop.net.decodes_statistics else None)
     values = torch.stack([parts[k].detach() for k in COMPONENTS]).double() * x.shape[0]
     values = torch.where(finite, values, torch.full_like(values, math.nan))
     return torch.cat([values, values.new_tensor([x.shape[0]]), finite.double()[None]]), parts
@@ -313,6 +315,9 @@ def _train(cfg: TrainConfig, run_dir: Path, resume: bool, progress: bool, dist: 
     ckpt = load_checkpoint(run_dir / "last.pt", device="cpu") if action == "resume" else None
     autocast = autocast_dtype(cfg.amp, dist.device)
     net, model, optimizer = _build(cfg, ckpt, run_dir / "last.pt", dist, autocast)
+    if ckpt is None and cfg.model.encoder == "statistics":    # it starts as the PCA of the training crops' statistics
+        crops = torch.as_tensor(np.asarray(data.images[data.split["train"]], dtype=np.float32)[:, None], device=dist.device)
+        initialise_from_pca(net.encoder, net.decoder, crops)
     loop = _Loop(cfg, model, net, optimizer, data, dist, progress, autocast=autocast,
                  step=ckpt["step"] if ckpt else 0)
 

@@ -8,8 +8,8 @@ with KL = -1/2 * sum_j (1 + log sigma_j^2 - mu_j^2 - sigma_j^2).  The statistics
 :class:`utils.statistics.objective.Objective`, the one definition that refinement, the limit and design minimise too
 (periodic by Parseval from the targets' power spectra, cached by training; non-periodic in real space).
 The "vanilla" baseline replaces it by the summed pixel MSE || x - x' ||^2.  A statistics VAE decodes the
-statistics window itself: its term is the same distance, without computing f from an image
-(:meth:`utils.statistics.objective.Objective.window_terms`).
+statistics window itself: its term is the distance of its weighted features, the distance its PCA start minimises
+(:func:`utils.training.statistics_vae.feature_distance`).
 
 Reductions (same meaning in every function here)
 ------------------------------------------------
@@ -41,6 +41,7 @@ import torch
 
 from utils.project import LOSSES
 from utils.statistics.objective import Objective
+from utils.training.statistics_vae import feature_distance
 
 __all__ = ["REDUCTIONS", "data_loss", "kl_divergence", "vae_loss"]
 
@@ -76,7 +77,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, *, reduction: str = "s
 
 def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, *,
              loss: str = "spatial_stats", objective: Objective = Objective(), targets: tuple[torch.Tensor, ...] | None = None,
-             alpha: float = 1.0, beta: float = 1.0, decoded_statistics: bool = False) -> dict[str, torch.Tensor]:
+             alpha: float = 1.0, beta: float = 1.0, feature_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
     """The whole objective: ``{"total": alpha * recon + beta * kl, "recon": ..., "kl": ...}``, each the
     batch mean of a per-image value (the ``"sum"`` reduction, the paper's).
 
@@ -84,15 +85,17 @@ def vae_loss(recon: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: tor
     (:class:`utils.statistics.objective.Objective`: the same definition refinement and the limit minimise),
     each width's term averaged over the batch, against ``targets`` (``objective.targets(x)``; training
     passes the cached power spectra; computed from ``x`` here when not given).  ``loss="data"``: the summed
-    pixel MSE (:func:`data_loss`).  ``decoded_statistics``: ``recon`` holds statistics windows
-    (B, 2c + 1, 2c + 1) decoded by a statistics VAE, compared by ``objective.window_terms``.  ``"recon"`` and
+    pixel MSE (:func:`data_loss`).  ``feature_weights`` (a statistics VAE's): ``recon`` holds statistics windows
+    (B, 2c + 1, 2c + 1) decoded by a statistics VAE, compared by the distance of their weighted features
+    (:func:`utils.training.statistics_vae.feature_distance`) against ``objective.targets(x)``.  ``"recon"`` and
     ``"kl"`` are unweighted, so they can be logged and compared across runs with different alpha and beta.
     """
-    if decoded_statistics and loss != "spatial_stats":
+    if feature_weights is not None and loss != "spatial_stats":
         raise ValueError(f"decoded statistics are compared by the statistics loss, not loss={loss!r}")
     if loss == "spatial_stats":
         targets = objective.targets(x) if targets is None else targets
-        terms = (objective.window_terms if decoded_statistics else objective.terms)(recon, targets)
+        terms = ([feature_distance(recon, targets[0], feature_weights)] if feature_weights is not None
+                 else objective.terms(recon, targets))
         rec = terms[0].mean()
         for term in terms[1:]:
             rec = rec + term.mean()

@@ -27,15 +27,16 @@ to ``image_size``, a 1x1 conv 3 -> 1 and a sigmoid.
 mu and logvar; the decoder mirrors it with transposed convs (BatchNorm + ReLU, sigmoid at the
 end).  ``image_size`` must be a multiple of 16.
 
-``"statistics"`` (the statistics VAE): the decoder draws statistics, not pixels.  z -> Linear-ReLU-Linear-ReLU-Linear
-(``hidden_dim`` wide) to the (2c + 1)² offsets of the window |r_y|, |r_x| <= c = ``window`` of the non-periodic
-two-point function f of phase 0 (r = 0 in the middle, r_y down, r_x right), a sigmoid (f lies in [0, 1]):
-``decode`` returns (B, 2c + 1, 2c + 1).  It pairs with the conv encoder; an image is drawn from decoded statistics
-by reconstruction from statistics (:func:`utils.inverse.drawing.draw_images`).
+``"statistics"`` (the statistics VAE, :mod:`utils.training.statistics_vae`): encoder and decoder together, a
+nonlinear PCA of the statistics.  The encoder reads the crop's normalised autocovariance over the window
+|r_y|, |r_x| <= c = ``window`` and its phase fraction; the decoder returns windows (B, 2c + 1, 2c + 1) of the
+non-periodic two-point function f of phase 0 (r = 0 in the middle, r_y down, r_x right), each a linear map started
+as the PCA plus an MLP ``hidden_dim`` wide.  An image is drawn from decoded statistics by reconstruction from
+statistics (:func:`utils.inverse.drawing.draw_images`).
 
-The decoders: ``"conv"`` (the mirror above), ``"paper"`` (above) and ``"statistics"`` (above).  Decoders screened and rejected
-(a resize-convolution one, a spatial broadcast one) and a statistics-reading encoder are in
-docs/design.md, section 8, with the commit that holds their code.
+The decoders: ``"conv"`` (the mirror above), ``"paper"`` (above) and ``"statistics"`` (above).  Decoders screened and
+rejected (a resize-convolution one, a spatial broadcast one, the statistics VAE's first, a conv encoder with an MLP
+decoding f) are in docs/design.md, section 8, with the commit that holds their code.
 """
 from __future__ import annotations
 
@@ -48,11 +49,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from utils.checks import positive_int
+from utils.training.statistics_vae import StatisticsDecoder, StatisticsEncoder
 
-__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder", "StatisticsDecoder",
+__all__ = ["ModelConfig", "VAE", "build_vae", "ConvEncoder", "ConvDecoder", "ResNetEncoder", "PaperDecoder",
            "resnet152_backbone", "ENCODERS", "DECODERS"]
 
-ENCODERS = ("conv", "resnet152")
+ENCODERS = ("conv", "resnet152", "statistics")
 DECODERS = ("auto", "conv", "paper", "statistics")
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -62,14 +64,14 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 class ModelConfig:
     """Everything needed to build a :class:`VAE` (the weights come from training)."""
 
-    encoder: str = "conv"       # "conv" (small, fast on CPU) or "resnet152" (the paper's)
+    encoder: str = "conv"       # "conv" (small, fast on CPU), "resnet152" (the paper's) or "statistics"
     latent_dim: int = 9         # size of z (the paper: 9)
     image_size: int = 64        # H = W of the images in pixels (the paper: 224)
     pretrained: bool = True     # resnet152 only: start from torchvision's ImageNet weights
     base_channels: int = 32     # conv only: channels of the first conv, doubled at each of 4 stages
     hidden_dim: int = 1024      # resnet152 head and paper decoder: width of the hidden Linear layers
     decoder: str = "auto"       # "auto" (paper decoder for resnet152, mirror for conv), "conv", "paper", "statistics"
-    window: int = 0             # statistics decoder only: it draws the offsets |r_y|, |r_x| <= window px
+    window: int = 0             # statistics encoder and decoder only: they read and draw |r_y|, |r_x| <= window px
 
     def __post_init__(self) -> None:
         if self.encoder not in ENCODERS:
@@ -78,10 +80,10 @@ class ModelConfig:
             raise ValueError(f"decoder must be one of {DECODERS}, got {self.decoder!r}")
         for name in ("latent_dim", "image_size", "base_channels", "hidden_dim"):
             object.__setattr__(self, name, positive_int(getattr(self, name), name))
-        if (self.decoder == "statistics") != (self.window > 0) or (
-                self.decoder == "statistics" and not (self.encoder == "conv" and self.window <= (self.image_size - 1) // 2)):
-            raise ValueError(f"the statistics decoder needs the conv encoder and a window in 1..{(self.image_size - 1) // 2}"
-                             f" px, and only it takes a window; got encoder={self.encoder!r}, decoder={self.decoder!r}, "
+        if (self.decoder == "statistics") != (self.window > 0) or (self.encoder == "statistics") != (
+                self.decoder == "statistics") or not self.window <= (self.image_size - 1) // 2:
+            raise ValueError(f"the statistics encoder and decoder go together, with a window in 1..{(self.image_size - 1) // 2}"
+                             f" px, and only they take a window; got encoder={self.encoder!r}, decoder={self.decoder!r}, "
                              f"window={self.window}")
         if "conv" in (self.encoder, self.decoder_kind) and self.image_size % 16:
             raise ValueError(f"the conv encoder/decoder halves the image 4 times, so image_size must "
@@ -151,20 +153,6 @@ class ConvDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.features(self.from_latent(z)))
-
-
-class StatisticsDecoder(nn.Module):
-    """(B, latent_dim) -> (B, 2c + 1, 2c + 1) in (0, 1): a window of statistics (the module docstring)."""
-
-    def __init__(self, latent_dim: int, window: int, hidden_dim: int) -> None:
-        super().__init__()
-        side = 2 * window + 1
-        self.layers = nn.Sequential(nn.Linear(latent_dim, hidden_dim), nn.ReLU(), nn.Linear(hidden_dim, hidden_dim),
-                                    nn.ReLU(), nn.Linear(hidden_dim, side * side), nn.Sigmoid(),
-                                    nn.Unflatten(1, (side, side)))
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.layers(z)
 
 
 # ----------------------------------------------------------------------------- the paper's VAE
@@ -309,12 +297,14 @@ def build_vae(cfg: ModelConfig) -> VAE:
     """Build the VAE described by ``cfg`` (weights initialised by torch's global RNG: seed it first)."""
     if cfg.encoder == "resnet152":
         encoder: nn.Module = ResNetEncoder(cfg.latent_dim, cfg.pretrained, cfg.hidden_dim)
+    elif cfg.encoder == "statistics":
+        encoder = StatisticsEncoder(cfg.latent_dim, cfg.window, cfg.hidden_dim, cfg.image_size // 4)
     else:
         encoder = ConvEncoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     if cfg.decoder_kind == "paper":
         decoder: nn.Module = PaperDecoder(cfg.latent_dim, cfg.image_size, cfg.hidden_dim)
     elif cfg.decoder_kind == "statistics":
-        decoder = StatisticsDecoder(cfg.latent_dim, cfg.window, cfg.hidden_dim)
+        decoder = StatisticsDecoder(cfg.latent_dim, cfg.window, cfg.hidden_dim, cfg.image_size // 4)
     else:
         decoder = ConvDecoder(cfg.latent_dim, cfg.image_size, cfg.base_channels)
     return VAE(encoder, decoder, cfg)
