@@ -36,21 +36,25 @@ def forbidden_words(text: str) -> list[str]:
     return [m.group(0) for m in FORBIDDEN.finditer(text)]
 
 
-# The plain words of HISTORY, again in pieces, to build the examples below.
-ISSUE, STOP, SESSION, LEASE, BUDGET, NOTES = ("iss" "ue", "st" "op", "sess" "ion", "lea" "se", "bud" "get",
-                                              "clos" "ing notes")
+def _example(stem: str) -> str:
+    """One word a stem of :data:`HISTORY` matches: its optional letters dropped, ``\\s+`` a space."""
+    return re.sub(r".\?", "", stem.replace(r"\s+", " "))
+
+
+WORD = [_example(stem) for stem in HISTORY]    # the examples below are built from the stems, never spelt out
 
 
 @pytest.mark.parametrize("sentence", [
-    f"measured in {ISSUE} 13", f"{ISSUE.title()} #21 asked for it", f"{STOP} 10: the H200", f"the H100 {SESSION}",
-    f"a {LEASE} of a GPU", f"the 45-minute {BUDGET}", f"the {NOTES} of the work", f"two work {SESSION}s"])
+    f"measured in {WORD[0]} 13", f"{WORD[0].title()} #21 asked for it", f"{WORD[1]} 10: the H200",
+    f"the H100 {WORD[2]}", f"a {WORD[3]} of a GPU", f"the 45-minute {WORD[4]}", f"the {WORD[5]}s of the work",
+    f"two work {WORD[2]}s"])
 def test_the_pattern_flags_history_words(sentence):
     assert forbidden_words(sentence), sentence
 
 
 @pytest.mark.parametrize("sentence", [
-    f'@pytest.fixture(scope="{SESSION}")', f"once per test {SESSION}", f'"seconds_this_{SESSION}": 1.0',
-    "redraw when a slider is released", f"the run {STOP}s with a message", f"a known {ISSUE} of torch",
+    f'@pytest.fixture(scope="{WORD[2]}")', f"once per test {WORD[2]}", f'"seconds_this_{WORD[2]}": 1.0',
+    "redraw when a slider is released", f"the run {WORD[1]}s with a message", f"a known {WORD[0]} of torch",
     "commit c3dcaef, 13 epochs"])
 def test_the_pattern_passes_ordinary_words(sentence):
     assert not forbidden_words(sentence), sentence
