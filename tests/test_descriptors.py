@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.statistics.descriptors import DESCRIPTORS, chord_lengths, describe, descriptor_ratios, interface_density
+from utils.statistics.descriptors import (DESCRIPTORS, angle_difference, chord_lengths, describe, descriptor_ratios,
+                                         interface_density, orientation)
 
 
 def disc(size: int, radius: float) -> np.ndarray:
@@ -60,3 +61,29 @@ def test_bad_images_are_refused():
         describe(np.full((1, 4, 4), np.nan))
     with pytest.raises(ValueError, match="empty"):
         describe(np.zeros((0, 4, 4)))
+
+
+@pytest.mark.parametrize("stripes, angle", [(lambda y, x: x, 90.0), (lambda y, x: y, 0.0),
+                                            (lambda y, x: x - y, 45.0), (lambda y, x: x + y, 135.0)])
+def test_the_direction_of_stripes_is_where_they_run(stripes, angle):
+    """Stripes 3 px wide whose phase changes with ``stripes(y, x)`` run where it is constant (y down, x right)."""
+    y, x = np.mgrid[:48, :48]
+    found, coherence = orientation((stripes(y, x) // 3 % 2).astype(float)[None])
+    assert angle_difference(found, np.array([angle]))[0] < 1e-6 and coherence[0] > 0.9
+
+
+def test_a_texture_without_a_direction_has_a_low_coherence_and_turning_it_turns_its_angle():
+    rng = np.random.default_rng(0)
+    blobs = (rng.random((64, 64)) < 0.5).astype(float)
+    assert orientation(blobs[None])[1][0] < 0.1
+    stretched = np.repeat(rng.random((64, 8)) < 0.5, 8, axis=1).astype(float)        # runs along x
+    (along_x, along_y), _ = orientation(np.stack([stretched, stretched.T]))
+    assert angle_difference(np.array([along_x]), np.array([0.0]))[0] < 10
+    assert angle_difference(np.array([along_y]), np.array([90.0]))[0] < 10
+    assert np.isnan(orientation(np.ones((1, 8, 8)))[0][0])                             # no interface, no direction
+
+
+@given(st.floats(-720, 720), st.floats(-720, 720))
+def test_angle_differences_are_symmetric_and_at_most_a_right_angle(a, b):
+    d = angle_difference(np.array([a]), np.array([b]))[0]
+    assert 0 <= d <= 90 + 1e-9 and abs(d - angle_difference(np.array([b]), np.array([a]))[0]) < 1e-9

@@ -15,9 +15,7 @@ from utils.lazy import lazy_exports
 _EXPORTS = {
     "crops": ["CropStatistics", "crop_statistics"],
     "descriptors": ["DESCRIPTORS", "interface_density", "chord_lengths", "cluster_count", "describe",
-                    "descriptor_ratios", "orientation", "angle_difference"],
-    "higher_order": ["HIGHER_ORDER", "DIRECTIONS", "GRAM_CHANNELS", "lineal_path", "gram_features", "euler_features",
-                     "higher_order_features"],
+                    "descriptor_ratios", "orientation", "angle_difference", "spanning_share"],
     "maps": ["CORRELATION_LEVEL", "cutoff_window", "offset_distances", "radial_profile", "directional_profiles",
              "phase_correlations", "correlation_length"],
     "objective": ["Objective"],

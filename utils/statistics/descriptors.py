@@ -15,6 +15,9 @@ down (y), columns right (x).
   that phase along rows (x) or columns (y).  Runs cut by the border count as they are (a crop is a
   window; a chord longer than the crop is reported as the crop's side).
 * ``clusters_*``: connected regions of a phase (4-connected, ``skimage.measure.label``) per 1,000 px².
+* :func:`spanning_share` (volumes): the share of a phase's voxels in clusters that connect two opposite faces.
+* :func:`orientation` (not a column of :func:`describe`): the direction the structures run in and how strongly
+  (the structure tensor), e.g. whether drawn lamellae keep the original's direction.
 
 Why scikit-image and not PoreSpy: scikit-image is already a dependency (Otsu's threshold, the
 labelling); PoreSpy's chord and region tools would add numba and its own dependency tree for three
@@ -37,7 +40,7 @@ from skimage.measure import label
 from utils.checks import as_array, image_batch
 
 __all__ = ["DESCRIPTORS", "interface_density", "chord_lengths", "cluster_count", "describe", "descriptor_ratios",
-           "orientation", "angle_difference"]
+           "orientation", "angle_difference", "spanning_share"]
 
 DESCRIPTORS = {   # column -> what it is, for tables and figure labels
     "phase_fraction": "phase-0 fraction",
@@ -162,3 +165,27 @@ def angle_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """
     d = np.mod(np.asarray(a, float) - np.asarray(b, float), 180.0)
     return np.minimum(d, 180.0 - d)
+
+
+def spanning_share(volume: np.ndarray, phase: int) -> np.ndarray:
+    """(3,): for the voxels of ``phase`` (0 or 1) of a 0 / 1 volume (D, H, W), the share in 6-connected clusters that
+    touch both faces of the volume across each axis (z, y, x): 1 = all of the phase connects through the volume
+    along that axis, 0 = none of it does (NaN when the phase is absent).
+
+    >>> rods = np.ones((4, 5, 5), np.uint8); rods[:, 1, 1] = 0; rods[1:3, 3, 3] = 0   # a rod through z, a stub
+    >>> spanning_share(rods, 0).round(3).tolist()                                    # 4 of the 6 voxels span z
+    [0.667, 0.0, 0.0]
+    """
+    v = np.asarray(volume)
+    if v.ndim != 3:
+        raise ValueError(f"volume must be (D, H, W), got shape {v.shape}")
+    mask = v == phase
+    if not mask.any():
+        return np.full(3, np.nan)
+    labels = label(mask, connectivity=1)
+    out = []
+    for axis in range(3):
+        first, last = np.take(labels, 0, axis=axis), np.take(labels, -1, axis=axis)
+        spanning = np.intersect1d(first[first > 0], last[last > 0])
+        out.append(np.isin(labels, spanning).sum() / mask.sum())
+    return np.array(out)

@@ -37,7 +37,6 @@ from dataclasses import dataclass
 
 import torch
 
-from utils.statistics.higher_order import HIGHER_ORDER, higher_order_features
 from utils.statistics.maps import cutoff_window
 from utils.statistics.spectral import binary_spectrum_at_eps, power_spectrum, spatial_statistics_sq_distance
 from utils.statistics.two_point import spatial_statistics
@@ -55,9 +54,6 @@ class Objective:
     periodic: bool = True     # statistics wrap around the border (lines); False: windows of a larger structure
     cutoff: int = 0           # non-periodic only: compare offsets |r_y|, |r_x| <= cutoff px (0: every offset)
     scale: float = 1.0        # divide both statistics by it (normalize_stats: the training set's largest one)
-    higher: str = ""          # non-periodic only: add a descriptor beyond two-point statistics, a key of
-                              # utils.statistics.higher_order.HIGHER_ORDER ("": none, the paper)
-    higher_weight: float = 0.0   # its term: this weight x the mean of (g_j - t_j)², g the image's features, t the target's
 
     def __post_init__(self) -> None:
         if not self.eps > 0 or not self.sharp_eps >= 0 or not self.scale > 0:
@@ -66,9 +62,6 @@ class Objective:
         if self.cutoff < 0 or (self.cutoff and self.periodic):
             raise ValueError(f"cutoff={self.cutoff} applies to the non-periodic statistics only: pass periodic=False "
                              "or cutoff=0")
-        if self.higher and (self.periodic or not self.higher_weight > 0 or self.higher not in HIGHER_ORDER):
-            raise ValueError(f"higher={self.higher!r} needs periodic=False, higher_weight > 0 (got {self.higher_weight}) "
-                             f"and a name of {sorted(HIGHER_ORDER)}")
 
     @property
     def widths(self) -> tuple[float, ...]:
@@ -85,13 +78,8 @@ class Objective:
         """
         if self.periodic:
             return (power_spectrum(images, phase=self.phase, eps=self.eps),)
-        windows = tuple(self._window(spatial_statistics(images, phase=self.phase, eps=w, periodic=False))
-                        for w in self.widths)
-        return windows + ((self.higher_features(images),) if self.higher else ())
-
-    def higher_features(self, images: torch.Tensor) -> torch.Tensor:
-        """(n, d): the ``higher`` descriptor of images (n, H, W) or (n, 1, H, W) at ``eps``."""
-        return higher_order_features(images, self.higher, eps=self.eps)
+        return tuple(self._window(spatial_statistics(images, phase=self.phase, eps=w, periodic=False))
+                     for w in self.widths)
 
     def terms(self, x: torch.Tensor, targets: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
         """One (n,) tensor per term of images x (n, H, W) or (n, 1, H, W): Σ_r (f(x)(r) - f_t(r))² / scale² per width."""
@@ -115,21 +103,7 @@ class Objective:
             return out
         statistics = [self._window(spatial_statistics(x, phase=self.phase, eps=width, periodic=False))
                       for width in self.widths]
-        if not self.higher:
-            return self._distances(statistics, targets)
-        if len(targets) != len(self.widths) + 1:
-            raise ValueError(f"{len(targets)} targets for {len(self.widths)} widths and the {self.higher!r} descriptor: "
-                             "make them with Objective.targets of this objective")
-        return self._distances(statistics, targets[:-1]) + [self._higher_distance(x, targets[-1])]
-
-    def _higher_distance(self, x: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """(n,): higher_weight x the mean over j of (g_j - t_j)², g the images' features and t the targets'."""
-        g = self.higher_features(x)
-        if g.shape != target.shape:
-            raise ValueError(f"the {self.higher!r} features {tuple(g.shape)} and their targets {tuple(target.shape)} "
-                             "must have the same shape (targets of images of the same size)")
-        target = target.to(g.dtype)
-        return self.higher_weight * (g - target).square().mean(dim=1)
+        return self._distances(statistics, targets)
 
     def _distances(self, statistics: list[torch.Tensor], targets: tuple[torch.Tensor, ...]) -> list[torch.Tensor]:
         """Σ_r (f - f_t)² / scale² per width (non-periodic)."""
