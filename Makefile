@@ -2,8 +2,8 @@
 #   make figures   set-up, then the main job: notebooks 01-04 run headlessly by papermill
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: 20-60 min)
-#   make micro     notebooks 06-08: three VAEs on crops of the seven micrographs, then design in the statistics
-#                  VAE's latent space (about 35 min on 2 cores from a fresh clone: 14 of training, 21 of notebooks; finished runs reused)
+#   make micro     notebooks 06-09: three VAEs on crops of the seven micrographs, design in the statistics
+#                  VAE's latent space, volumes (about 40 min on 2 cores from a fresh clone: 14 of training, 26 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|class|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11
@@ -36,7 +36,7 @@ figures: setup
 sweep: setup
 	$(PY) -m utils.jobs sweep $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 
-# notebooks 06-08: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
+# notebooks 06-09: the three models of the micro profile trained on micrograph crops (reused when finished), then the notebooks
 micro: setup
 	$(PY) -m utils.jobs micro $(if $(PROFILE),--profile $(PROFILE)) $(if $(FORCE),--force)
 

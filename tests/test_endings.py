@@ -15,7 +15,7 @@ from utils.project import PAPER, REPO
 
 NOTEBOOKS = {"01": "01_dataset_synthesis", "02": "02_autocorrelation", "03": "03_train_vae", "04": "04_evaluation",
              "05": "05_latent_space", "06": "06_microstructure_statistics", "07": "07_microstructure_vaes",
-             "08": "08_latent_design"}
+             "08": "08_latent_design", "09": "09_volumes"}
 FIGURES = REPO / "figures"
 
 
@@ -163,6 +163,22 @@ def test_conclusion_08_gives_the_first_design_the_routes_and_the_path():
     assert "from ceramics to copolymer, the volume fraction changes monotonically" in text
     turned = {**s, "path_monotone": {**s["path_monotone"], "volume_fraction": False}}
     assert "does not change monotonically" in endings.conclusion_08(turned, path=("ceramics", "copolymer"))
+
+
+def test_conclusion_09_gives_the_slices_against_the_2d_limit_the_connectivity_and_the_design():
+    s = _summary("09")
+    text = endings.conclusion_09(s)
+    rows = s["materials"]
+    worst = max(rows, key=lambda m: rows[m]["error_ratio_max"])
+    assert f"at most {rows[worst]['error_ratio_max']:.2f}× the 2D limit's" in text and f"(worst: {worst})" in text
+    within = sum(r["error_ratio_max"] <= 1.5 for r in rows.values())
+    assert f"{within} of {len(rows)} materials stay within 1.5×" in text
+    closer = sum(max(r["error"].values()) <= r["real_crops_error"] for r in rows.values())
+    assert f"in {closer} of {len(rows)} materials every plane's slices are closer" in text
+    assert f"alloy {min(rows['alloy']['connectivity']['phase 0'].values()):.2f}" in text
+    assert f"the {s['design']['material']} crops" in text
+    better = {**s, "materials": {m: {**r, "error_ratio_max": 1.0} for m, r in rows.items()}}
+    assert f"{len(rows)} of {len(rows)} materials stay within 1.5×" in endings.conclusion_09(better)
 
 
 # ----------------------------------------------------------------------------- notebook 03's open training step

@@ -1,4 +1,4 @@
-"""Notebooks 06-08 (real microstructures: their statistics, the VAEs trained on crops of them, design with them)
+"""Notebooks 06-09 (real microstructures: their statistics, the VAEs trained on crops of them, design with them, volumes)
 under papermill, as `make micro` runs them on the micro-smoke profile: their scalars and their figures."""
 from __future__ import annotations
 
@@ -22,13 +22,13 @@ PINNED = {"ours_cov": seeded(0.1588963851456195, 0.1612041236742574), "vanilla_v
 PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 
 
-NOTEBOOKS = ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design")
+NOTEBOOKS = ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design", "09_volumes")
 
 
 @pytest.fixture(scope="module")
 def micro_smoke(tmp_path_factory):
     """`make micro` on the micro-smoke profile under a temporary root: the models trained (2 epochs on
-    7 x 24 crops of 32 px), then notebooks 06-08 with a short limit and few designs (utils.jobs.MICRO_SMOKE_NOTEBOOKS).  Returns the figures
+    7 x 24 crops of 32 px), then notebooks 06-09 with a short limit, few designs and small volumes (utils.jobs.MICRO_SMOKE_NOTEBOOKS).  Returns the figures
     folder and the executed notebooks by name."""
     from utils.jobs import run_micro
 
@@ -138,3 +138,23 @@ def test_notebook_08_designs_refuses_and_compares(micro_smoke):
         f"against {summary['comparison']['latent']['statistics_error']:.3g} for latent design" in outputs
     _shows_every_figure(figures, nb, ("08_designs.png", "08_interpolation.png", "08_comparison.png"))
     assert_quiet_and_static(nb, NOTEBOOKS[2])
+
+
+def test_notebook_09_draws_volumes_scores_their_slices_and_designs_one(micro_smoke):
+    figures, notebooks = micro_smoke
+    nb = notebooks[NOTEBOOKS[3]]
+    summary = read_json(figures / "09_summary.json")
+    assert summary["profile"] == "micro-smoke" and summary["size"] == 32
+    assert set(summary["materials"]) == {"alloy", "ceramics"}
+    for row in summary["materials"].values():
+        assert set(row["error"]) == {"yz", "xz", "xy"} and all(v >= 0 for v in row["error"].values())
+        assert row["limit_2d_error"] > 0 and row["real_crops_error"] > 0 and row["seconds"] > 0
+        assert set(row["connectivity"]) == {"phase 0", "phase 1"}
+        assert all(0 <= v <= 1 for shares in row["connectivity"].values() for v in shares.values())
+    design = summary["design"]
+    assert design["material"] == "ceramics" and 0 < design["fraction"] < 1
+    outputs = _printed(nb)
+    worst = max(summary["materials"], key=lambda m: summary["materials"][m]["error_ratio_max"])
+    assert f"(worst: {worst})" in outputs                                 # the conclusion is computed from the summary
+    _shows_every_figure(figures, nb, ("09_volumes.png", "09_isosurface.png", "09_design.png"))
+    assert_quiet_and_static(nb, NOTEBOOKS[3])

@@ -55,6 +55,7 @@ _EXPORTS = {
     "inverse.inversion": ["reconstruct_from_statistics", "refine_latent"],
     "inverse.targets": ["Spectra", "Windows"],
     "inverse.drawing": ["draw_images"],
+    "inverse.volumes": ["reconstruct_volume", "Volume"],
     "inverse.design": ["DesignTarget", "design_in_latent_space", "reachable_range", "interpolation_properties"],
     "evaluation.metrics": ["threshold_image", "volume_fraction_difference", "count_lines", "line_orientation",
                            "data_mse", "spatial_stats_mse"],

@@ -5,7 +5,7 @@ then run notebooks; ship finished runs.
     python -m utils.jobs figures --lines 3-7             # the paper's harder variant
     python -m utils.jobs figures --profile smoke --force # a one-minute dry run, every step redone
     python -m utils.jobs sweep                           # make sweep: 12 trainings, then notebook 05
-    python -m utils.jobs micro                           # make micro: three VAEs on micrograph crops, notebooks 06-08
+    python -m utils.jobs micro                           # make micro: three VAEs on micrograph crops, notebooks 06-09
     python -m utils.jobs ship                            # make ship: your finished runs -> trained_models/
 
 Every job does the same four things, here once:
@@ -62,7 +62,8 @@ FULL_SIZE = {"04_evaluation": {"N_INFERENCE": 500},
 MICRO_SMOKE_NOTEBOOKS = {"06_microstructure_statistics": {"N_DISC_IMAGES": 8},
                          "07_microstructure_vaes": {"N_LIMIT": 1, "LIMIT_STEPS": 300, "N_SAMPLES": 6,
                                                     "SAMPLE_STEPS": 30},
-                         "08_latent_design": {"RESTARTS": 4, "STEPS": 20, "N_CODES": 40, "LIMIT_STEPS": 30}}
+                         "08_latent_design": {"RESTARTS": 4, "STEPS": 20, "N_CODES": 40, "LIMIT_STEPS": 30},
+                         "09_volumes": {"SIZE": 32, "STEPS": 10, "MATERIALS": ["alloy", "ceramics"]}}
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ JOBS = {
     "figures": Job("figures", (DEFAULT_PROFILE, "class", "smoke", "paper"),
                    ("01_dataset_synthesis", "02_autocorrelation", "03_train_vae", "04_evaluation")),
     "sweep": Job("sweep", (SWEEP_PROFILE, "smoke"), ("05_latent_space",)),
-    "micro": Job("micro", (MICRO_PROFILE, "micro-smoke"), ("06_microstructure_statistics", "07_microstructure_vaes", "08_latent_design")),
+    "micro": Job("micro", (MICRO_PROFILE, "micro-smoke"), ("06_microstructure_statistics", "07_microstructure_vaes",
+                                                           "08_latent_design", "09_volumes")),
 }
 
 
@@ -204,7 +206,7 @@ def run_sweep(profile: str = SWEEP_PROFILE, *, root: Path = REPO, force: bool = 
 
 def run_micro(profile: str = MICRO_PROFILE, *, root: Path = REPO, force: bool = False, progress: bool = True,
               parameters: Mapping[str, Mapping[str, object]] | None = None) -> Path:
-    """`make micro`: both image VAEs of ``profile`` and its statistics VAE, then notebooks 06-08 (``parameters``:
+    """`make micro`: both image VAEs of ``profile`` and its statistics VAE, then notebooks 06-09 (``parameters``:
     notebook -> extra papermill parameters); return the folder of their executed copies."""
     folders = Folders.of(profile, root=root)
     runs = micro_runs(profile, folders.runs)

@@ -89,7 +89,7 @@ def figures_dir(profile: str = DEFAULT_PROFILE, lines: Sequence[int] = DEFAULT_L
     """Where a notebook run of ``profile`` on ``lines`` writes its figures and summaries.
 
     ``figures/`` for the profiles whose figures are committed (``cpu`` for notebooks 01-04, ``sweep``
-    for notebook 05, ``micro`` for notebooks 06-08), ``figures/<profile>/`` for any other, each with a ``lines<a>-<b>/``
+    for notebook 05, ``micro`` for notebooks 06-09), ``figures/<profile>/`` for any other, each with a ``lines<a>-<b>/``
     sub-folder for another line range.
     """
     return Path(root) / "figures" / ("" if profile in COMMITTED_PROFILES else profile) / lines_tag(lines)

@@ -2,7 +2,8 @@
 
 metrics: line counts, volume fraction, MSEs; search: nearest neighbours; evaluate and report:
 notebook 04; sweep and latent_space: notebook 05; crop_size: notebook 06; micro: notebook 07; realism and samples:
-whether images drawn from sampled codes look real (a classifier two-sample test on their descriptors).
+whether images drawn from sampled codes look real (a classifier two-sample test on their descriptors); volumes: a
+volume's slices against its micrograph, and its connectivity in 3D.
 
 Every public name of these modules is also a name of ``utils.evaluation`` (loaded on first use), so a notebook writes
 ``from utils.evaluation import <name>``.
@@ -23,6 +24,7 @@ _EXPORTS = {
               "load_micro", "chosen_micro_runs", "micro_runs"],
     "realism": ["REALISM_DESCRIPTORS", "quadratic_classifier", "two_sample_accuracy", "realism_table",
                 "material_gaussians", "sample_codes", "prior_codes"],
+    "volumes": ["SLICE_COLUMNS", "slice_report", "statistics_report", "connectivity_table"],
     "samples": ["PRIOR", "Sampler", "Samples", "statistics_samplers", "sample_and_judge"],
     "report": ["summarise", "whole_split_scores", "build_results", "results_markdown", "write_results",
                "comparison_table"],

@@ -1,6 +1,6 @@
 """Notebook 07: the VAEs trained on micrograph crops, scored on the held-out crops.
 
-`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06-08.  The models are
+`make micro` (:func:`utils.jobs.run_micro`) trains them, then runs notebooks 06-09.  The models are
 ``config_for("micro", name)`` (:data:`utils.training.config.PROFILES`): the cpu profile's conv VAE and losses on 64-px crops
 of the seven shipped micrographs, with **non-periodic** statistics, and the statistics VAE (it decodes the
 statistics window; an image is drawn from them, :func:`utils.inverse.drawing.draw_images`), each trained in

@@ -3,7 +3,7 @@
 fields: thresholded Gaussian random fields; targets: what is matched (images, Spectra, Windows);
 inversion: reconstruction from statistics and latent refinement; drawing: images from a statistics
 VAE's decoded statistics; latent: encoding, decoding and paths in the latent space; design: target
-properties in, microstructures out.
+properties in, microstructures out; volumes: 3D structures whose slices have a micrograph's statistics.
 
 Every public name of these modules is also a name of ``utils.inverse`` (loaded on first use), so a notebook writes
 ``from utils.inverse import <name>``.
@@ -23,6 +23,8 @@ _EXPORTS = {
                   "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise", "recentre",
                   "reconstruct_from_statistics", "refine_latent"],
     "latent": ["features_to_spectra", "encode_means", "decode", "path_codes", "interpolate"],
+    "volumes": ["VOLUME_STEPS", "VOLUME_CUTOFF", "VOLUME_SMOOTHING", "SMOOTHING_PER_WIDTH", "Volume", "start_widths", "fast_length", "window_statistics",
+                "volume_field", "reconstruct_volume"],
     "targets": ["Spectra", "Windows", "check_target_kind", "check_two_phases", "target_images", "target_tensors"],
 }
 __getattr__, __dir__, __all__, _WHERE = lazy_exports(__name__, _EXPORTS, modules=True)

@@ -3,7 +3,7 @@
 two_point: f(r) of a phase, its FFT, the normalised autocovariance; spectral: power spectra and
 Parseval distances; maps: windows, profiles, correlation lengths; objective: the one statistics term
 (Objective); descriptors: what no loss sees (interfaces, chords, clusters); crops: statistics of crops;
-pca: principal components of statistics.
+pca: principal components of statistics; planes: the slices of a volume.
 
 Every public name of these modules is also a name of ``utils.statistics`` (loaded on first use), so a notebook writes
 ``from utils.statistics import <name>``.
@@ -19,6 +19,7 @@ _EXPORTS = {
     "maps": ["CORRELATION_LEVEL", "cutoff_window", "offset_distances", "radial_profile", "directional_profiles",
              "phase_correlations", "correlation_length"],
     "objective": ["Objective"],
+    "planes": ["PLANES", "ACROSS", "plane_slices"],
     "pca": ["SPACES", "statistics_features", "fit_statistics_pca", "pca_reconstruct", "pca_errors", "StatisticsPCA"],
     "spectral": ["spectral_weights", "autocorrelation_spectrum", "power_spectrum", "binary_spectrum_at_eps",
                  "statistics_from_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],

@@ -240,7 +240,7 @@ PROFILE_PURPOSES = {   # what each profile is for (``--profile`` help lists them
     "paper": "the paper's configuration: frozen ResNet-152 at 224x224, 1500 / 400 epochs (a GPU job)",
     "sweep": "make sweep: notebook 05's latent sizes, the cpu settings at 10 epochs",
     "micro": "make micro: crops of the seven micrographs, non-periodic statistics, and the statistics VAE (notebooks 07-08)",
-    "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-08)",
+    "micro-smoke": "seconds: the micro profile at 32 px, 2 epochs (the tests of notebooks 06-09)",
 }
 
 PROFILES: dict[str, dict[str, TrainConfig]] = {

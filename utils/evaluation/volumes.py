@@ -1,0 +1,85 @@
+"""How well a volume's slices match the micrograph it was drawn from, and how it connects in 3D.
+
+:func:`slice_report` scores, for each plane of :data:`utils.statistics.planes.PLANES`, every slice of the volume against
+that plane's micrograph by the measures of the 2D work: the normalised autocovariance error over |r| <= 16 (the
+micro scores, :func:`utils.evaluation.micro.score`; the micrograph's statistics over the whole image) and the ratios of
+the descriptors no loss sees (interfaces, chords, clusters; :mod:`utils.statistics.descriptors`), the slices' mean over
+the micrograph's.  In a plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows
+are the depth z.  :func:`statistics_report` scores the slices against target statistics instead of a micrograph
+(a design in 3D).  :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume
+along each axis (:func:`utils.statistics.descriptors.spanning_share`).
+
+>>> stripes = np.ones((24, 24)); stripes[:, ::6] = 0; stripes[:, 1::6] = 0      # walls 2 px thick, across x
+>>> volume = np.ones((24, 24, 24), np.uint8); volume[:, :, ::6] = 0; volume[:, :, 1::6] = 0
+>>> report = slice_report(volume, [stripes, stripes, stripes], cutoff=4)
+>>> report.loc["xy", ["autocovariance_mse", "interface_density"]].round(6).tolist()   # the xy slices are the image
+[0.0, 1.0]
+>>> connectivity_table(volume).round(2).loc["phase 0"].tolist()                    # walls span z and y, not x
+[1.0, 1.0, 0.0]
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from utils.evaluation.micro import score
+from utils.statistics.planes import PLANES, plane_slices
+from utils.statistics.crops import CropStatistics, crop_statistics
+from utils.statistics.descriptors import describe, spanning_share
+
+__all__ = ["SLICE_COLUMNS", "slice_report", "statistics_report", "connectivity_table"]
+
+SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
+
+
+def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutoff: int | None = None) -> pd.DataFrame:
+    """One row per plane (``yz``, ``xz``, ``xy``): the slices' mean autocovariance error against the plane's
+    micrograph over |r| <= ``cutoff`` (default 16, or less where a slice or a micrograph is too small), their phase-0
+    fraction, and for each of :data:`SLICE_COLUMNS` the slices' mean
+    over the micrograph's (1 = equal).  ``micrographs``: one 2D image in [0, 1] per plane (the same one three times
+    for an isotropic target); ``volume``: (D, H, W) of 0 / 1."""
+    if len(micrographs) != len(PLANES):
+        raise ValueError(f"pass one micrograph per plane {PLANES} (the same one three times when isotropic), got "
+                         f"{len(micrographs)}")
+    if cutoff is None:
+        sides = [*np.shape(volume), *(side for m in micrographs for side in np.shape(m))]
+        cutoff = min(16, (min(sides) - 1) // 2)
+    rows = {}
+    for plane, micrograph in zip(PLANES, micrographs):
+        slices = np.ascontiguousarray(plane_slices(np.asarray(volume, np.float32), plane))
+        truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
+        truth = truth.rows(np.zeros(len(slices), int))
+        errors = score(truth, crop_statistics(slices, cutoff=cutoff), ["volume"] * len(slices), plane)
+        drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
+        ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
+        rows[plane] = {"autocovariance_mse": errors["autocovariance_mse"].mean(),
+                       "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
+    return pd.DataFrame(rows).T
+
+
+def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
+    """One row per plane: the slices' mean autocovariance error over |r| <= ``cutoff`` against target statistics
+    given as windows of f (1 or 3, 2c + 1, 2c + 1), c >= ``cutoff`` (e.g. a statistics VAE's decoded window, the same
+    for the three planes when one is given), and the slices' phase-0 fraction beside the target's f(0)."""
+    windows = np.asarray(windows, dtype=np.float64)
+    c = windows.shape[-1] // 2
+    if windows.ndim != 3 or len(windows) not in (1, 3) or c < cutoff:
+        raise ValueError(f"windows must be (1 or 3, 2c + 1, 2c + 1) with c >= {cutoff}, got shape {windows.shape}")
+    cut = windows[:, c - cutoff:c + cutoff + 1, c - cutoff:c + cutoff + 1]
+    rows = {}
+    for i, plane in enumerate(PLANES):
+        target = CropStatistics.from_raw(cut[i % len(cut)].reshape(1, -1), cutoff)
+        slices = np.ascontiguousarray(plane_slices(np.asarray(volume, np.float32), plane))
+        errors = score(target.rows(np.zeros(len(slices), int)), crop_statistics(slices, cutoff=cutoff),
+                       ["volume"] * len(slices), plane)
+        rows[plane] = {"autocovariance_mse": errors["autocovariance_mse"].mean(),
+                       "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0])}
+    return pd.DataFrame(rows).T
+
+
+def connectivity_table(volume: np.ndarray) -> pd.DataFrame:
+    """Rows ``phase 0`` and ``phase 1``, columns ``z``, ``y``, ``x``: the share of the phase's voxels in 6-connected
+    clusters that touch both faces of the volume across that axis."""
+    return pd.DataFrame({f"phase {p}": spanning_share(volume, p) for p in (0, 1)}, index=["z", "y", "x"]).T
