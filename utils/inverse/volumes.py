@@ -2,11 +2,12 @@
 
 What a simulation of transport or mechanics needs is a volume; what a microscope gives is a section.  Reconstruction
 from statistics (:func:`utils.inverse.inversion.reconstruct_from_statistics`) carries over: the voxels
-x = sigmoid(theta) of one volume are optimised by Adam so that every slice along each of the three axes has the
-target's non-periodic two-point function f of phase 0 (soft indicator at ``eps``, :mod:`utils.statistics.two_point`) over
-the window |r_1|, |r_2| <= c, and the grey optimum is made 0 / 1 with exactly the target's phase fraction (the darkest
-voxels after a Gaussian blur of :data:`utils.inverse.inversion.BINARISE_SIGMA`).  No training: the target's
-statistics and a random start are all it takes.
+x = sigmoid(blur(theta)) of one volume (a Gaussian blur of at most one voxel) are optimised by Adam so that every
+slice along each of the three axes has the target's non-periodic two-point function f of phase 0 (soft indicator at
+``eps``, :mod:`utils.statistics.two_point`) over the window |r_1|, |r_2| <= c, and the grey optimum is made 0 / 1
+with exactly the target's phase fraction (the darkest voxels after a Gaussian blur of
+:data:`utils.inverse.inversion.BINARISE_SIGMA`).  No training: the target's statistics and a random start are all
+it takes.
 
 Conventions.  A volume is (D, H, W) = (z, y, x), z pointing into the depth, y down, x right; 0 = phase 0 as in every
 image of the project.  Its three families of slices, the **planes** ``yz``, ``xz``, ``xy``, are those of
@@ -46,8 +47,8 @@ from utils.inverse.targets import Windows
 from utils.statistics.planes import PLANES, plane_slices
 from utils.statistics.two_point import phase_indicator
 
-__all__ = ["VOLUME_STEPS", "VOLUME_CUTOFF", "VOLUME_SMOOTHING", "SMOOTHING_PER_WIDTH", "Volume", "start_widths", "fast_length", "window_statistics",
-           "volume_field", "reconstruct_volume"]
+__all__ = ["VOLUME_STEPS", "VOLUME_CUTOFF", "VOLUME_SMOOTHING", "SMOOTHING_PER_WIDTH", "Volume", "start_widths",
+           "fast_length", "window_statistics", "volume_field", "reconstruct_volume"]
 
 VOLUME_STEPS = 1000             # Adam steps on the voxels
 VOLUME_CUTOFF = 31              # the window |r| <= c of the slices' statistics, at most (side - 1) // 2: the 2D
@@ -237,19 +238,21 @@ def _gaussian_blur(sigma: float):
     return blur
 
 
-def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows, shape: tuple[int, int, int] = (64, 64, 64),
-                       *, cutoff: int | None = None, steps: int = VOLUME_STEPS, lr: float = NONPERIODIC_LR,
-                       eps: float = 0.25, seed: int = 0, device: str | torch.device = "cpu",
-                       smoothing: float | None = None, binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Volume:
+def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
+                       shape: tuple[int, int, int] = (64, 64, 64), *, cutoff: int | None = None,
+                       steps: int = VOLUME_STEPS, lr: float = NONPERIODIC_LR, eps: float = 0.25, seed: int = 0,
+                       device: str | torch.device = "cpu", smoothing: float | None = None,
+                       binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Volume:
     """A (D, H, W) = ``shape`` volume of 0 / 1 whose slices along each axis have ``micrograph``'s statistics.
 
     ``micrograph``: one 2D image in [0, 1] (0 = phase 0; isotropy assumed), or three, one per plane of :data:`PLANES`
     (yz, xz, xy; module docstring), or :class:`Windows` of one or three windows of f of cutoff ``cutoff`` (e.g. decoded
-    by a statistics VAE) with the volume's slice shapes ignored.  ``steps`` Adam steps of rate ``lr`` on logits theta,
-    the voxels being sigmoid(blur(theta)) with a Gaussian blur of ``smoothing`` voxels (default: the smaller of
-    :data:`VOLUME_SMOOTHING` and :data:`SMOOTHING_PER_WIDTH` x the start field's narrowest width; 0: none), minimise, summed over the planes, the mean over the plane's slices of Σ_{|r| <= c} (f_slice(r) - f_t(r))²
-    (non-periodic f of the soft indicator at ``eps``); ``cutoff`` = c (default :data:`VOLUME_CUTOFF`, or
-    (side - 1) // 2 of the smallest side when that is less) must be at most (side - 1) // 2 of every slice.
+    by a statistics VAE) with the volume's slice shapes ignored.  ``steps`` Adam steps of rate ``lr`` on logits theta
+    minimise, summed over the planes, the mean over the plane's slices of Σ_{|r| <= c} (f_slice(r) - f_t(r))²
+    (non-periodic f of the soft indicator at ``eps``) of the voxels sigmoid(blur(theta)), a Gaussian blur of
+    ``smoothing`` voxels (default: the smaller of :data:`VOLUME_SMOOTHING` and :data:`SMOOTHING_PER_WIDTH` x the start
+    field's narrowest width; 0: none).  ``cutoff`` = c (default :data:`VOLUME_CUTOFF`, or (side - 1) // 2 of the
+    smallest side when that is less) must be at most (side - 1) // 2 of every slice.
     Seeded by ``seed``; on ``device`` (CPU or CUDA), with a progress bar.  Returns a :class:`Volume` with exactly the
     target's phase fraction (the mean of the three for three images).
     """
@@ -271,7 +274,6 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows, sh
         smoothing = min(VOLUME_SMOOTHING, SMOOTHING_PER_WIDTH * float(start_widths(phi, rates, shape).min()))
     theta0 = torch.as_tensor(START_LOGIT * (2 * start - 1), dtype=torch.float32, device=device)[None]
     targets = windows.float()
-
     blur = _gaussian_blur(smoothing)
 
     def loss_of(theta: torch.Tensor) -> torch.Tensor:
