@@ -163,3 +163,11 @@ def test_a_volume_on_cuda_has_the_phase_fraction_and_matches_the_cpus_closely():
     cpu = reconstruct_volume(image, shape=(16, 16, 16), cutoff=5, steps=50, progress=False)
     gpu = reconstruct_volume(image, shape=(16, 16, 16), cutoff=5, steps=50, device="cuda", progress=False)
     assert gpu.fraction == cpu.fraction and gpu.loss == pytest.approx(cpu.loss, rel=0.2)
+
+
+def test_the_default_window_fits_a_micrograph_smaller_than_the_volume():
+    small = _blobs(size=12)
+    out = reconstruct_volume(small, shape=(20, 20, 20), steps=5, progress=False)     # |r| <= 5, not 9
+    assert out.volume.shape == (20, 20, 20)
+    with pytest.raises(ValueError, match="pass a smaller cutoff"):
+        reconstruct_volume(small, shape=(20, 20, 20), cutoff=9, steps=5, progress=False)

@@ -251,8 +251,9 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
     minimise, summed over the planes, the mean over the plane's slices of Σ_{|r| <= c} (f_slice(r) - f_t(r))²
     (non-periodic f of the soft indicator at ``eps``) of the voxels sigmoid(blur(theta)), a Gaussian blur of
     ``smoothing`` voxels (default: the smaller of :data:`VOLUME_SMOOTHING` and :data:`SMOOTHING_PER_WIDTH` x the start
-    field's narrowest width; 0: none).  ``cutoff`` = c (default :data:`VOLUME_CUTOFF`, or (side - 1) // 2 of the
-    smallest side when that is less) must be at most (side - 1) // 2 of every slice.
+    field's narrowest width; 0: none).  ``cutoff`` = c must be at most (side - 1) // 2 of every slice and of every
+    micrograph; default: :data:`VOLUME_CUTOFF`, or (side - 1) // 2 of the smallest side of the volume and the
+    micrographs when that is less (a Windows target: its own cutoff).
     Seeded by ``seed``; on ``device`` (CPU or CUDA), with a progress bar.  Returns a :class:`Volume` with exactly the
     target's phase fraction (the mean of the three for three images).
     """
@@ -260,7 +261,10 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
         raise ValueError(f"shape must be (D, H, W), got {shape!r}")
     shape = tuple(positive_int(s, "each side of shape") for s in shape)
     if cutoff is None:
-        cutoff = min(VOLUME_CUTOFF, (min(shape) - 1) // 2)
+        sides = [side for image in ([] if isinstance(micrograph, Windows) else _planar_images(micrograph))
+                 for side in image.shape]
+        cutoff = micrograph.cutoff if isinstance(micrograph, Windows) else \
+            min(VOLUME_CUTOFF, (min([*shape, *sides]) - 1) // 2)
     positive_int(steps, "steps", minimum=0)
     if min(shape) - 1 < 2 * cutoff or cutoff < 1:
         raise ValueError(f"a volume of {shape} is too small for the window |r| <= {cutoff}: every side must be at least "
