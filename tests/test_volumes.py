@@ -8,10 +8,11 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.evaluation.volumes import connectivity_table, slice_report
+from utils.evaluation.volumes import connectivity_table, mean_error_against, slice_report, yardsticks
 from utils.inverse.targets import Windows
 from utils.inverse.volumes import reconstruct_volume, volume_field, window_statistics
 from utils.statistics.planes import PLANES, plane_slices
+from utils.statistics.crops import crop_statistics
 from utils.statistics.descriptors import interface_density, spanning_share
 from utils.statistics.maps import cutoff_window
 from utils.statistics.two_point import autocorrelation, autocorrelation_by_direct_sum
@@ -171,3 +172,12 @@ def test_the_default_window_fits_a_micrograph_smaller_than_the_volume():
     assert out.volume.shape == (20, 20, 20)
     with pytest.raises(ValueError, match="pass a smaller cutoff"):
         reconstruct_volume(small, shape=(20, 20, 20), cutoff=9, steps=5, progress=False)
+
+
+def test_an_image_has_no_error_against_itself_and_the_yardsticks_hold_both_columns():
+    image = _blobs(size=24)
+    assert mean_error_against(image[None], crop_statistics(image[None], cutoff=4)) == 0.0
+    assert mean_error_against(_blobs(size=24, seed=1)[None], crop_statistics(image[None], cutoff=4)) > 0.0
+    table = yardsticks({"blobs": image}, {"blobs": np.stack([_blobs(size=24, seed=s) for s in (1, 2)])}, cutoff=4)
+    assert list(table.columns) == ["2D limit", "other real crops"]
+    assert 0 <= table.loc["blobs", "2D limit"] < table.loc["blobs", "other real crops"]

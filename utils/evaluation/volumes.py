@@ -7,7 +7,8 @@ the descriptors no loss sees (interfaces, chords, clusters; :mod:`utils.statisti
 the micrograph's.  In a plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows
 are the depth z.  :func:`statistics_report` scores the slices against target statistics instead of a micrograph
 (a design in 3D).  :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume
-along each axis (:func:`utils.statistics.descriptors.spanning_share`).
+along each axis (:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are
+compared with: the 2D limit of the micrograph and other real sections of the material.
 
 >>> stripes = np.ones((24, 24)); stripes[:, ::6] = 0; stripes[:, 1::6] = 0      # walls 2 px thick, across x
 >>> volume = np.ones((24, 24, 24), np.uint8); volume[:, :, ::6] = 0; volume[:, :, 1::6] = 0
@@ -19,19 +20,55 @@ along each axis (:func:`utils.statistics.descriptors.spanning_share`).
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from utils.evaluation.micro import score
+from utils.inverse.inversion import reconstruct_from_statistics
 from utils.statistics.planes import PLANES, plane_slices
 from utils.statistics.crops import CropStatistics, crop_statistics
 from utils.statistics.descriptors import describe, spanning_share
+from utils.statistics.objective import Objective
 
-__all__ = ["SLICE_COLUMNS", "slice_report", "statistics_report", "connectivity_table"]
+__all__ = ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
+           "connectivity_table"]
 
 SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
+
+
+def _slices(volume: np.ndarray, plane: str) -> np.ndarray:
+    """The slices of ``volume`` in ``plane`` as float32 images (n, rows, columns), contiguous."""
+    return np.ascontiguousarray(plane_slices(np.asarray(volume, np.float32), plane))
+
+
+def mean_error_against(images: np.ndarray, reference: CropStatistics) -> float:
+    """The mean over ``images`` (n, H, W) of their normalised autocovariance error against one reference's statistics
+    (a :class:`CropStatistics` of one row, its cutoff the one scored): the micro scores of notebook 07."""
+    cutoff = int(round(np.sqrt(reference.raw.shape[1]))) // 2
+    candidate = crop_statistics(np.asarray(images, np.float32), cutoff=cutoff)
+    rows = score(reference.rows(np.zeros(len(candidate.fraction), int)), candidate, ["image"] * len(candidate.fraction),
+                 "images")
+    return float(rows["autocovariance_mse"].mean())
+
+
+def yardsticks(micrographs: Mapping[str, np.ndarray], real_crops: Mapping[str, np.ndarray], *, cutoff: int,
+               seed: int = 0) -> pd.DataFrame:
+    """What a volume's slices are compared with, one row per micrograph (name -> (H, W) image): ``2D limit``, the error
+    of the micrograph reconstructed as a 2D image from its own statistics
+    (:func:`utils.inverse.inversion.reconstruct_from_statistics`, its defaults, seeded), and ``other real crops``, the
+    mean error of ``real_crops[name]`` (n, H, W), other sections of the same material, against the micrograph; both
+    over |r| <= ``cutoff``."""
+    names = list(micrographs)
+    limit = reconstruct_from_statistics(np.stack([micrographs[n] for n in names]), objective=Objective(periodic=False),
+                                        seed=seed, progress=False)
+    rows = {}
+    for i, name in enumerate(names):
+        truth = crop_statistics(np.asarray(micrographs[name], np.float32)[None], cutoff=cutoff)
+        rows[name] = {"2D limit": mean_error_against(limit.images[i][None], truth),
+                      "other real crops": mean_error_against(real_crops[name], truth)}
+    return pd.DataFrame(rows).T
 
 
 def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutoff: int | None = None) -> pd.DataFrame:
@@ -48,13 +85,11 @@ def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutof
         cutoff = min(16, (min(sides) - 1) // 2)
     rows = {}
     for plane, micrograph in zip(PLANES, micrographs):
-        slices = np.ascontiguousarray(plane_slices(np.asarray(volume, np.float32), plane))
+        slices = _slices(volume, plane)
         truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
-        truth = truth.rows(np.zeros(len(slices), int))
-        errors = score(truth, crop_statistics(slices, cutoff=cutoff), ["volume"] * len(slices), plane)
         drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
         ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
-        rows[plane] = {"autocovariance_mse": errors["autocovariance_mse"].mean(),
+        rows[plane] = {"autocovariance_mse": mean_error_against(slices, truth),
                        "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
     return pd.DataFrame(rows).T
 
@@ -71,10 +106,8 @@ def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 
     rows = {}
     for i, plane in enumerate(PLANES):
         target = CropStatistics.from_raw(cut[i % len(cut)].reshape(1, -1), cutoff)
-        slices = np.ascontiguousarray(plane_slices(np.asarray(volume, np.float32), plane))
-        errors = score(target.rows(np.zeros(len(slices), int)), crop_statistics(slices, cutoff=cutoff),
-                       ["volume"] * len(slices), plane)
-        rows[plane] = {"autocovariance_mse": errors["autocovariance_mse"].mean(),
+        slices = _slices(volume, plane)
+        rows[plane] = {"autocovariance_mse": mean_error_against(slices, target),
                        "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0])}
     return pd.DataFrame(rows).T
 
