@@ -242,7 +242,8 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
                        shape: tuple[int, int, int] = (64, 64, 64), *, cutoff: int | None = None,
                        steps: int = VOLUME_STEPS, lr: float = NONPERIODIC_LR, eps: float = 0.25, seed: int = 0,
                        device: str | torch.device = "cpu", smoothing: float | None = None,
-                       binarise_sigma: float = BINARISE_SIGMA, progress: bool = True) -> Volume:
+                       binarise_sigma: float = BINARISE_SIGMA, progress: bool = True, pooled: bool = False,
+                       spread: float = 0.0) -> Volume:
     """A (D, H, W) = ``shape`` volume of 0 / 1 whose slices along each axis have ``micrograph``'s statistics.
 
     ``micrograph``: one 2D image in [0, 1] (0 = phase 0; isotropy assumed), or three, one per plane of :data:`PLANES`
@@ -285,7 +286,11 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
         total = theta.new_zeros(1)
         for i, plane in enumerate(PLANES):
             f = window_statistics(plane_slices(m, plane), cutoff)
-            total = total + (f - targets[i]).square().sum(dim=(-2, -1)).mean()
+            if pooled:      # the plane's statistics (the slices' mean f) against the target, + spread x their variance
+                mean = f.mean(dim=0)
+                total = total + (mean - targets[i]).square().sum() + spread * (f - mean).square().sum(dim=(-2, -1)).mean()
+            else:
+                total = total + (f - targets[i]).square().sum(dim=(-2, -1)).mean()
         return total
 
     with torch.no_grad():
