@@ -8,10 +8,11 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.evaluation.volumes import connectivity_table, mean_error_against, slice_report, yardsticks
+from utils.evaluation.volumes import (connectivity_table, mean_error_against, plane_properties, slice_report,
+                                     statistics_report, yardsticks)
 from utils.inverse.targets import Windows
-from utils.inverse.volumes import reconstruct_volume, volume_field, window_statistics
-from utils.statistics.planes import PLANES, plane_slices
+from utils.inverse.volumes import _gaussian_blur, design_windows, reconstruct_volume, volume_field, window_statistics
+from utils.statistics.planes import PLANES, plane_slices, transverse_windows
 from utils.statistics.crops import crop_statistics
 from utils.statistics.descriptors import interface_density, spanning_share
 from utils.statistics.maps import cutoff_window
@@ -72,6 +73,27 @@ def test_planes_are_the_slices_across_each_axis():
         plane_slices(v, "zz")
 
 
+@pytest.mark.parametrize("sigma", [0.3, 0.7, 1.0])
+def test_the_voxel_blur_is_scipys_gaussian_filter_with_edges_repeated(sigma):
+    from scipy.ndimage import gaussian_filter
+    v = np.random.default_rng(0).standard_normal((7, 9, 11))
+    radius = max(1, int(np.ceil(3 * sigma)))
+    expected = gaussian_filter(v, sigma, mode="nearest", truncate=radius / sigma)
+    assert np.allclose(_gaussian_blur(sigma)(torch.as_tensor(v)).numpy(), expected, atol=1e-12)
+    assert _gaussian_blur(0.0)(v) is v                                 # no blur: the voxels themselves
+
+
+def test_transverse_windows_are_consistent_where_two_planes_share_an_axis():
+    w = cutoff_window(autocorrelation(torch.as_tensor(_plates((1, 30, 30), 6, 2)[0][None], dtype=torch.float64),
+                                      periodic=False), 4)[0].numpy()     # walls across x: nothing along y changes
+    yz, xz, xy = transverse_windows(w)
+    assert np.array_equal(xz, w) and np.array_equal(xy, w)
+    assert np.allclose(yz, yz.T) and np.allclose(yz[4, :], w[:, 4])    # isotropic; its y axis is the section's y
+    assert np.allclose(yz[:, 4], xz[:, 4])                            # z along yz's rows is z along xz's rows
+    with pytest.raises(ValueError, match="one \\(2c \\+ 1, 2c \\+ 1\\) window"):
+        transverse_windows(np.ones((4, 4)))
+
+
 def test_the_start_has_the_phase_fraction_and_is_stretched_where_the_rate_is_low():
     start = volume_field(0.4, np.array([0.02, 0.2, 0.2]), (32, 32, 32), seed=0)
     assert (start == 0).sum() == round(0.4 * 32 ** 3)
@@ -126,6 +148,47 @@ def test_windows_of_statistics_are_a_target_too():
         reconstruct_volume(Windows(f[None].numpy(), (48, 48)), shape=(16, 16, 16), cutoff=4, progress=False)
 
 
+def test_plane_properties_of_walls_read_their_direction_off_each_plane():
+    walls = np.ones((24, 24, 24), np.uint8)
+    walls[:, ::6, :] = 0
+    walls[:, 1::6, :] = 0                                              # walls across y, 2 voxels of 6
+    table = plane_properties(walls, cutoff=4)
+    assert table["volume_fraction"].tolist() == pytest.approx([1 / 3] * 3)
+    assert table.loc["xz", "anisotropy"] == pytest.approx(1.0)          # in xz every slice is one phase
+    assert table.loc["xy", "anisotropy"] > 3 and table.loc["yz", "anisotropy"] < 1 / 3   # long along x, along z
+
+
+class _StatisticsDecoder(torch.nn.Module):
+    """A stand-in statistics VAE: decodes every code to the statistics of one elongated texture."""
+
+    decodes_statistics = True
+
+    def __init__(self, window: torch.Tensor):
+        super().__init__()
+        self.window = window
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.window.expand(len(z), -1, -1).float()
+
+
+def test_a_design_longer_along_x_gives_a_volume_longer_along_x_with_an_isotropic_cross_section():
+    rng = np.random.default_rng(5)
+    field = np.fft.irfft2(np.fft.rfft2(rng.standard_normal((96, 96))) *
+                          np.exp(-2 * np.pi ** 2 * (2 * np.fft.fftfreq(96)[:, None] ** 2 +
+                                                    12 * np.fft.rfftfreq(96)[None, :] ** 2)), s=(96, 96))
+    texture = (field > np.quantile(field, 0.4)).astype(np.float64)         # 40 % phase 0, stretched along x
+    decoder = _StatisticsDecoder(window_statistics(torch.as_tensor(texture == 0, dtype=torch.float64), 8))
+    windows = design_windows(decoder, np.zeros(9), 6)
+    assert windows.shape == (3, 13, 13) and np.allclose(windows[0], windows[0].T)
+    out = reconstruct_volume(Windows(windows, (96, 96)), shape=(24, 24, 24), cutoff=6, steps=150, progress=False)
+    report = statistics_report(out.volume, windows, cutoff=6)
+    assert report.loc["xy", "target_anisotropy"] > 2.5 and report.loc["yz", "target_anisotropy"] == pytest.approx(1)
+    assert report.loc["xy", "anisotropy"] > 2 and report.loc["xz", "anisotropy"] > 2, report        # 2.7 asked
+    assert 0.8 < report.loc["yz", "anisotropy"] < 1.25, report
+    with pytest.raises(ValueError, match="cutoff must lie in 1..8"):
+        design_windows(decoder, np.zeros(9), 9)
+
+
 @pytest.mark.parametrize("target, shape, message", [
     (np.full((16, 16), np.nan), (16, 16, 16), "NaN"),
     (np.zeros((16, 16)), (16, 16, 16), "single phase"),
@@ -174,10 +237,16 @@ def test_the_default_window_fits_a_micrograph_smaller_than_the_volume():
         reconstruct_volume(small, shape=(20, 20, 20), cutoff=9, steps=5, progress=False)
 
 
-def test_an_image_has_no_error_against_itself_and_the_yardsticks_hold_both_columns():
+def test_an_image_has_no_error_against_itself_and_the_yardsticks_hold_their_three_columns():
     image = _blobs(size=24)
     assert mean_error_against(image[None], crop_statistics(image[None], cutoff=4)) == 0.0
     assert mean_error_against(_blobs(size=24, seed=1)[None], crop_statistics(image[None], cutoff=4)) > 0.0
-    table = yardsticks({"blobs": image}, {"blobs": np.stack([_blobs(size=24, seed=s) for s in (1, 2)])}, cutoff=4)
-    assert list(table.columns) == ["2D limit", "other real crops"]
+    stripes = np.ones((24, 24), np.float32)
+    stripes[:, ::6] = 0
+    stripes[:, 1::6] = 0                                                  # walls across x: far from isotropic
+    table = yardsticks({"blobs": image, "stripes": stripes},
+                       {"blobs": np.stack([_blobs(size=24, seed=s) for s in (1, 2)]), "stripes": stripes[None]}, cutoff=4)
+    assert list(table.columns) == ["2D limit", "other real crops", "turned"]
     assert 0 <= table.loc["blobs", "2D limit"] < table.loc["blobs", "other real crops"]
+    assert table.loc["stripes", "other real crops"] == 0.0                # the same section
+    assert table.loc["stripes", "turned"] > 10 * table.loc["blobs", "turned"] > 0   # walls turned become rows

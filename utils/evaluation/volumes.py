@@ -1,20 +1,23 @@
 """How well a volume's slices match the micrograph it was drawn from, and how it connects in 3D.
 
-:func:`slice_report` scores, for each plane of :data:`utils.statistics.planes.PLANES`, every slice of the volume against
-that plane's micrograph by the measures of the 2D work: the normalised autocovariance error over |r| <= 16 (the
-micro scores, :func:`utils.evaluation.micro.score`; the micrograph's statistics over the whole image) and the ratios of
-the descriptors no loss sees (interfaces, chords, clusters; :mod:`utils.statistics.descriptors`), the slices' mean over
-the micrograph's.  In a plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows
-are the depth z.  :func:`statistics_report` scores the slices against target statistics instead of a micrograph
-(a design in 3D).  :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume
-along each axis (:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are
-compared with: the 2D limit of the micrograph and other real sections of the material.
+:func:`slice_report` scores, for each plane of :data:`utils.statistics.planes.PLANES`, the volume against that plane's
+micrograph by the measures of the 2D work, the normalised autocovariance error over |r| <= 16 (the micro scores,
+:func:`utils.evaluation.micro.score`; the micrograph's statistics over the whole image), twice: each slice alone (the
+mean of their errors: is every section like the micrograph?) and the plane's statistics, f averaged over its slices
+(the volume's two-point function at offsets in that plane); and by the ratios of the descriptors no loss sees
+(interfaces, chords, clusters; :mod:`utils.statistics.descriptors`), the slices' mean over the micrograph's.  In a
+plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows are the depth z.
+:func:`statistics_report` scores the slices against target statistics instead of a micrograph (a design in 3D);
+:func:`plane_properties` reads the phase fraction and anisotropy off each plane's statistics.
+:func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
+(:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are compared with: the 2D
+limit of the micrograph, other real sections of the material, and the micrograph turned by 90 degrees.
 
 >>> stripes = np.ones((24, 24)); stripes[:, ::6] = 0; stripes[:, 1::6] = 0      # walls 2 px thick, across x
 >>> volume = np.ones((24, 24, 24), np.uint8); volume[:, :, ::6] = 0; volume[:, :, 1::6] = 0
 >>> report = slice_report(volume, [stripes, stripes, stripes], cutoff=4)
->>> report.loc["xy", ["autocovariance_mse", "interface_density"]].round(6).tolist()   # the xy slices are the image
-[0.0, 1.0]
+>>> report.loc["xy", ["autocovariance_mse", "plane_mse", "interface_density"]].round(6).tolist()  # xy: the image
+[0.0, 0.0, 1.0]
 >>> connectivity_table(volume).round(2).loc["phase 0"].tolist()                    # walls span z and y, not x
 [1.0, 1.0, 0.0]
 """
@@ -24,16 +27,19 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 
 from utils.evaluation.micro import score
+from utils.inverse.design import window_properties
 from utils.inverse.inversion import reconstruct_from_statistics
+from utils.inverse.volumes import window_statistics
 from utils.statistics.planes import PLANES, plane_slices
 from utils.statistics.crops import CropStatistics, crop_statistics
 from utils.statistics.descriptors import describe, spanning_share
 from utils.statistics.objective import Objective
 
 __all__ = ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
-           "connectivity_table"]
+           "plane_properties", "connectivity_table"]
 
 SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
 
@@ -55,28 +61,32 @@ def mean_error_against(images: np.ndarray, reference: CropStatistics) -> float:
 
 def yardsticks(micrographs: Mapping[str, np.ndarray], real_crops: Mapping[str, np.ndarray], *, cutoff: int,
                seed: int = 0) -> pd.DataFrame:
-    """What a volume's slices are compared with, one row per micrograph (name -> (H, W) image): ``2D limit``, the error
-    of the micrograph reconstructed as a 2D image from its own statistics
-    (:func:`utils.inverse.inversion.reconstruct_from_statistics`, its defaults, seeded), and ``other real crops``, the
-    mean error of ``real_crops[name]`` (n, H, W), other sections of the same material, against the micrograph; both
-    over |r| <= ``cutoff``."""
+    """What a volume's slices are compared with, one row per micrograph (name -> (H, W) image), each an error against
+    the micrograph over |r| <= ``cutoff``: ``2D limit``, the micrograph reconstructed as a 2D image from its own
+    statistics (:func:`utils.inverse.inversion.reconstruct_from_statistics`, its defaults, seeded); ``other real
+    crops``, the mean over ``real_crops[name]`` (n, H, W), other sections of the same material; ``turned``, the
+    micrograph turned by 90 degrees (transposed): how far its statistics are from isotropic.  An isotropic volume
+    asked for the micrograph on all three planes must give some plane's y axis both the micrograph's row profile and
+    its column profile, so ``turned`` is what the isotropy assumption contradicts in this crop."""
     names = list(micrographs)
     limit = reconstruct_from_statistics(np.stack([micrographs[n] for n in names]), objective=Objective(periodic=False),
                                         seed=seed, progress=False)
     rows = {}
     for i, name in enumerate(names):
-        truth = crop_statistics(np.asarray(micrographs[name], np.float32)[None], cutoff=cutoff)
+        image = np.asarray(micrographs[name], np.float32)
+        truth = crop_statistics(image[None], cutoff=cutoff)
         rows[name] = {"2D limit": mean_error_against(limit.images[i][None], truth),
-                      "other real crops": mean_error_against(real_crops[name], truth)}
+                      "other real crops": mean_error_against(real_crops[name], truth),
+                      "turned": mean_error_against(np.ascontiguousarray(image.T)[None], truth)}
     return pd.DataFrame(rows).T
 
 
 def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutoff: int | None = None) -> pd.DataFrame:
-    """One row per plane (``yz``, ``xz``, ``xy``): the slices' mean autocovariance error against the plane's
-    micrograph over |r| <= ``cutoff`` (default 16, or less where a slice or a micrograph is too small), their phase-0
-    fraction, and for each of :data:`SLICE_COLUMNS` the slices' mean
-    over the micrograph's (1 = equal).  ``micrographs``: one 2D image in [0, 1] per plane (the same one three times
-    for an isotropic target); ``volume``: (D, H, W) of 0 / 1."""
+    """One row per plane (``yz``, ``xz``, ``xy``): against the plane's micrograph over |r| <= ``cutoff`` (default 16,
+    or less where a slice or a micrograph is too small), ``autocovariance_mse``, the slices' mean autocovariance error,
+    and ``plane_mse``, the error of the plane's statistics (f averaged over its slices); the slices' phase-0 fraction;
+    and for each of :data:`SLICE_COLUMNS` the slices' mean over the micrograph's (1 = equal).  ``micrographs``: one 2D
+    image in [0, 1] per plane (the same one three times for an isotropic target); ``volume``: (D, H, W) of 0 / 1."""
     if len(micrographs) != len(PLANES):
         raise ValueError(f"pass one micrograph per plane {PLANES} (the same one three times when isotropic), got "
                          f"{len(micrographs)}")
@@ -89,7 +99,10 @@ def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutof
         truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
         drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
         ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
-        rows[plane] = {"autocovariance_mse": mean_error_against(slices, truth),
+        plane_statistics = CropStatistics.from_raw(crop_statistics(slices, cutoff=cutoff).raw.mean(axis=0, keepdims=True),
+                                                   cutoff)
+        plane_mse = score(truth, plane_statistics, ["plane"], "volume")["autocovariance_mse"].iloc[0]
+        rows[plane] = {"autocovariance_mse": mean_error_against(slices, truth), "plane_mse": float(plane_mse),
                        "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
     return pd.DataFrame(rows).T
 
@@ -97,19 +110,37 @@ def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutof
 def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
     """One row per plane: the slices' mean autocovariance error over |r| <= ``cutoff`` against target statistics
     given as windows of f (1 or 3, 2c + 1, 2c + 1), c >= ``cutoff`` (e.g. a statistics VAE's decoded window, the same
-    for the three planes when one is given), and the slices' phase-0 fraction beside the target's f(0)."""
+    for the three planes when one is given), the slices' phase-0 fraction beside the target's f(0), and the anisotropy
+    xi_x / xi_y of the plane's statistics (:func:`plane_properties`, over the windows' |r| <= c) beside the target's."""
     windows = np.asarray(windows, dtype=np.float64)
     c = windows.shape[-1] // 2
     if windows.ndim != 3 or len(windows) not in (1, 3) or c < cutoff:
         raise ValueError(f"windows must be (1 or 3, 2c + 1, 2c + 1) with c >= {cutoff}, got shape {windows.shape}")
     cut = windows[:, c - cutoff:c + cutoff + 1, c - cutoff:c + cutoff + 1]
+    shapes = plane_properties(volume, cutoff=c)["anisotropy"]
+    lengths = window_properties(torch.as_tensor(windows))["lengths"].numpy()
     rows = {}
     for i, plane in enumerate(PLANES):
         target = CropStatistics.from_raw(cut[i % len(cut)].reshape(1, -1), cutoff)
         slices = _slices(volume, plane)
+        xi_x, xi_y = lengths[i % len(lengths)]
         rows[plane] = {"autocovariance_mse": mean_error_against(slices, target),
-                       "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0])}
+                       "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0]),
+                       "anisotropy": float(shapes[plane]), "target_anisotropy": float(xi_x / xi_y)}
     return pd.DataFrame(rows).T
+
+
+def plane_properties(volume: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
+    """One row per plane: the phase-0 fraction, the correlation lengths xi_x and xi_y (of the slices' columns and
+    rows; voxels) and the anisotropy xi_x / xi_y of the volume's statistics in that plane, f of phase 0 over
+    |r| <= ``cutoff`` averaged over the plane's slices (:func:`utils.inverse.design.window_properties`: what a
+    design's target is measured by)."""
+    m = torch.as_tensor(np.asarray(volume) == 0, dtype=torch.float64)
+    f = torch.stack([window_statistics(plane_slices(m, plane), cutoff).mean(dim=0) for plane in PLANES])
+    p = window_properties(f)
+    xi = p["lengths"].numpy()
+    return pd.DataFrame({"volume_fraction": p["volume_fraction"].numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
+                         "anisotropy": xi[:, 0] / xi[:, 1]}, index=list(PLANES))
 
 
 def connectivity_table(volume: np.ndarray) -> pd.DataFrame:

@@ -23,8 +23,8 @@ _EXPORTS = {
                   "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise", "recentre",
                   "reconstruct_from_statistics", "refine_latent"],
     "latent": ["features_to_spectra", "encode_means", "decode", "path_codes", "interpolate"],
-    "volumes": ["VOLUME_STEPS", "VOLUME_CUTOFF", "VOLUME_SMOOTHING", "SMOOTHING_PER_WIDTH", "Volume", "start_widths", "fast_length", "window_statistics",
-                "volume_field", "reconstruct_volume"],
+    "volumes": ["VOLUME_STEPS", "VOLUME_CUTOFF", "VOLUME_SMOOTHING", "SMOOTHING_PER_WIDTH", "Volume", "start_widths", "window_statistics",
+                "volume_field", "reconstruct_volume", "design_windows"],
     "targets": ["Spectra", "Windows", "check_target_kind", "check_two_phases", "target_images", "target_tensors"],
 }
 __getattr__, __dir__, __all__, _WHERE = lazy_exports(__name__, _EXPORTS, modules=True)

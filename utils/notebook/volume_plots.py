@@ -20,13 +20,15 @@ from utils.notebook.widgets import live_figure
 __all__ = ["volume_slices_figure", "isosurface_figure", "depth_explorer"]
 
 
-def volume_slices_figure(volumes: Mapping[str, np.ndarray], micrographs: Mapping[str, np.ndarray]) -> NotebookFigure:
-    """One row per material: its micrograph, then the middle slice of its volume in each plane (yz, xz, xy)."""
+def volume_slices_figure(volumes: Mapping[str, np.ndarray], micrographs: Mapping[str, np.ndarray], *,
+                         first: str = "micrograph") -> NotebookFigure:
+    """One row per material: its micrograph (the first column, titled ``first``: e.g. a design drawn in 2D), then the
+    middle slice of its volume in each plane (yz, xz, xy)."""
     names = list(volumes)
     fig = new_figure((8.4, 2.1 * len(names)))
     axes = fig.subplots(len(names), 1 + len(PLANES), squeeze=False)
     for i, (row, name) in enumerate(zip(axes, names)):
-        image_panel(row[0], micrographs[name], None if i else "micrograph")
+        image_panel(row[0], micrographs[name], None if i else first)
         row[0].set_ylabel(name, fontsize=9)
         for ax, plane in zip(row[1:], PLANES):
             slices = plane_slices(volumes[name], plane)

@@ -19,11 +19,11 @@ _EXPORTS = {
     "maps": ["CORRELATION_LEVEL", "cutoff_window", "offset_distances", "radial_profile", "directional_profiles",
              "phase_correlations", "correlation_length"],
     "objective": ["Objective"],
-    "planes": ["PLANES", "ACROSS", "plane_slices"],
+    "planes": ["PLANES", "ACROSS", "plane_slices", "transverse_windows"],
     "pca": ["SPACES", "statistics_features", "fit_statistics_pca", "pca_reconstruct", "pca_errors", "StatisticsPCA"],
     "spectral": ["spectral_weights", "autocorrelation_spectrum", "power_spectrum", "binary_spectrum_at_eps",
                  "statistics_from_spectrum", "statistics_sq_distance", "spatial_statistics_sq_distance"],
     "two_point": ["phase_indicator", "autocorrelation", "cross_correlation", "spatial_statistics",
-                  "normalised_autocovariance", "autocorrelation_by_direct_sum", "check_spatial"],
+                  "normalised_autocovariance", "autocorrelation_by_direct_sum", "check_spatial", "fast_length"],
 }
 __getattr__, __dir__, __all__, _WHERE = lazy_exports(__name__, _EXPORTS, modules=True)
