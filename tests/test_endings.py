@@ -175,14 +175,14 @@ def test_conclusion_09_gives_the_slices_against_the_2d_limit_the_connectivity_an
     assert f"{within} of {len(rows)} materials stay within 1.5×" in text
     closer = sum(max(r["error"].values()) <= r["real_crops_error"] for r in rows.values())
     assert f"In {closer} of {len(rows)} materials every plane's slices are closer" in text
-    turned = sum(max(r["plane_error"].values()) <= r["turned_error"] for r in rows.values())
-    assert f"in {turned} of {len(rows)} every plane's statistics are closer" in text
+    transposed = sum(max(r["plane_error"].values()) <= r["transposed_error"] for r in rows.values())
+    assert f"in {transposed} of {len(rows)} every plane's statistics are closer" in text
     assert f"alloy {min(rows['alloy']['connectivity']['phase 0'].values()):.2f}" in text
     design = s["design"]
     assert f"ξx/ξy = {design['target_anisotropy']:.2f}" in text and f"{design['anisotropy']['yz']:.2f} in the yz" in text
     better = {**s, "materials": {m: {**r, "plane_ratio_max": 1.0} for m, r in rows.items()}}
     assert f"{len(rows)} of {len(rows)} materials stay within 1.5×" in endings.conclusion_09(better)
-    apart = {**s, "materials": {m: {**r, "turned_error": 1.0 if m in ("alloy", "ceramics") else 0.0,
+    apart = {**s, "materials": {m: {**r, "transposed_error": 1.0 if m in ("alloy", "ceramics") else 0.0,
                                      "plane_ratio_max": 9.0 if m in ("carbonate", "pmma") else 1.0}
                                 for m, r in rows.items()}}
     assert "isotropic are alloy and ceramics; the furthest from the 2D limit, carbonate and pmma" in \

@@ -157,6 +157,15 @@ def test_scores_are_the_mean_square_and_the_fraction_in_points():
     assert row["autocovariance_mse"] == pytest.approx(((a.autocovariance - b.autocovariance) ** 2).mean())
 
 
+def test_a_uniform_candidate_is_collapsed_whatever_the_fft_rounds_its_fraction_to():
+    from utils.statistics.crops import CropStatistics
+    truth = crop_statistics(np.array([[[0, 1, 1], [1, 0, 1], [1, 1, 1]]]), cutoff=1)
+    raw = np.zeros((4, 9))
+    raw[:, 4] = [1.0, 1 - 2e-16, 4e-17, 0.5]          # filled, filled with rounding, empty with rounding, half
+    rows = score(truth.rows(np.zeros(4, int)), CropStatistics.from_raw(raw, 1), ["m"] * 4, "x")
+    assert rows["collapsed"].tolist() == [True, True, True, False]
+
+
 def test_the_pca_is_exact_with_enough_components_and_codes_classify():
     rng = np.random.default_rng(0)
     images = (rng.random((40, 12, 12)) < np.repeat([0.2, 0.6], 20)[:, None, None]).astype(np.uint8)

@@ -2,12 +2,14 @@
 under papermill, as `make micro` runs them on the micro-smoke profile: their scalars and their figures."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from conftest import read_json, seeded
 from test_notebooks import _figure_cells, assert_quiet_and_static
 
 # seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
+# (ours_cov and vanilla_vf measured on AVX-512 only since the non-periodic FFTs shrank to n + n // 2)
 PINNED = {"ours_cov": seeded(None, 0.1605878155906765), "vanilla_vf": seeded(None, 36.87220982142857),
           "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.01116423693874459, rel=1e-3),              # 300 steps (MICRO_SMOKE_NOTEBOOKS)
           "statistics_vae_cov": seeded(None, 0.04517369832429954, rel=1e-3),          # images drawn from its statistics
@@ -149,14 +151,14 @@ def test_notebook_09_draws_volumes_scores_their_slices_and_designs_one(micro_smo
     for row in summary["materials"].values():
         assert set(row["error"]) == {"yz", "xz", "xy"} and all(v >= 0 for v in row["error"].values())
         assert set(row["plane_error"]) == {"yz", "xz", "xy"} and all(v >= 0 for v in row["plane_error"].values())
-        assert row["limit_2d_error"] > 0 and row["real_crops_error"] > 0 and row["turned_error"] >= 0
+        assert row["limit_2d_error"] > 0 and row["real_crops_error"] > 0 and row["transposed_error"] > 0
         assert row["seconds"] > 0
         assert set(row["connectivity"]) == {"phase 0", "phase 1"}
         assert all(0 <= v <= 1 for shares in row["connectivity"].values() for v in shares.values())
     design = summary["design"]
-    assert design["target_fraction"] == pytest.approx(0.40, abs=0.1) and 0 < design["fraction"] < 1
-    assert abs(design["fraction"] - design["target_fraction"]) < 0.05
-    assert set(design["anisotropy"]) == {"yz", "xz", "xy"} and design["target_anisotropy"] > 0
+    assert abs(design["fraction"] - design["target_fraction"]) < 0.02    # the volume has the design's fraction
+    shape = design["anisotropy"]                 # the two planes that hold x alike, the cross-section round
+    assert abs(np.log(shape["xz"] / shape["xy"])) < 0.2 and abs(np.log(shape["yz"])) < 0.2, shape
     outputs = _printed(nb)
     worst = max(summary["materials"], key=lambda m: summary["materials"][m]["plane_ratio_max"])
     assert f"(worst: {worst})" in outputs                                 # the conclusion is computed from the summary

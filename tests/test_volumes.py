@@ -246,7 +246,7 @@ def test_an_image_has_no_error_against_itself_and_the_yardsticks_hold_their_thre
     stripes[:, 1::6] = 0                                                  # walls across x: far from isotropic
     table = yardsticks({"blobs": image, "stripes": stripes},
                        {"blobs": np.stack([_blobs(size=24, seed=s) for s in (1, 2)]), "stripes": stripes[None]}, cutoff=4)
-    assert list(table.columns) == ["2D limit", "other real crops", "turned"]
+    assert list(table.columns) == ["2D limit", "other real crops", "transposed"]
     assert 0 <= table.loc["blobs", "2D limit"] < table.loc["blobs", "other real crops"]
     assert table.loc["stripes", "other real crops"] == 0.0                # the same section
-    assert table.loc["stripes", "turned"] > 10 * table.loc["blobs", "turned"] > 0   # walls turned become rows
+    assert table.loc["stripes", "transposed"] > 10 * table.loc["blobs", "transposed"] > 0   # walls become rows

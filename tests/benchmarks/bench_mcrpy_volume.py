@@ -22,9 +22,9 @@ How MCRpy treats the slices: a 2D characterisation is one descriptor (isotropic)
 of the three axes; one loss evaluation is the sum over all 3 S slices of the slice's own loss (the mean square of the
 weighted differences of its descriptors from the target's, with MCRpy's range penalties), and its gradient is summed
 slice by slice (``mcrpy/src/loss_computation.py``, ``make_3d_gradients``), not a loss of the slices' mean descriptor.
-So a loss evaluation costs 3 S slice gradients, each taken through the whole volume.  On 2 cores (AVX-512, another
-job sharing them), one evaluation of ``FFTCorrelations`` took 0.55-0.75 s at 32³ and about 2 s at 64³ (500: some 5-6
-and 17-20 minutes), of ``Correlations`` about 6 s at 32³ (500: some 50 minutes).  ``FFTCorrelations`` need S >= 31.
+So a loss evaluation costs 3 S slice gradients, each taken through the whole volume.  On 2 cores (AVX-512), 500
+evaluations of ``FFTCorrelations`` took 282 s at 32³ and 1,142 s at 64³ (docs/experiments.md); one of
+``Correlations`` about 6 s at 32³, with another job sharing the cores (500: some 50 minutes).  ``FFTCorrelations`` need S >= 31.
 
 Prints one table, a column per method and size: seconds (MCRpy's include its characterisation and its TensorFlow
 start-up inside the worker), peak memory (ours: this process's resident peak so far, the dataset included; MCRpy: its

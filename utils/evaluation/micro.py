@@ -65,13 +65,15 @@ __all__ = ["score", "summarise_scores", "first_per_material", "classify", "Micro
 
 def score(truth: CropStatistics, candidate: CropStatistics, materials: Sequence[str], method: str) -> pd.DataFrame:
     """One row per crop: method, material, autocovariance_mse, vf_diff (percentage points) and
-    ``collapsed``: the candidate's phase 0 vanished or filled it (phi = 0 or 1).  A collapsed candidate's
+    ``collapsed``: the candidate's phase 0 vanished or filled it (phi = 0 or 1, up to the FFT's rounding: phi (1 - phi)
+    below 1e-12, the test of :func:`utils.statistics.two_point.normalised_autocovariance`).  A collapsed candidate's
     autocovariance counts as zeros, which is close to the truth for short-range textures, so report
     the collapsed share beside the error (a uniform image keeps no texture at all)."""
+    fraction = np.asarray(candidate.fraction, dtype=np.float64)
     return pd.DataFrame({"method": method, "material": list(materials),
                          "autocovariance_mse": ((candidate.autocovariance - truth.autocovariance) ** 2).mean(axis=1),
                          "vf_diff": 100 * np.abs(candidate.fraction - truth.fraction),
-                         "collapsed": (candidate.fraction <= 0) | (candidate.fraction >= 1)})
+                         "collapsed": fraction * (1 - fraction) < 1e-12})
 
 
 def summarise_scores(scores: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:

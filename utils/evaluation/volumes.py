@@ -11,7 +11,7 @@ plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`
 :func:`plane_properties` reads the phase fraction and anisotropy off each plane's statistics.
 :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
 (:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are compared with: the 2D
-limit of the micrograph, other real sections of the material, and the micrograph turned by 90 degrees.
+limit of the micrograph, other real sections of the material, and the micrograph transposed.
 
 >>> stripes = np.ones((24, 24)); stripes[:, ::6] = 0; stripes[:, 1::6] = 0      # walls 2 px thick, across x
 >>> volume = np.ones((24, 24, 24), np.uint8); volume[:, :, ::6] = 0; volume[:, :, 1::6] = 0
@@ -64,10 +64,11 @@ def yardsticks(micrographs: Mapping[str, np.ndarray], real_crops: Mapping[str, n
     """What a volume's slices are compared with, one row per micrograph (name -> (H, W) image), each an error against
     the micrograph over |r| <= ``cutoff``: ``2D limit``, the micrograph reconstructed as a 2D image from its own
     statistics (:func:`utils.inverse.inversion.reconstruct_from_statistics`, its defaults, seeded); ``other real
-    crops``, the mean over ``real_crops[name]`` (n, H, W), other sections of the same material; ``turned``, the
-    micrograph turned by 90 degrees (transposed): how far its statistics are from isotropic.  An isotropic volume
-    asked for the micrograph on all three planes must give some plane's y axis both the micrograph's row profile and
-    its column profile, so ``turned`` is what the isotropy assumption contradicts in this crop."""
+    crops``, the mean over ``real_crops[name]`` (n, H, W), other sections of the same material; ``transposed``, the
+    micrograph mirrored about its diagonal (rows become columns): how far its statistics are from what isotropy
+    implies.  An isotropic volume asked for the micrograph on all three planes must give its y axis the micrograph's
+    row statistics in ``xy`` and its column statistics in ``yz``, so ``transposed`` measures the part of the target
+    that one volume cannot give every plane."""
     names = list(micrographs)
     limit = reconstruct_from_statistics(np.stack([micrographs[n] for n in names]), objective=Objective(periodic=False),
                                         seed=seed, progress=False)
@@ -77,7 +78,7 @@ def yardsticks(micrographs: Mapping[str, np.ndarray], real_crops: Mapping[str, n
         truth = crop_statistics(image[None], cutoff=cutoff)
         rows[name] = {"2D limit": mean_error_against(limit.images[i][None], truth),
                       "other real crops": mean_error_against(real_crops[name], truth),
-                      "turned": mean_error_against(np.ascontiguousarray(image.T)[None], truth)}
+                      "transposed": mean_error_against(np.ascontiguousarray(image.T)[None], truth)}
     return pd.DataFrame(rows).T
 
 
@@ -111,13 +112,14 @@ def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 
     """One row per plane: the slices' mean autocovariance error over |r| <= ``cutoff`` against target statistics
     given as windows of f (1 or 3, 2c + 1, 2c + 1), c >= ``cutoff`` (e.g. a statistics VAE's decoded window, the same
     for the three planes when one is given), the slices' phase-0 fraction beside the target's f(0), and the anisotropy
-    xi_x / xi_y of the plane's statistics (:func:`plane_properties`, over the windows' |r| <= c) beside the target's."""
+    xi_x / xi_y of the plane's statistics (:func:`plane_properties`, over the windows' |r| <= c, so every side of
+    ``volume``, (D, H, W) of 0 / 1, must be at least 2c + 1) beside the target's."""
     windows = np.asarray(windows, dtype=np.float64)
     c = windows.shape[-1] // 2
     if windows.ndim != 3 or len(windows) not in (1, 3) or c < cutoff:
         raise ValueError(f"windows must be (1 or 3, 2c + 1, 2c + 1) with c >= {cutoff}, got shape {windows.shape}")
     cut = windows[:, c - cutoff:c + cutoff + 1, c - cutoff:c + cutoff + 1]
-    shapes = plane_properties(volume, cutoff=c)["anisotropy"]
+    anisotropies = plane_properties(volume, cutoff=c)["anisotropy"]
     lengths = window_properties(torch.as_tensor(windows))["lengths"].numpy()
     rows = {}
     for i, plane in enumerate(PLANES):
@@ -126,12 +128,13 @@ def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 
         xi_x, xi_y = lengths[i % len(lengths)]
         rows[plane] = {"autocovariance_mse": mean_error_against(slices, target),
                        "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0]),
-                       "anisotropy": float(shapes[plane]), "target_anisotropy": float(xi_x / xi_y)}
+                       "anisotropy": float(anisotropies[plane]), "target_anisotropy": float(xi_x / xi_y)}
     return pd.DataFrame(rows).T
 
 
 def plane_properties(volume: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
-    """One row per plane: the phase-0 fraction, the correlation lengths xi_x and xi_y (of the slices' columns and
+    """One row per plane of ``volume`` (D, H, W) of 0 (phase 0) and 1, each side at least 2 ``cutoff`` + 1: the
+    phase-0 fraction, the correlation lengths xi_x and xi_y (of the slices' columns and
     rows; voxels) and the anisotropy xi_x / xi_y of the volume's statistics in that plane, f of phase 0 over
     |r| <= ``cutoff`` averaged over the plane's slices (:func:`utils.inverse.design.window_properties`: what a
     design's target is measured by)."""

@@ -283,7 +283,7 @@ def conclusion_08(summary: Summary, path: tuple[str, str]) -> str:
 
 
 def conclusion_09(summary: Summary) -> str:
-    """Notebook 09: the volumes' slices and planes against the 2D limit, real sections and the turned micrograph, their
+    """Notebook 09: the volumes' slices and planes against the 2D limit, real sections and the transposed micrograph, their
     descriptors, their connectivity, the design."""
     rows = summary["materials"]
     ratio = {m: r["error_ratio_max"] for m, r in rows.items()}
@@ -296,10 +296,10 @@ def conclusion_09(summary: Summary) -> str:
     spans = {m: min(r["connectivity"]["phase 0"].values()) for m, r in rows.items()}
     seconds = [r["seconds"] for r in rows.values()]
     design = summary["design"]
-    shape = design["anisotropy"]
+    anisotropy = design["anisotropy"]
     real = sum(max(r["error"].values()) <= r["real_crops_error"] for r in rows.values())
-    turned = sum(max(r["plane_error"].values()) <= r["turned_error"] for r in rows.values())
-    anisotropic = sorted(sorted(rows, key=lambda m: rows[m]["turned_error"])[-2:])
+    transposed = sum(max(r["plane_error"].values()) <= r["transposed_error"] for r in rows.values())
+    anisotropic = sorted(sorted(rows, key=lambda m: rows[m]["transposed_error"])[-2:])
     farthest = sorted(sorted(plane, key=plane.get)[-2:])
     items = [
         f"**Against the 2D limit.** The volume's statistics in each plane (its slices' mean f) score at most "
@@ -308,7 +308,7 @@ def conclusion_09(summary: Summary) -> str:
         f"{min(ratio.values()):.1f}-{max(ratio.values()):.1f}× the 2D limit: a section is not the crop.",
         f"**Against real sections and against isotropy.** In {real} of {len(rows)} materials every plane's slices are "
         "closer to the micrograph than the other held-out crops of the material are; in "
-        f"{turned} of {len(rows)} every plane's statistics are closer to it than the micrograph turned by 90 degrees "
+        f"{transposed} of {len(rows)} every plane's statistics are closer to it than the micrograph transposed "
         f"is. The crops furthest from isotropic are {' and '.join(anisotropic)}"
         + (", the ones furthest from the 2D limit too: one window on all three planes contradicts itself there."
            if set(anisotropic) == set(farthest) else f"; the furthest from the 2D limit, {' and '.join(farthest)}."),
@@ -320,8 +320,8 @@ def conclusion_09(summary: Summary) -> str:
         "with no training.",
         f"**Design in 3D**: notebook 08's design for φ = {design['target_fraction']:.2f} and ξx/ξy = "
         f"{design['target_anisotropy']:.2f}, drawn as a volume transversely isotropic about x: its slices score "
-        f"{max(design['error'].values()):.4f} against their plane's statistics along the worst axis, at a phase "
-        f"fraction of {design['fraction']:.3f}; its anisotropy is {shape['xy']:.2f} in xy and {shape['xz']:.2f} in xz "
-        f"(asked: {design['target_anisotropy']:.2f}), {shape['yz']:.2f} in the yz cross-section (asked: 1).",
+        f"{max(design['error'].values()):.4f} against their plane's target along the worst axis, at a phase "
+        f"fraction of {design['fraction']:.3f}; its anisotropy is {anisotropy['xy']:.2f} in xy and {anisotropy['xz']:.2f} in xz "
+        f"(asked: {design['target_anisotropy']:.2f}), {anisotropy['yz']:.2f} in the yz cross-section (asked: 1).",
     ]
     return _bullets(*items)

@@ -18,9 +18,10 @@ For an indicator m on a grid of S points the (periodic) two-point autocorrelatio
     f(r) = (1/S) Σ_x m(x) m(x + r)        (x + r taken modulo the grid size)
 
 and, by the Wiener-Khinchin theorem, f = IFFT(|FFT(m)|²) / S: one forward and one
-inverse FFT instead of an O(S²) double sum.  With ``periodic=False`` the image is
-zero-padded to twice its size so that nothing wraps around, and each offset is divided
-by the number of pairs (x, x + r) that both lie inside the image instead of by S.
+inverse FFT instead of an O(S²) double sum.  With ``periodic=False`` each side n is
+zero-padded to n + n // 2 (the next :func:`fast_length`), enough that none of the offsets kept,
+-(n // 2)..(n - 1) // 2, wraps around, and each offset is divided by the number of pairs
+(x, x + r) that both lie inside the image instead of by S.
 
 Fourier-space forms of the same statistics (power spectra, distances by Parseval) are in
 :mod:`utils.statistics.spectral`.
