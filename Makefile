@@ -3,7 +3,7 @@
 #   make test      set-up, then pytest (unit tests, doctests, the notebooks)
 #   make sweep     the latent-size sweep of notebook 05 (not part of make figures: 20-60 min)
 #   make micro     notebooks 06-09: three VAEs on crops of the seven micrographs, design in the statistics
-#                  VAE's latent space, volumes (about 40 min on 2 cores from a fresh clone: 14 of training, 26 of notebooks; finished runs reused)
+#                  VAE's latent space, volumes (30.5 min on 2 cores from a fresh clone after set-up: 12.5 of training, 18 of notebooks; finished runs reused)
 # Options: PROFILE=cpu|class|smoke|paper  LINES=1-5|3-7  FORCE=1 (redo finished steps); the defaults
 # (cpu, 1-5) are utils.project's, so they are not repeated here.
 PYTHON ?= python3.11

@@ -74,7 +74,7 @@ SHIPMENTS = (
     *(Shipment("class", loss, make="make figures PROFILE=class", takes="about 8 min") for loss in LOSSES),
     *(Shipment("cpu", loss, (3, 7), make="make figures LINES=3-7", takes="about 23 min") for loss in LOSSES),
     Shipment(SWEEP_PROFILE, "spatial_stats-z9", make="make sweep", takes="20-60 min"),
-    *(Shipment(MICRO_PROFILE, name, make="make micro", takes="about 35 min") for name in (*LOSSES, STATISTICS_VAE)),
+    *(Shipment(MICRO_PROFILE, name, make="make micro", takes="about 31 min") for name in (*LOSSES, STATISTICS_VAE)),
 )
 
 
