@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from utils.evaluation.micro import score
-from utils.inverse.design import window_properties
+from utils.inverse.design import property_table, window_properties
 from utils.inverse.inversion import reconstruct_from_statistics
 from utils.inverse.volumes import window_statistics
 from utils.statistics.planes import PLANES, plane_slices
@@ -53,10 +53,14 @@ def mean_error_against(images: np.ndarray, reference: CropStatistics) -> float:
     """The mean over ``images`` (n, H, W) of their normalised autocovariance error against one reference's statistics
     (a :class:`CropStatistics` of one row, its cutoff the one scored): the micro scores of notebook 07."""
     cutoff = int(round(np.sqrt(reference.raw.shape[1]))) // 2
-    candidate = crop_statistics(np.asarray(images, np.float32), cutoff=cutoff)
-    rows = score(reference.rows(np.zeros(len(candidate.fraction), int)), candidate, ["image"] * len(candidate.fraction),
-                 "images")
-    return float(rows["autocovariance_mse"].mean())
+    return _mean_error(crop_statistics(np.asarray(images, np.float32), cutoff=cutoff), reference)
+
+
+def _mean_error(candidate: CropStatistics, reference: CropStatistics) -> float:
+    """The mean of :func:`utils.evaluation.micro.score`'s autocovariance error of every row of ``candidate`` against
+    the one row of ``reference``."""
+    n = len(candidate.fraction)
+    return float(score(reference.rows(np.zeros(n, int)), candidate, ["image"] * n, "images")["autocovariance_mse"].mean())
 
 
 def yardsticks(micrographs: Mapping[str, np.ndarray], real_crops: Mapping[str, np.ndarray], *, cutoff: int,
@@ -100,10 +104,9 @@ def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutof
         truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
         drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
         ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
-        plane_statistics = CropStatistics.from_raw(crop_statistics(slices, cutoff=cutoff).raw.mean(axis=0, keepdims=True),
-                                                   cutoff)
-        plane_mse = score(truth, plane_statistics, ["plane"], "volume")["autocovariance_mse"].iloc[0]
-        rows[plane] = {"autocovariance_mse": mean_error_against(slices, truth), "plane_mse": float(plane_mse),
+        each = crop_statistics(slices, cutoff=cutoff)
+        mean = CropStatistics.from_raw(each.raw.mean(axis=0, keepdims=True), cutoff)    # the plane's statistics
+        rows[plane] = {"autocovariance_mse": _mean_error(each, truth), "plane_mse": _mean_error(mean, truth),
                        "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
     return pd.DataFrame(rows).T
 
@@ -120,15 +123,14 @@ def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 
         raise ValueError(f"windows must be (1 or 3, 2c + 1, 2c + 1) with c >= {cutoff}, got shape {windows.shape}")
     cut = windows[:, c - cutoff:c + cutoff + 1, c - cutoff:c + cutoff + 1]
     anisotropies = plane_properties(volume, cutoff=c)["anisotropy"]
-    lengths = window_properties(torch.as_tensor(windows))["lengths"].numpy()
+    targets = property_table(window_properties(torch.as_tensor(windows)))["anisotropy"].to_numpy()
     rows = {}
     for i, plane in enumerate(PLANES):
         target = CropStatistics.from_raw(cut[i % len(cut)].reshape(1, -1), cutoff)
         slices = _slices(volume, plane)
-        xi_x, xi_y = lengths[i % len(lengths)]
         rows[plane] = {"autocovariance_mse": mean_error_against(slices, target),
                        "phase_fraction": float((slices < 0.5).mean()), "target_fraction": float(target.fraction[0]),
-                       "anisotropy": float(anisotropies[plane]), "target_anisotropy": float(xi_x / xi_y)}
+                       "anisotropy": float(anisotropies[plane]), "target_anisotropy": float(targets[i % len(targets)])}
     return pd.DataFrame(rows).T
 
 
@@ -140,10 +142,7 @@ def plane_properties(volume: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
     design's target is measured by)."""
     m = torch.as_tensor(np.asarray(volume) == 0, dtype=torch.float64)
     f = torch.stack([window_statistics(plane_slices(m, plane), cutoff).mean(dim=0) for plane in PLANES])
-    p = window_properties(f)
-    xi = p["lengths"].numpy()
-    return pd.DataFrame({"volume_fraction": p["volume_fraction"].numpy(), "xi_x": xi[:, 0], "xi_y": xi[:, 1],
-                         "anisotropy": xi[:, 0] / xi[:, 1]}, index=list(PLANES))
+    return property_table(window_properties(f)).set_axis(list(PLANES))
 
 
 def connectivity_table(volume: np.ndarray) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from utils.lazy import lazy_exports
 
 _EXPORTS = {
     "design": ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design",
-               "correlation_lengths", "soft_properties", "window_properties", "properties", "decoded_images",
+               "correlation_lengths", "soft_properties", "window_properties", "property_table", "properties", "decoded_images",
                "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"],
     "drawing": ["draw_images"],
     "fields": ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field",

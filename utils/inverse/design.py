@@ -54,7 +54,7 @@ from utils.statistics.pca import StatisticsPCA
 from utils.statistics.two_point import autocorrelation, normalised_autocovariance
 
 __all__ = ["DESIGN_STEPS", "DESIGN_LR", "DESIGN_RESTARTS", "DESIGN_DRAWN", "DesignTarget", "Design", "correlation_lengths",
-           "soft_properties", "window_properties", "properties", "decoded_images",
+           "soft_properties", "window_properties", "property_table", "properties", "decoded_images",
            "reachable_range", "design_in_latent_space", "interpolation_properties", "compare_design_methods"]
 
 DESIGN_STEPS = 150       # Adam steps on z per design
@@ -125,10 +125,12 @@ def properties(images: np.ndarray, *, objective: Objective = Objective(periodic=
     single-phase image)."""
     with torch.no_grad():
         p = soft_properties(torch.as_tensor(np.asarray(images, dtype=np.float64)), objective=objective, temperature=0.0)
-    return _property_table(p)
+    return property_table(p)
 
 
-def _property_table(p: dict[str, torch.Tensor]) -> pd.DataFrame:
+def property_table(p: dict[str, torch.Tensor]) -> pd.DataFrame:
+    """One row per item of properties ``p`` (:func:`soft_properties` or :func:`window_properties`): volume_fraction,
+    xi_x, xi_y and anisotropy = xi_x / xi_y (NaN where a length is 0: a single-phase item)."""
     xi = p["lengths"].detach().numpy()
     with np.errstate(divide="ignore", invalid="ignore"):          # a single-phase image has no lengths
         anisotropy = np.where((xi[:, 0] > 0) & (xi[:, 1] > 0), xi[:, 0] / np.where(xi[:, 1] > 0, xi[:, 1], 1), np.nan)
@@ -183,7 +185,7 @@ def reachable_range(model: torch.nn.Module, codes: np.ndarray | None = None, *,
         codes = np.random.default_rng(seed).standard_normal((n, model.config.latent_dim)).astype(np.float32)
     if model.decodes_statistics:
         with torch.no_grad():
-            table = _property_table(window_properties(model.decode(torch.as_tensor(np.asarray(codes, np.float32)))))
+            table = property_table(window_properties(model.decode(torch.as_tensor(np.asarray(codes, np.float32)))))
     else:
         table = properties(decode(model, codes), objective=objective)
     return {k: (float(table[k].min()), float(table[k].max())) for k in ("volume_fraction", "anisotropy")}
