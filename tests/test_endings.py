@@ -178,6 +178,13 @@ def test_conclusion_09_gives_the_slices_against_the_2d_limit_the_connectivity_an
     transposed = sum(max(r["plane_error"].values()) <= r["transposed_error"] for r in rows.values())
     assert f"in {transposed} of {len(rows)} every plane's statistics are closer" in text
     assert f"alloy {min(rows['alloy']['connectivity']['phase 0'].values()):.2f}" in text
+    truth = s["truth"]
+    ratio = truth["reconstruction"]["slices, worst plane"] / truth["true volume"]["slices, worst plane"]
+    assert f"({ratio:.2f}× the truth's)" in text
+    assert f"phase-0 clusters, the truth's {truth['true volume']['phase-0 clusters']:.2f}×" in text
+    spans = {**s, "truth": {**truth, "reconstruction": {**truth["reconstruction"], "phase 0 spanning, least axis": 1.0},
+                            "true volume": {**truth["true volume"], "phase 0 spanning, least axis": 0.0}}}
+    assert "one section's statistics do not fix it" in endings.conclusion_09(spans)
     design = s["design"]
     assert f"ξx/ξy = {design['target_anisotropy']:.2f}" in text and f"{design['anisotropy']['yz']:.2f} in the yz" in text
     better = {**s, "materials": {m: {**r, "plane_ratio_max": 1.0} for m, r in rows.items()}}

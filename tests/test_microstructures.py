@@ -155,6 +155,10 @@ def test_notebook_09_draws_volumes_scores_their_slices_and_designs_one(micro_smo
         assert row["seconds"] > 0
         assert set(row["connectivity"]) == {"phase 0", "phase 1"}
         assert all(0 <= v <= 1 for shares in row["connectivity"].values() for v in shares.values())
+    truth = summary["truth"]                     # the synthetic truth's slices beside the reconstruction's
+    assert set(truth) == {"radius", "fraction", "2D limit", "true volume", "reconstruction"}
+    assert 0 <= truth["2D limit"]["slices, worst plane"] < truth["true volume"]["slices, worst plane"]
+    assert truth["true volume"]["slices, best plane"] <= truth["true volume"]["slices, worst plane"]
     design = summary["design"]
     assert abs(design["fraction"] - design["target_fraction"]) < 0.02    # the volume has the design's fraction
     shape = design["anisotropy"]                 # the two planes that hold x alike, the cross-section round
@@ -162,5 +166,5 @@ def test_notebook_09_draws_volumes_scores_their_slices_and_designs_one(micro_smo
     outputs = _printed(nb)
     worst = max(summary["materials"], key=lambda m: summary["materials"][m]["plane_ratio_max"])
     assert f"(worst: {worst})" in outputs                                 # the conclusion is computed from the summary
-    _shows_every_figure(figures, nb, ("09_volumes.png", "09_isosurface.png", "09_design.png"))
+    _shows_every_figure(figures, nb, ("09_volumes.png", "09_isosurface.png", "09_truth.png", "09_design.png"))
     assert_quiet_and_static(nb, NOTEBOOKS[3])

@@ -8,7 +8,8 @@ import pytest
 import torch
 from hypothesis import given, settings, strategies as st
 
-from utils.data.synthetic import disc_two_point, gaussian_blobs, overlapping_discs
+from utils.data.synthetic import (disc_two_point, gaussian_blobs, overlapping_discs, overlapping_spheres,
+                                  sphere_two_point)
 from utils.statistics.maps import (correlation_length, cutoff_window, directional_profiles, phase_correlations,
                                    radial_profile)
 from utils.statistics.two_point import autocorrelation, cross_correlation
@@ -85,6 +86,35 @@ def test_the_closed_form_is_the_lens_area_formula():
     assert disc_two_point(np.array(r), radius=R, matrix_fraction=p) == pytest.approx(expected, abs=1e-3)
 
 
+def test_every_plane_of_overlapping_spheres_follows_the_closed_form_and_the_lens_is_the_intersection():
+    radius, p = 4, 0.75
+    volume = overlapping_spheres(64, radius=radius, matrix_fraction=p, seed=0)
+    m = torch.as_tensor((volume == 0).astype(np.float64))
+
+    def normalised(f):                         # (f - phi²) / (phi - phi²): one volume's phase fraction set apart
+        return (f - f[0] ** 2) / (f[0] - f[0] ** 2)
+
+    exact = None
+    for axis in range(3):                      # the sections across z, y and x: the same isotropic statistics
+        k, measured = radial_profile(autocorrelation(m.movedim(axis, 0)).mean(0), 3 * radius)
+        r = k.numpy().astype(float)
+        exact = sphere_two_point(r, radius=radius, matrix_fraction=p)
+        # voxelised spheres and one volume's sampling: 0.045-0.047 measured here; the discs' formula is 0.09-0.10 off
+        np.testing.assert_allclose(normalised(measured.numpy()), normalised(exact), atol=0.06)
+        discs = disc_two_point(r, radius=radius, matrix_fraction=p)
+        assert np.abs(normalised(measured.numpy()) - normalised(discs)).max() > 0.08
+    assert exact[0] == pytest.approx(1 - p) and exact[-1] == pytest.approx((1 - p) ** 2)
+    R, r = 3.0, 2.0                            # the lens of two spheres at distance r, by counting grid points
+    grid = np.linspace(-R, R + r, 161)
+    zs, ys, xs = np.meshgrid(grid, grid, grid, indexing="ij")
+    cell = (grid[1] - grid[0]) ** 3
+    lens = (((zs ** 2 + ys ** 2 + xs ** 2) <= R ** 2) & ((zs ** 2 + ys ** 2 + (xs - r) ** 2) <= R ** 2)).sum() * cell
+    lam = -math.log(0.5) / (4 / 3 * math.pi * R ** 3)
+    expected = 1 - 2 * 0.5 + math.exp(-lam * (2 * 4 / 3 * math.pi * R ** 3 - lens))
+    assert sphere_two_point(np.array(r), radius=R, matrix_fraction=0.5) == pytest.approx(expected, abs=2e-3)
+    np.testing.assert_array_equal(overlapping_spheres(64, radius=radius, matrix_fraction=p, seed=0), volume)
+
+
 def test_gaussian_blobs_take_the_fraction_and_stretch_along_the_wider_blur():
     images = gaussian_blobs(4, 64, fraction=0.3, sigma=(2, 6), seed=0)
     assert images.dtype == np.uint8 and abs((images == 0).mean() - 0.3) < 1e-3
@@ -96,6 +126,8 @@ def test_gaussian_blobs_take_the_fraction_and_stretch_along_the_wider_blur():
 def test_generators_refuse_impossible_settings():
     with pytest.raises(ValueError, match="matrix_fraction"):
         overlapping_discs(1, 32, radius=4, matrix_fraction=1.2)
+    with pytest.raises(ValueError, match="radius"):
+        overlapping_spheres(16, radius=9, matrix_fraction=0.5)
     with pytest.raises(ValueError, match="fraction"):
         gaussian_blobs(1, 32, fraction=0.0)
 

@@ -8,8 +8,8 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.evaluation.volumes import (connectivity_table, mean_error_against, plane_properties, slice_report,
-                                     statistics_report, yardsticks)
+from utils.evaluation.volumes import (TRUTH_COLUMNS, connectivity_table, mean_error_against, middle_section,
+                                     plane_properties, slice_report, statistics_report, truth_comparison, yardsticks)
 from utils.inverse.targets import Windows
 from utils.inverse.volumes import _gaussian_blur, design_windows, reconstruct_volume, volume_field, window_statistics
 from utils.statistics.planes import PLANES, plane_slices, transverse_windows
@@ -250,3 +250,21 @@ def test_an_image_has_no_error_against_itself_and_the_yardsticks_hold_their_thre
     assert 0 <= table.loc["blobs", "2D limit"] < table.loc["blobs", "other real crops"]
     assert table.loc["stripes", "other real crops"] == 0.0                # the same section
     assert table.loc["stripes", "transposed"] > 10 * table.loc["blobs", "transposed"] > 0   # walls become rows
+
+
+def test_a_truth_extruded_along_z_has_sections_equal_to_its_middle_one_and_a_reconstruction_is_scored_beside_it():
+    image = _blobs(size=20)
+    extruded = np.repeat(image[None].astype(np.uint8), 20, axis=0)        # every xy section is the image
+    assert np.array_equal(middle_section(extruded), image)
+    field = volume_field(0.4, np.full(3, 0.25), (20, 20, 20), seed=3).astype(np.uint8)
+    table = truth_comparison(extruded, field, cutoff=4)
+    assert list(table.index) == ["2D limit", "true volume", "reconstruction"] and list(table.columns) == list(TRUTH_COLUMNS)
+    assert table.loc["true volume", "slices, best plane"] < 1e-20         # its xy sections are the micrograph itself
+    assert table.loc["true volume", "phase 0 spanning, least axis"] == connectivity_table(extruded).loc["phase 0"].min()
+    assert table.loc[["true volume", "2D limit"], "phase-0 fraction"].tolist() == pytest.approx([(image == 0).mean()] * 2)
+    assert connectivity_table(extruded).loc["phase 0", "z"] == 1.0        # every column of phase 0 runs through z
+    assert 0 <= table.loc["2D limit", "slices, worst plane"] < table.loc["reconstruction", "slices, worst plane"]
+    same = truth_comparison(extruded, extruded, cutoff=4)                 # the truth drawn as itself: the same row
+    assert same.loc["reconstruction"].equals(same.loc["true volume"])
+    with pytest.raises(ValueError, match="volumes"):
+        truth_comparison(image, extruded)

@@ -9,7 +9,8 @@ mean of their errors: is every section like the micrograph?) and the plane's sta
 plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows are the depth z.
 :func:`statistics_report` scores the slices against target statistics instead of a micrograph (a design in 3D);
 :func:`plane_properties` reads the phase fraction and anisotropy off each plane's statistics.
-:func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
+:func:`truth_comparison` asks how close any volume's slices can come to one micrograph, on a volume whose truth is
+known (the micrograph its :func:`middle_section`).  :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
 (:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are compared with: the 2D
 limit of the micrograph, other real sections of the material, and the micrograph transposed.
 
@@ -39,7 +40,7 @@ from utils.statistics.descriptors import describe, spanning_share
 from utils.statistics.objective import Objective
 
 __all__ = ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
-           "plane_properties", "connectivity_table"]
+           "plane_properties", "connectivity_table", "middle_section", "truth_comparison"]
 
 SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
 
@@ -98,17 +99,19 @@ def slice_report(volume: np.ndarray, micrographs: Sequence[np.ndarray], *, cutof
     if cutoff is None:
         sides = [*np.shape(volume), *(side for m in micrographs for side in np.shape(m))]
         cutoff = min(16, (min(sides) - 1) // 2)
-    rows = {}
-    for plane, micrograph in zip(PLANES, micrographs):
-        slices = _slices(volume, plane)
-        truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
-        drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
-        ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
-        each = crop_statistics(slices, cutoff=cutoff)
-        mean = CropStatistics.from_raw(each.raw.mean(axis=0, keepdims=True), cutoff)    # the plane's statistics
-        rows[plane] = {"autocovariance_mse": _mean_error(each, truth), "plane_mse": _mean_error(mean, truth),
-                       "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
-    return pd.DataFrame(rows).T
+    return pd.DataFrame({plane: _section_scores(_slices(volume, plane), micrograph, cutoff)
+                         for plane, micrograph in zip(PLANES, micrographs)}).T
+
+
+def _section_scores(slices: np.ndarray, micrograph: np.ndarray, cutoff: int) -> dict[str, float]:
+    """One row of :func:`slice_report`: sections (n, rows, columns) of 0 / 1 against one micrograph."""
+    truth = crop_statistics(np.asarray(micrograph, np.float32)[None], cutoff=cutoff)
+    drawn, original = describe(slices)[list(SLICE_COLUMNS)].mean(), describe(np.asarray(micrograph)[None])
+    ratios = drawn / original[list(SLICE_COLUMNS)].iloc[0].replace(0, np.nan)
+    each = crop_statistics(slices, cutoff=cutoff)
+    mean = CropStatistics.from_raw(each.raw.mean(axis=0, keepdims=True), cutoff)    # the plane's statistics
+    return {"autocovariance_mse": _mean_error(each, truth), "plane_mse": _mean_error(mean, truth),
+            "phase_fraction": float((slices < 0.5).mean()), **ratios.to_dict()}
 
 
 def statistics_report(volume: np.ndarray, windows: np.ndarray, *, cutoff: int = 16) -> pd.DataFrame:
@@ -149,3 +152,56 @@ def connectivity_table(volume: np.ndarray) -> pd.DataFrame:
     """Rows ``phase 0`` and ``phase 1``, columns ``z``, ``y``, ``x``: the share of the phase's voxels in 6-connected
     clusters that touch both faces of the volume across that axis."""
     return pd.DataFrame({f"phase {p}": spanning_share(volume, p) for p in (0, 1)}, index=["z", "y", "x"]).T
+
+
+def middle_section(volume: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the ``xy`` section in the middle of the depth, ``volume[D // 2]``, of a (D, H, W) volume: the
+    micrograph that :func:`truth_comparison` cuts from a volume whose truth is known."""
+    v = np.asarray(volume)
+    if v.ndim != 3:
+        raise ValueError(f"volume must be (D, H, W), got shape {v.shape}")
+    return v[v.shape[0] // 2].astype(np.float32)
+
+
+TRUTH_COLUMNS = ("phase-0 fraction", "slices, best plane", "slices, worst plane", "plane's statistics, worst plane",
+                 "interfaces and chords, lowest", "interfaces and chords, highest", "phase-0 clusters", "phase-1 clusters",
+                 "phase 0 spanning, least axis")
+_SHAPE_COLUMNS = ["interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x"]
+
+
+def truth_comparison(truth: np.ndarray, drawn: np.ndarray, *, cutoff: int | None = None, seed: int = 0) -> pd.DataFrame:
+    """How close a reconstruction's slices come to a micrograph, beside a volume's that are true.
+
+    ``truth``: a (D, H, W) volume of 0 (phase 0) and 1 whose statistics are the same on every plane (isotropic);
+    its :func:`middle_section` is the micrograph; ``drawn``: a volume reconstructed from that micrograph.  Rows:
+    ``2D limit`` (the micrograph drawn again as a 2D image from its own statistics,
+    :func:`utils.inverse.inversion.reconstruct_from_statistics`, seeded; its one image fills all three planes),
+    ``true volume`` and ``reconstruction``; columns :data:`TRUTH_COLUMNS`: the phase-0 fraction; the slices' mean
+    autocovariance error against the micrograph over |r| <= ``cutoff`` on their best and worst plane, and the plane's
+    statistics' error on the worst plane (:func:`slice_report`); the lowest and highest ratio of interfaces and chords
+    over the micrograph's; the clusters of each phase per slice over the micrograph's (mean of the planes): how many
+    separate particles the sections show, which two-point statistics do not fix; and the least share of phase 0
+    spanning the volume along an axis (:func:`connectivity_table`).  The true volume's row is the yardstick a volume
+    can reach: its other sections are as real as the micrograph, and they differ from it.
+    """
+    truth, drawn = np.asarray(truth), np.asarray(drawn)
+    if truth.ndim != 3 or drawn.ndim != 3:
+        raise ValueError(f"truth and drawn must be volumes (D, H, W), got shapes {truth.shape} and {drawn.shape}")
+    section = middle_section(truth)
+    if cutoff is None:
+        cutoff = min(16, (min(*truth.shape, *drawn.shape) - 1) // 2)
+    image = reconstruct_from_statistics(section[None], objective=Objective(periodic=False), seed=seed,
+                                        progress=False).images[0]
+    rows = {"2D limit": pd.DataFrame({"xy": _section_scores(image[None], section, cutoff)}).T,
+            **{name: slice_report(volume, [section] * 3, cutoff=cutoff) for name, volume in
+               (("true volume", truth), ("reconstruction", drawn))}}
+    table = {}
+    for name, report in rows.items():
+        ratios = report[_SHAPE_COLUMNS].to_numpy(float)
+        spans = np.nan if name == "2D limit" else \
+            connectivity_table(truth if name == "true volume" else drawn).loc["phase 0"].min()
+        table[name] = dict(zip(TRUTH_COLUMNS, [report["phase_fraction"].mean(), report["autocovariance_mse"].min(),
+                                               report["autocovariance_mse"].max(), report["plane_mse"].max(),
+                                               np.nanmin(ratios), np.nanmax(ratios), report["clusters0"].mean(),
+                                               report["clusters1"].mean(), spans]))
+    return pd.DataFrame(table).T
