@@ -35,6 +35,17 @@ def test_minimise_finds_each_items_own_minimum():
     assert loss.dtype == torch.float64 and (loss < 1e-4).all()
 
 
+def test_a_rising_rate_takes_steps_of_the_rate_of_their_step_and_is_refused_when_not_positive():
+    steps, lr, rise = 10, 0.05, 5.0                 # a constant gradient: Adam moves each parameter by the rate
+    best, _ = minimise(torch.zeros(3), lambda p: p, steps=steps, lr=lr, lr_rise=rise, progress=False)
+    expected = -lr * sum(1 + (rise - 1) * k / steps for k in range(steps))
+    np.testing.assert_allclose(best.numpy(), expected, rtol=1e-5)
+    constant, _ = minimise(torch.zeros(3), lambda p: p, steps=steps, lr=lr, progress=False)
+    np.testing.assert_allclose(constant.numpy(), -lr * steps, rtol=1e-5)
+    with pytest.raises(ValueError, match="lr_rise"):
+        minimise(torch.zeros(1), lambda p: p, steps=2, lr=0.1, lr_rise=0.0, progress=False)
+
+
 def test_reconstruction_from_statistics_matches_them_and_counts_the_lines(lines):
     out = reconstruct_from_statistics(lines, steps=800, lr=0.1, restarts=2, progress=False)
     assert out.images.shape == lines.shape and out.images.dtype == np.float32

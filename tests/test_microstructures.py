@@ -9,18 +9,19 @@ from conftest import read_json, seeded
 from test_notebooks import _figure_cells, assert_quiet_and_static
 
 # seeded scalars of the micro-smoke run (2 epochs learn little: these pin the code, not the method), per CPU kind
-# (ours_cov and vanilla_vf measured on AVX-512 only since the non-periodic FFTs shrank to n + n // 2)
+# (ours_cov and vanilla_vf measured on AVX-512 only since the non-periodic FFTs shrank to n + n // 2; the drawn images'
+# errors since the drawing's rate rises, NONPERIODIC_LR_RISE)
 PINNED = {"ours_cov": seeded(None, 0.1605878155906765), "vanilla_vf": seeded(None, 36.87220982142857),
-          "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.01116423693874459, rel=1e-3),              # 300 steps (MICRO_SMOKE_NOTEBOOKS)
-          "statistics_vae_cov": seeded(None, 0.04517369832429954, rel=1e-3),          # images drawn from its statistics
+          "pca_cov": seeded(0.006646022936975867), "limit_cov": seeded(None, 0.007444237779806581, rel=1e-3),              # 300 steps (MICRO_SMOKE_NOTEBOOKS)
+          "statistics_vae_cov": seeded(None, 0.024301728787888204, rel=1e-3),          # images drawn from its statistics
           "statistics_vae_statistics": seeded(None, 0.007423508742247334, rel=1e-3),  # its decoded statistics
-          "pca_images_cov": seeded(None, 0.036810267888809624, rel=1e-3),              # images drawn from the PCA's
+          "pca_images_cov": seeded(None, 0.024584610580139086, rel=1e-3),              # images drawn from the PCA's
           "design_vf_miss": seeded(None, 0.0003906249999999778, abs=2 / 32 ** 2),
           # 28 held-out crops: a classifier's accuracy moves in steps of 1/28
           "accuracy": {method: seeded(None, right / 28, unmeasured_abs=1.5 / 28) for method, right in
                        (("spatial_stats", 19), ("data", 15), ("statistics_vae", 22), ("pca", 22))},
           "reachable_vf": seeded(None, 0.03542056679725647, rel=1e-3),
-          "limit_statistics_error": seeded(None, 0.04969219083712769, rel=1e-3)}
+          "limit_statistics_error": seeded(None, 0.036468749292514445, rel=1e-3)}
 PHASE1_CLUSTERS_ALLOY = 8.84375     # mean grains (pieces cut by the border included) in 64 64-px crops
 
 

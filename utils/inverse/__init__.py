@@ -19,7 +19,7 @@ _EXPORTS = {
     "drawing": ["draw_images"],
     "fields": ["WIDTHS", "difference_rate", "lag_one_correlation", "field_widths", "thresholded_field",
                "first_offsets", "binarise_at_fractions"],
-    "inversion": ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "NONPERIODIC_STEPS", "NONPERIODIC_LR",
+    "inversion": ["LIMIT_STEPS", "LIMIT_LR", "LIMIT_RESTARTS", "NONPERIODIC_STEPS", "NONPERIODIC_LR", "NONPERIODIC_LR_RISE",
                   "BINARISE_SIGMA", "REFINE_STEPS", "REFINE_LR", "Inversion", "frozen", "minimise", "recentre",
                   "reconstruct_from_statistics", "refine_latent"],
     "latent": ["features_to_spectra", "encode_means", "decode", "path_codes", "interpolate"],
