@@ -9,10 +9,11 @@ mean of their errors: is every section like the micrograph?) and the plane's sta
 plane's slices "x" is the image's columns and "y" its rows: for ``xz`` and ``yz`` the rows are the depth z.
 :func:`statistics_report` scores the slices against target statistics instead of a micrograph (a design in 3D);
 :func:`plane_properties` reads the phase fraction and anisotropy off each plane's statistics.
-:func:`truth_comparison` asks how close any volume's slices can come to one micrograph, on a volume whose truth is
-known (the micrograph its :func:`middle_section`).  :func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
+:func:`connectivity_table` gives the share of each phase's voxels in clusters that span the volume along each axis
 (:func:`utils.statistics.descriptors.spanning_share`); :func:`yardsticks` what the slices are compared with: the 2D
-limit of the micrograph, other real sections of the material, and the micrograph transposed.
+limit of the micrograph, other real sections of the material, and the micrograph transposed.  :func:`truth_comparison`
+asks how close any volume's slices can come to one micrograph, on a volume whose truth is known (the micrograph its
+:func:`middle_section`).
 
 >>> stripes = np.ones((24, 24)); stripes[:, ::6] = 0; stripes[:, 1::6] = 0      # walls 2 px thick, across x
 >>> volume = np.ones((24, 24, 24), np.uint8); volume[:, :, ::6] = 0; volume[:, :, 1::6] = 0
@@ -40,7 +41,7 @@ from utils.statistics.descriptors import describe, spanning_share
 from utils.statistics.objective import Objective
 
 __all__ = ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
-           "plane_properties", "connectivity_table", "middle_section", "truth_comparison"]
+           "plane_properties", "connectivity_table", "middle_section", "TRUTH_COLUMNS", "truth_comparison"]
 
 SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
 

@@ -208,8 +208,8 @@ def reconstruct_from_statistics(target: ArrayLike | Spectra | Windows, *, object
     FFTs, and restart 0 is the same start whatever ``restarts`` is), and ``steps`` Adam steps of rate ``lr``
     minimise the objective of x = sigmoid(theta) (defaults: :data:`LIMIT_STEPS`, :data:`LIMIT_LR` periodic;
     :data:`NONPERIODIC_STEPS`, :data:`NONPERIODIC_LR` not, rising linearly to ``lr_rise`` times it by the last
-    step, default 1 periodic and :data:`NONPERIODIC_LR_RISE` not: :func:`minimise`); ``restarts`` independent starts per image, the
-    lowest final loss wins; ``recentred``: translate it so that the border runs through background
+    step, default 1 periodic and :data:`NONPERIODIC_LR_RISE` not: :func:`minimise`); ``restarts`` independent
+    starts per image, the lowest final loss wins; ``recentred``: translate it so that the border runs through background
     (:func:`recentre`; periodic statistics only: nothing else wraps).  Batched (``batch_size`` images x
     restarts at a time), on ``device``.  ``binarised`` (default: when not periodic): the images are returned
     as 0 / 1 with exactly the target's phase fraction, its darkest pixels after a blur of ``binarise_sigma`` px

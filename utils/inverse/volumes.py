@@ -236,10 +236,10 @@ def reconstruct_volume(micrograph: ArrayLike | Sequence[ArrayLike] | Windows,
 
     ``micrograph``: one 2D image in [0, 1] (0 = phase 0; isotropy assumed), or three, one per plane of :data:`PLANES`
     (yz, xz, xy; module docstring), or :class:`Windows` of one or three windows of f of cutoff ``cutoff`` (e.g. decoded
-    by a statistics VAE) with the volume's slice shapes ignored.  ``steps`` Adam steps of rate ``lr`` (rising linearly to
-    ``lr_rise`` times it by the last step, as the 2D drawing's) on logits theta minimise, summed over the planes, the mean over the plane's slices of Σ_{|r| <= c} (f_slice(r) - f_t(r))²
-    (non-periodic f of the soft indicator at ``eps``) of the voxels sigmoid(blur(theta)), a Gaussian blur of
-    ``smoothing`` voxels (default: the smaller of :data:`VOLUME_SMOOTHING` and :data:`SMOOTHING_PER_WIDTH` x the start
+    by a statistics VAE) with the volume's slice shapes ignored.  ``steps`` Adam steps of rate ``lr`` (rising
+    linearly to ``lr_rise`` times it by the last step, as the 2D drawing's) on logits theta minimise, summed over the
+    planes, the mean over the plane's slices of Σ_{|r| <= c} (f_slice(r) - f_t(r))² (non-periodic f of the soft
+    indicator at ``eps``) of the voxels sigmoid(blur(theta)), a Gaussian blur of ``smoothing`` voxels (default: the smaller of :data:`VOLUME_SMOOTHING` and :data:`SMOOTHING_PER_WIDTH` x the start
     field's narrowest width; 0: none).  ``cutoff`` = c must be at most (side - 1) // 2 of every slice and of every
     micrograph; default: :data:`VOLUME_CUTOFF`, or (side - 1) // 2 of the smallest side of the volume and the
     micrographs when that is less (a Windows target: its own cutoff).
