@@ -1,6 +1,6 @@
 """How close can a volume's slices come to one micrograph? Measured on volumes whose truth is known.
 
-    .venv/bin/python scripts/volume_truth.py                      # 2 kinds x 3 seeds at 64³ (about 4 min on 2 cores)
+    .venv/bin/python scripts/volume_truth.py                      # 2 kinds x 3 seeds at 64³ (about 2 min on 2 cores)
     .venv/bin/python scripts/volume_truth.py --kinds spheres --seeds 0 --size 48
 
 Notebook 09 compares a reconstructed volume's slices with the micrograph they were drawn from and with the 2D limit
