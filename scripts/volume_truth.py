@@ -10,7 +10,8 @@ isotropic 3D structure, cut one section as the micrograph, and score the true vo
 same measures.  Two isotropic truths of (size)³ voxels, phase 0 as everywhere:
 
 * ``field``: a Gaussian random field (an isotropic Gaussian filter, :func:`utils.inverse.volumes.volume_field`)
-  thresholded at a phase-0 fraction of 0.35: a bicontinuous texture;
+  thresholded at a phase-0 fraction of 0.35: a bicontinuous texture, of the same family as the reconstruction's
+  start field, so the easy case;
 * ``spheres``: overlapping spheres of radius 4 voxels (phase 0, a Boolean model) filling about 0.25 of the volume:
   particles, some touching, below the fraction at which they would connect through the volume.
 

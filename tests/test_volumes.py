@@ -8,8 +8,9 @@ import torch
 from hypothesis import given, settings, strategies as st
 from hypothesis.extra.numpy import arrays
 
-from utils.evaluation.volumes import (TRUTH_COLUMNS, connectivity_table, mean_error_against, middle_section,
-                                     plane_properties, slice_report, statistics_report, truth_comparison, yardsticks)
+from utils.evaluation.volumes import (TRUTH_COLUMNS, connectivity_table, descriptor_range, mean_error_against,
+                                     middle_section, plane_properties, slice_report, statistics_report,
+                                     truth_comparison, yardsticks)
 from utils.inverse.targets import Windows
 from utils.inverse.volumes import _gaussian_blur, design_windows, reconstruct_volume, volume_field, window_statistics
 from utils.statistics.planes import PLANES, plane_slices, transverse_windows
@@ -264,6 +265,9 @@ def test_a_truth_extruded_along_z_has_sections_equal_to_its_middle_one_and_a_rec
     assert table.loc[["true volume", "2D limit"], "phase-0 fraction"].tolist() == pytest.approx([(image == 0).mean()] * 2)
     assert connectivity_table(extruded).loc["phase 0", "z"] == 1.0        # every column of phase 0 runs through z
     assert 0 <= table.loc["2D limit", "slices, worst plane"] < table.loc["reconstruction", "slices, worst plane"]
+    low, high = descriptor_range(slice_report(field, [image] * 3, cutoff=4))
+    assert (table.loc["reconstruction", "interfaces and chords, lowest"],
+            table.loc["reconstruction", "interfaces and chords, highest"]) == (low, high) and 0 < low <= high
     same = truth_comparison(extruded, extruded, cutoff=4)                 # the truth drawn as itself: the same row
     assert same.loc["reconstruction"].equals(same.loc["true volume"])
     with pytest.raises(ValueError, match="volumes"):

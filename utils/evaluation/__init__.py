@@ -25,7 +25,7 @@ _EXPORTS = {
     "realism": ["REALISM_DESCRIPTORS", "quadratic_classifier", "two_sample_accuracy", "realism_table",
                 "material_gaussians", "sample_codes", "prior_codes"],
     "volumes": ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
-                "plane_properties", "connectivity_table", "middle_section", "TRUTH_COLUMNS",
+                "plane_properties", "connectivity_table", "SHAPE_COLUMNS", "descriptor_range", "middle_section", "TRUTH_COLUMNS",
                 "truth_comparison"],
     "samples": ["PRIOR", "Sampler", "Samples", "statistics_samplers", "sample_and_judge"],
     "report": ["summarise", "whole_split_scores", "build_results", "results_markdown", "write_results",

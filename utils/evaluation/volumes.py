@@ -41,7 +41,8 @@ from utils.statistics.descriptors import describe, spanning_share
 from utils.statistics.objective import Objective
 
 __all__ = ["SLICE_COLUMNS", "mean_error_against", "yardsticks", "slice_report", "statistics_report",
-           "plane_properties", "connectivity_table", "middle_section", "TRUTH_COLUMNS", "truth_comparison"]
+           "plane_properties", "connectivity_table", "SHAPE_COLUMNS", "descriptor_range", "middle_section", "TRUTH_COLUMNS",
+           "truth_comparison"]
 
 SLICE_COLUMNS = ("interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x", "clusters0", "clusters1")
 
@@ -164,10 +165,19 @@ def middle_section(volume: np.ndarray) -> np.ndarray:
     return v[v.shape[0] // 2].astype(np.float32)
 
 
+SHAPE_COLUMNS = SLICE_COLUMNS[:5]   # interfaces and chords: the descriptors whose ratios a volume is held to
+
+
+def descriptor_range(report: pd.DataFrame) -> tuple[float, float]:
+    """(lowest, highest) ratio over the micrograph's of the interfaces and chords (:data:`SHAPE_COLUMNS`) over the
+    planes of a :func:`slice_report` (NaN, a descriptor the micrograph lacks, ignored)."""
+    ratios = report[list(SHAPE_COLUMNS)].to_numpy(float)
+    return float(np.nanmin(ratios)), float(np.nanmax(ratios))
+
+
 TRUTH_COLUMNS = ("phase-0 fraction", "slices, best plane", "slices, worst plane", "plane's statistics, worst plane",
                  "interfaces and chords, lowest", "interfaces and chords, highest", "phase-0 clusters", "phase-1 clusters",
                  "phase 0 spanning, least axis")
-_SHAPE_COLUMNS = ["interface_density", "chord0_y", "chord0_x", "chord1_y", "chord1_x"]
 
 
 def truth_comparison(truth: np.ndarray, drawn: np.ndarray, *, cutoff: int | None = None, seed: int = 0) -> pd.DataFrame:
@@ -193,16 +203,13 @@ def truth_comparison(truth: np.ndarray, drawn: np.ndarray, *, cutoff: int | None
         cutoff = min(16, (min(*truth.shape, *drawn.shape) - 1) // 2)
     image = reconstruct_from_statistics(section[None], objective=Objective(periodic=False), seed=seed,
                                         progress=False).images[0]
-    rows = {"2D limit": pd.DataFrame({"xy": _section_scores(image[None], section, cutoff)}).T,
-            **{name: slice_report(volume, [section] * 3, cutoff=cutoff) for name, volume in
-               (("true volume", truth), ("reconstruction", drawn))}}
-    table = {}
-    for name, report in rows.items():
-        ratios = report[_SHAPE_COLUMNS].to_numpy(float)
-        spans = np.nan if name == "2D limit" else \
-            connectivity_table(truth if name == "true volume" else drawn).loc["phase 0"].min()
-        table[name] = dict(zip(TRUTH_COLUMNS, [report["phase_fraction"].mean(), report["autocovariance_mse"].min(),
-                                               report["autocovariance_mse"].max(), report["plane_mse"].max(),
-                                               np.nanmin(ratios), np.nanmax(ratios), report["clusters0"].mean(),
-                                               report["clusters1"].mean(), spans]))
+    rows = {"2D limit": (pd.DataFrame({"xy": _section_scores(image[None], section, cutoff)}).T, np.nan)}
+    for name, volume in (("true volume", truth), ("reconstruction", drawn)):
+        rows[name] = (slice_report(volume, [section] * 3, cutoff=cutoff),
+                      connectivity_table(volume).loc["phase 0"].min())
+    table = {name: dict(zip(TRUTH_COLUMNS, [report["phase_fraction"].mean(), report["autocovariance_mse"].min(),
+                                            report["autocovariance_mse"].max(), report["plane_mse"].max(),
+                                            *descriptor_range(report), report["clusters0"].mean(),
+                                            report["clusters1"].mean(), spans]))
+             for name, (report, spans) in rows.items()}
     return pd.DataFrame(table).T
